@@ -1,0 +1,1 @@
+//! Demo relying party (see issue 4).

@@ -1,0 +1,252 @@
+//! Application assembly: state, router, listener, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderName, HeaderValue, header};
+use keys::KeySet;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::{Config, Lifetimes};
+use crate::protocol::types::{Issuer, UnixTime};
+use crate::store::sqlite::SqliteStore;
+use crate::store::{EphemeralStore, Store};
+use crate::{Error, http, seed, signing};
+
+/// Shared, read-mostly state of a running provider.
+pub struct Shared {
+    /// The issuer identifier.
+    pub issuer: Issuer,
+    /// Lifetimes.
+    pub lifetimes: Lifetimes,
+    /// Durable storage.
+    pub store: Arc<dyn Store>,
+    /// Short-lived artifacts.
+    pub ephemeral: Arc<dyn EphemeralStore>,
+    /// Signing keys, parsed once.
+    pub keys: KeySet,
+    /// The discovery document, serialised once at start.
+    pub discovery_json: Bytes,
+    /// The JWKS, serialised once at start.
+    pub jwks_json: Bytes,
+    /// Bounds concurrent bcrypt work so a login storm cannot starve other endpoints.
+    pub password_hashing: Semaphore,
+    /// Show the demo accounts on the login page.
+    pub show_demo_hint: bool,
+}
+
+/// The axum state: a cheap handle to [`Shared`].
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The current time as [`UnixTime`]: the one place the HTTP layer reads the clock.
+pub fn now() -> UnixTime {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    UnixTime(i64::try_from(seconds).unwrap_or(i64::MAX))
+}
+
+/// A running provider.
+pub struct RunningProvider {
+    /// The address actually bound.
+    pub local_addr: SocketAddr,
+    /// The issuer (derived from `local_addr` unless configured).
+    pub issuer: Issuer,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningProvider {
+    /// Stops accepting, finishes in-flight requests and waits.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.task.await.map_err(std::io::Error::other)?
+    }
+
+    /// Waits until the server stops (after a signal, or forever).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task.await.map_err(std::io::Error::other)?
+    }
+}
+
+/// Opens the store, runs migrations, seeds (dev), loads keys, binds and starts serving.
+pub async fn start(config: Config) -> Result<RunningProvider, Error> {
+    keys::install_crypto_provider();
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|err| Error::internal("binding the listen address", err))?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|err| Error::internal("reading the bound address", err))?;
+    let issuer = match &config.issuer {
+        Some(issuer) => issuer.clone(),
+        None => Issuer::parse(&format!("http://{local_addr}"), true)
+            .map_err(|err| Error::internal("deriving the issuer", err))?,
+    };
+    ensure_sqlite_directory(&config.database_url)?;
+    let sqlite = Arc::new(SqliteStore::connect(&config.database_url).await?);
+    let store: Arc<dyn Store> = sqlite.clone();
+    let ephemeral: Arc<dyn EphemeralStore> = sqlite;
+    let now = now();
+    if config.seed_demo_data {
+        seed::seed_demo_data(store.as_ref(), now).await?;
+    }
+    let keys = signing::load_or_generate(store.as_ref(), now).await?;
+    let discovery = http::discovery::document(&issuer, &keys);
+    let discovery_json = Bytes::from(
+        serde_json::to_vec(&discovery)
+            .map_err(|err| Error::internal("serialising discovery", err))?,
+    );
+    let jwks_json = Bytes::from(
+        serde_json::to_vec(&keys.jwks())
+            .map_err(|err| Error::internal("serialising the JWKS", err))?,
+    );
+    let state = AppState(Arc::new(Shared {
+        issuer: issuer.clone(),
+        lifetimes: config.lifetimes,
+        store: store.clone(),
+        ephemeral,
+        keys,
+        discovery_json,
+        jwks_json,
+        password_hashing: Semaphore::new(config.password_hash_concurrency.max(1)),
+        show_demo_hint: config.seed_demo_data,
+    }));
+    let router = router(state);
+    spawn_purger(store);
+    let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    _ = shutdown_receiver => {}
+                    _ = shutdown_signal() => {}
+                }
+            })
+            .await
+    });
+    tracing::info!(%issuer, "provider listening on http://{local_addr}");
+    tracing::info!(target: "flow", "discovery: clients learn every endpoint from {issuer}/.well-known/openid-configuration (OIDC Discovery §4)");
+    Ok(RunningProvider {
+        local_addr,
+        issuer,
+        shutdown: Some(shutdown_sender),
+        task,
+    })
+}
+
+/// The router with every endpoint and the cross-cutting layers.
+pub fn router(state: AppState) -> Router {
+    let security_headers = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    ];
+    let mut router = http::router().with_state(state);
+    for (name, value) in security_headers {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    let request_id = HeaderName::from_static("x-request-id");
+    router
+        .layer(RequestBodyLimitLayer::new(64 * 1024))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(CatchPanicLayer::new())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let request_id = request.headers().get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Creates the directory of a file-backed SQLite database (owner-only: it holds private keys).
+fn ensure_sqlite_directory(url: &str) -> Result<(), Error> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(":memory:") {
+        return Ok(());
+    }
+    if let Some(parent) = std::path::Path::new(path)
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        && !parent.exists()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|err| Error::internal("creating the database directory", err))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o700))
+                .map_err(|err| Error::internal("restricting the database directory", err))?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes expired sessions, codes and tokens every five minutes.
+fn spawn_purger(store: Arc<dyn Store>) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            interval.tick().await;
+            match store.purge_expired(now()).await {
+                Ok(0) => {}
+                Ok(count) => tracing::debug!(count, "purged expired rows"),
+                Err(err) => tracing::warn!(error = %err, "purging expired rows failed"),
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

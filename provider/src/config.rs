@@ -1,0 +1,362 @@
+//! Configuration: `Args` (clap: flags and `OIDC_*` env vars) merged with an optional TOML file,
+//! then validated into [`Config`]. Precedence: flag > env > file > built-in default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+use crate::protocol::types::Issuer;
+
+/// Command line of the `provider` binary.
+#[derive(Debug, Parser)]
+#[command(
+    name = "provider",
+    version,
+    about = "OpenID Connect provider (OAuth 2.1 authorization server)"
+)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Development mode: SQLite under ./data, demo users and clients, plain http on loopback,
+    /// educational log lines.
+    Dev(CommonArgs),
+    /// Production mode: no demo data; an https issuer is required unless --allow-insecure-http.
+    Serve(CommonArgs),
+}
+
+/// Flags shared by both modes. All optional: defaults go in after merging with the file.
+#[derive(Debug, Default, Args)]
+pub struct CommonArgs {
+    /// TOML configuration file (same keys as the long flags, with underscores).
+    #[arg(long, env = "OIDC_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "OIDC_BIND")]
+    pub bind: Option<String>,
+    /// Issuer URL [default: derived from the bound address, e.g. http://127.0.0.1:8080].
+    #[arg(long, env = "OIDC_ISSUER")]
+    pub issuer: Option<String>,
+    /// Database URL [default: sqlite://data/provider.db].
+    #[arg(long = "database", env = "OIDC_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Allow a plain-http issuer in serve mode (dangerous outside a lab: tokens travel in clear).
+    #[arg(long, env = "OIDC_ALLOW_INSECURE_HTTP", num_args = 0..=1, default_missing_value = "true")]
+    pub allow_insecure_http: Option<bool>,
+    /// Access token lifetime in seconds [default: 600].
+    #[arg(long, env = "OIDC_ACCESS_TOKEN_TTL")]
+    pub access_token_ttl: Option<u64>,
+    /// Authorization code lifetime in seconds [default: 600].
+    #[arg(long, env = "OIDC_CODE_TTL")]
+    pub code_ttl: Option<u64>,
+    /// Refresh token lifetime in seconds [default: 1209600, 14 days].
+    #[arg(long, env = "OIDC_REFRESH_TOKEN_TTL")]
+    pub refresh_token_ttl: Option<u64>,
+    /// SSO session lifetime in seconds [default: 28800, 8 hours].
+    #[arg(long, env = "OIDC_SESSION_TTL")]
+    pub session_ttl: Option<u64>,
+}
+
+/// The TOML file: the same keys, all optional; unknown keys are an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<String>,
+    issuer: Option<String>,
+    database_url: Option<String>,
+    allow_insecure_http: Option<bool>,
+    access_token_ttl: Option<u64>,
+    code_ttl: Option<u64>,
+    refresh_token_ttl: Option<u64>,
+    session_ttl: Option<u64>,
+}
+
+/// Which mode runs. Behaviour differences are the fields of [`Config`], not checks of this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `provider dev`.
+    Dev,
+    /// `provider serve`.
+    Serve,
+}
+
+/// Token and session lifetimes, in seconds.
+#[derive(Clone, Copy, Debug)]
+pub struct Lifetimes {
+    /// Authorization codes (RFC 6749 §4.1.2 recommends at most 10 minutes).
+    pub code: u64,
+    /// Access tokens.
+    pub access_token: u64,
+    /// ID tokens.
+    pub id_token: u64,
+    /// Refresh tokens.
+    pub refresh_token: u64,
+    /// SSO sessions.
+    pub session: u64,
+    /// Login/consent interactions.
+    pub interaction: u64,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Lifetimes {
+            code: 600,
+            access_token: 600,
+            id_token: 600,
+            refresh_token: 14 * 24 * 3600,
+            session: 8 * 3600,
+            interaction: 900,
+        }
+    }
+}
+
+/// Validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Mode.
+    pub mode: Mode,
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Explicit issuer; `None` derives it from the bound address.
+    pub issuer: Option<Issuer>,
+    /// Database URL.
+    pub database_url: String,
+    /// Whether a plain-http issuer is allowed.
+    pub allow_insecure_http: bool,
+    /// Seed the demo users and clients.
+    pub seed_demo_data: bool,
+    /// Lifetimes.
+    pub lifetimes: Lifetimes,
+    /// Concurrent bcrypt verifications (the rest wait; async workers never hash).
+    pub password_hash_concurrency: usize,
+}
+
+const DEFAULT_BIND: &str = "127.0.0.1:8080";
+const DEFAULT_DATABASE_URL: &str = "sqlite://data/provider.db";
+
+impl Config {
+    /// Merges flags/env with the optional file and validates. Errors name the flag.
+    pub fn from_command(command: Command) -> Result<Self, String> {
+        let (mode, args) = match command {
+            Command::Dev(args) => (Mode::Dev, args),
+            Command::Serve(args) => (Mode::Serve, args),
+        };
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let bind_raw = args
+            .bind
+            .or(file.bind)
+            .unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let bind: SocketAddr = bind_raw.parse().map_err(|_| {
+            format!("--bind / OIDC_BIND: {bind_raw:?} is not an address like 127.0.0.1:8080")
+        })?;
+        // Dev mode is loopback http by design; serve mode must opt in to plain http.
+        let allow_insecure_http = mode == Mode::Dev
+            || args
+                .allow_insecure_http
+                .or(file.allow_insecure_http)
+                .unwrap_or(false);
+        let issuer = args
+            .issuer
+            .or(file.issuer)
+            .map(|raw| {
+                Issuer::parse(&raw, allow_insecure_http)
+                    .map_err(|err| format!("--issuer / OIDC_ISSUER: {err}"))
+            })
+            .transpose()?;
+        if issuer.is_none() && !allow_insecure_http {
+            return Err("--issuer / OIDC_ISSUER is required in serve mode (an https URL), or pass --allow-insecure-http".into());
+        }
+        let database_url = args
+            .database_url
+            .or(file.database_url)
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !database_url.starts_with("sqlite:") {
+            return Err(format!(
+                "--database / OIDC_DATABASE_URL: {database_url:?} is not supported; use a sqlite:// URL"
+            ));
+        }
+        let defaults = Lifetimes::default();
+        let positive = |value: Option<u64>, default: u64, flag: &str| match value {
+            Some(0) => Err(format!("{flag}: must be greater than zero")),
+            Some(value) => Ok(value),
+            None => Ok(default),
+        };
+        let access_token = positive(
+            args.access_token_ttl.or(file.access_token_ttl),
+            defaults.access_token,
+            "--access-token-ttl",
+        )?;
+        let lifetimes = Lifetimes {
+            code: positive(args.code_ttl.or(file.code_ttl), defaults.code, "--code-ttl")?,
+            access_token,
+            id_token: access_token,
+            refresh_token: positive(
+                args.refresh_token_ttl.or(file.refresh_token_ttl),
+                defaults.refresh_token,
+                "--refresh-token-ttl",
+            )?,
+            session: positive(
+                args.session_ttl.or(file.session_ttl),
+                defaults.session,
+                "--session-ttl",
+            )?,
+            interaction: defaults.interaction,
+        };
+        Ok(Config {
+            mode,
+            bind,
+            issuer,
+            database_url,
+            allow_insecure_http,
+            seed_demo_data: mode == Mode::Dev,
+            lifetimes,
+            password_hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+        })
+    }
+
+    /// A dev-mode config for tests: loopback port 0, the given SQLite file, demo data.
+    pub fn for_tests(database_path: &Path) -> Self {
+        Config {
+            mode: Mode::Dev,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            issuer: None,
+            database_url: format!("sqlite://{}", database_path.display()),
+            allow_insecure_http: true,
+            seed_demo_data: true,
+            lifetimes: Lifetimes::default(),
+            password_hash_concurrency: 2,
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| format!("--config {}: cannot read: {err}", path.display()))?;
+    toml::from_str(&text).map_err(|err| format!("--config {}: {err}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dev(args: CommonArgs) -> Result<Config, String> {
+        Config::from_command(Command::Dev(args))
+    }
+
+    #[test]
+    fn defaults_in_dev() {
+        let config = dev(CommonArgs::default()).unwrap();
+        assert_eq!(config.bind.to_string(), DEFAULT_BIND);
+        assert!(config.issuer.is_none());
+        assert!(config.seed_demo_data);
+        assert_eq!(config.lifetimes.access_token, 600);
+    }
+
+    #[test]
+    fn flag_beats_file_and_file_beats_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("provider.toml");
+        std::fs::write(&path, "bind = \"127.0.0.1:9000\"\naccess_token_ttl = 120\n").unwrap();
+        let from_file = dev(CommonArgs {
+            config: Some(path.clone()),
+            ..CommonArgs::default()
+        })
+        .unwrap();
+        assert_eq!(from_file.bind.to_string(), "127.0.0.1:9000");
+        assert_eq!(from_file.lifetimes.access_token, 120);
+        let flag = dev(CommonArgs {
+            config: Some(path),
+            bind: Some("127.0.0.1:9001".into()),
+            ..CommonArgs::default()
+        })
+        .unwrap();
+        assert_eq!(flag.bind.to_string(), "127.0.0.1:9001");
+    }
+
+    #[test]
+    fn errors_name_the_flag() {
+        let cases = [
+            (
+                CommonArgs {
+                    bind: Some("nonsense".into()),
+                    ..CommonArgs::default()
+                },
+                "--bind",
+            ),
+            (
+                CommonArgs {
+                    issuer: Some("ftp://x".into()),
+                    ..CommonArgs::default()
+                },
+                "--issuer",
+            ),
+            (
+                CommonArgs {
+                    database_url: Some("mysql://x".into()),
+                    ..CommonArgs::default()
+                },
+                "--database",
+            ),
+            (
+                CommonArgs {
+                    access_token_ttl: Some(0),
+                    ..CommonArgs::default()
+                },
+                "--access-token-ttl",
+            ),
+            (
+                CommonArgs {
+                    config: Some("/nonexistent.toml".into()),
+                    ..CommonArgs::default()
+                },
+                "--config",
+            ),
+        ];
+        for (args, flag) in cases {
+            let err = dev(args).unwrap_err();
+            assert!(err.contains(flag), "{err} should name {flag}");
+        }
+    }
+
+    #[test]
+    fn serve_refuses_plain_http_issuer() {
+        let err = Config::from_command(Command::Serve(CommonArgs {
+            issuer: Some("http://id.example.com".into()),
+            ..CommonArgs::default()
+        }))
+        .unwrap_err();
+        assert!(err.contains("https"), "{err}");
+        assert!(Config::from_command(Command::Serve(CommonArgs::default())).is_err());
+        let ok = Config::from_command(Command::Serve(CommonArgs {
+            issuer: Some("https://id.example.com".into()),
+            ..CommonArgs::default()
+        }))
+        .unwrap();
+        assert!(!ok.seed_demo_data);
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "bnid = \"x\"\n").unwrap();
+        assert!(
+            dev(CommonArgs {
+                config: Some(path),
+                ..CommonArgs::default()
+            })
+            .unwrap_err()
+            .contains("--config")
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! OIDC Discovery 1.0 / RFC 8414 metadata and the JWKS, both served as bytes serialised once.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use keys::KeySet;
+use openapi::DiscoveryDocument;
+
+use crate::app::AppState;
+use crate::http::paths;
+use crate::protocol::scope::KNOWN_SCOPES;
+use crate::protocol::token::SUPPORTED_GRANT_TYPES;
+use crate::protocol::types::Issuer;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::OPENID_CONFIGURATION, get(get_discovery))
+        .route(paths::OAUTH_AUTHORIZATION_SERVER, get(get_discovery))
+        .route(paths::JWKS, get(get_jwks))
+        .route("/assets/provider.css", get(get_stylesheet))
+}
+
+/// Builds the metadata document. It advertises only what is implemented.
+pub fn document(issuer: &Issuer, keys: &KeySet) -> DiscoveryDocument {
+    let strings = |items: &[&str]| {
+        items
+            .iter()
+            .map(|item| (*item).to_owned())
+            .collect::<Vec<_>>()
+    };
+    DiscoveryDocument {
+        issuer: issuer.as_str().to_owned(),
+        authorization_endpoint: issuer.url_for(paths::AUTHORIZE),
+        token_endpoint: issuer.url_for(paths::TOKEN),
+        userinfo_endpoint: Some(issuer.url_for(paths::USERINFO)),
+        jwks_uri: issuer.url_for(paths::JWKS),
+        registration_endpoint: None,
+        introspection_endpoint: None,
+        revocation_endpoint: None,
+        device_authorization_endpoint: None,
+        pushed_authorization_request_endpoint: None,
+        require_pushed_authorization_requests: None,
+        end_session_endpoint: None,
+        scopes_supported: KNOWN_SCOPES
+            .iter()
+            .map(|(name, _)| (*name).to_owned())
+            .collect(),
+        response_types_supported: strings(&["code"]),
+        response_modes_supported: strings(&["query"]),
+        grant_types_supported: strings(SUPPORTED_GRANT_TYPES),
+        subject_types_supported: strings(&["public"]),
+        id_token_signing_alg_values_supported: keys
+            .active_algorithms()
+            .iter()
+            .map(|alg| alg.as_str().to_owned())
+            .collect(),
+        token_endpoint_auth_methods_supported: strings(&[
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ]),
+        introspection_endpoint_auth_methods_supported: None,
+        revocation_endpoint_auth_methods_supported: None,
+        claims_supported: strings(&[
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            "name",
+            "preferred_username",
+            "email",
+            "email_verified",
+        ]),
+        code_challenge_methods_supported: strings(&["S256"]),
+        prompt_values_supported: strings(&["none", "login", "consent", "select_account"]),
+        authorization_response_iss_parameter_supported: true,
+        claims_parameter_supported: false,
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
+    }
+}
+
+fn json_bytes(body: axum::body::Bytes, cache_control: &'static str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(cache_control),
+            ),
+            (
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// OIDC Discovery §4 / RFC 8414 §3: the metadata document.
+async fn get_discovery(State(state): State<AppState>) -> Response {
+    json_bytes(state.discovery_json.clone(), "public, max-age=300")
+}
+
+/// RFC 7517: the public signing keys.
+async fn get_jwks(State(state): State<AppState>) -> Response {
+    json_bytes(state.jwks_json.clone(), "public, max-age=300")
+}
+
+async fn get_stylesheet() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        include_str!("../../assets/provider.css"),
+    )
+        .into_response()
+}

@@ -1,0 +1,313 @@
+//! Error rendering, by endpoint family (STYLE §5):
+//! - token-family endpoints: JSON `{error, error_description}`, 400 (401 for `invalid_client`,
+//!   with `WWW-Authenticate: Basic` when the client used Basic), `Cache-Control: no-store`;
+//! - bearer-protected endpoints (UserInfo): RFC 6750 §3 `WWW-Authenticate: Bearer` challenges;
+//! - HTML pages: an error page, never a redirect to an unvalidated URI.
+//!
+//! Storage and internal errors are logged once here (inside the request span) and become a
+//! fixed `server_error` text: no driver messages, no stack traces.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use openapi::ErrorBody;
+
+use crate::Error;
+use crate::protocol::client::ClientAuthError;
+use crate::protocol::{ErrorCode, OAuthError};
+use crate::templates::ErrorPage;
+
+const SERVER_ERROR: OAuthError = OAuthError::new(
+    ErrorCode::ServerError,
+    "the server failed to process the request; try again later",
+);
+
+fn log_internal(error: &Error) {
+    tracing::error!(error = %error, "request failed");
+}
+
+/// An error at a JSON endpoint (token, and later introspection, revocation, registration...).
+#[derive(Debug)]
+pub enum ApiError {
+    /// Protocol error.
+    OAuth(OAuthError),
+    /// Client authentication failed.
+    ClientAuth(ClientAuthError),
+    /// Our failure.
+    Internal(Error),
+}
+
+impl From<OAuthError> for ApiError {
+    fn from(error: OAuthError) -> Self {
+        ApiError::OAuth(error)
+    }
+}
+
+impl From<ClientAuthError> for ApiError {
+    fn from(error: ClientAuthError) -> Self {
+        ApiError::ClientAuth(error)
+    }
+}
+
+impl From<crate::store::Error> for ApiError {
+    fn from(error: crate::store::Error) -> Self {
+        ApiError::Internal(Error::Store(error))
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::OAuth(error) => ApiError::OAuth(error),
+            other => ApiError::Internal(other),
+        }
+    }
+}
+
+/// The JSON error response of RFC 6749 §5.2.
+pub fn json_error(status: StatusCode, error: &OAuthError) -> Response {
+    let body = ErrorBody {
+        error: error.code.as_str().to_owned(),
+        error_description: Some(error.description.to_owned()),
+    };
+    let mut response = (status, Json(body)).into_response();
+    no_store(&mut response);
+    response
+}
+
+/// RFC 6749 §5.1: token-bearing and error responses must not be cached.
+pub fn no_store(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+        ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::OAuth(error) => json_error(status_of(error.code), &error),
+            ApiError::ClientAuth(ClientAuthError { error, used_basic }) => {
+                let status = status_of(error.code);
+                let mut response = json_error(status, &error);
+                if status == StatusCode::UNAUTHORIZED {
+                    // RFC 6749 §5.2: 401 must carry a challenge; Basic is our only header scheme.
+                    let challenge = if used_basic {
+                        r#"Basic realm="token", charset="UTF-8""#
+                    } else {
+                        r#"Basic realm="token""#
+                    };
+                    response.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static(challenge),
+                    );
+                }
+                response
+            }
+            ApiError::Internal(error) => {
+                log_internal(&error);
+                json_error(StatusCode::INTERNAL_SERVER_ERROR, &SERVER_ERROR)
+            }
+        }
+    }
+}
+
+/// An error at a Bearer-protected endpoint (RFC 6750 §3).
+#[derive(Debug)]
+pub enum BearerError {
+    /// No credentials at all: 401 with a bare challenge (RFC 6750 §3.1: no error code).
+    Missing,
+    /// `invalid_request`, `invalid_token` or `insufficient_scope`.
+    OAuth(OAuthError),
+    /// Our failure.
+    Internal(Error),
+}
+
+impl From<crate::store::Error> for BearerError {
+    fn from(error: crate::store::Error) -> Self {
+        BearerError::Internal(Error::Store(error))
+    }
+}
+
+impl IntoResponse for BearerError {
+    fn into_response(self) -> Response {
+        let (status, challenge, body) = match self {
+            BearerError::Missing => (
+                StatusCode::UNAUTHORIZED,
+                r#"Bearer realm="userinfo""#.to_owned(),
+                OAuthError::invalid_token(
+                    "an access token is required (RFC 6750 §2.1 Authorization: Bearer)",
+                ),
+            ),
+            BearerError::OAuth(error) => {
+                let scope = if error.code == ErrorCode::InsufficientScope {
+                    r#", scope="openid""#
+                } else {
+                    ""
+                };
+                (
+                    status_of(error.code),
+                    format!(
+                        r#"Bearer realm="userinfo", error="{}", error_description="{}"{scope}"#,
+                        error.code.as_str(),
+                        error.description
+                    ),
+                    error,
+                )
+            }
+            BearerError::Internal(error) => {
+                log_internal(&error);
+                return json_error(StatusCode::INTERNAL_SERVER_ERROR, &SERVER_ERROR);
+            }
+        };
+        let mut response = json_error(status, &body);
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// An error shown to the user as an HTML page (authorization endpoint before the redirect URI
+/// is trusted, interaction pages).
+#[derive(Debug)]
+pub enum PageError {
+    /// A protocol error to explain.
+    OAuth(OAuthError),
+    /// Our failure.
+    Internal(Error),
+}
+
+impl From<OAuthError> for PageError {
+    fn from(error: OAuthError) -> Self {
+        PageError::OAuth(error)
+    }
+}
+
+impl From<crate::store::Error> for PageError {
+    fn from(error: crate::store::Error) -> Self {
+        PageError::Internal(Error::Store(error))
+    }
+}
+
+impl From<Error> for PageError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::OAuth(error) => PageError::OAuth(error),
+            other => PageError::Internal(other),
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, error) = match self {
+            PageError::OAuth(error) => (StatusCode::BAD_REQUEST, error),
+            PageError::Internal(error) => {
+                log_internal(&error);
+                (StatusCode::INTERNAL_SERVER_ERROR, SERVER_ERROR)
+            }
+        };
+        let page = ErrorPage {
+            error: error.code.as_str(),
+            description: error.description,
+        };
+        (status, page).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_json(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn token_errors_are_rfc6749_json() {
+        let response =
+            ApiError::OAuth(OAuthError::invalid_grant("the code has expired")).into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        let body = body_json(response).await;
+        assert_eq!(body["error"], "invalid_grant");
+        assert_eq!(body["error_description"], "the code has expired");
+    }
+
+    #[tokio::test]
+    async fn invalid_client_is_401_with_basic_challenge() {
+        let error = ClientAuthError {
+            error: OAuthError::invalid_client("client authentication failed"),
+            used_basic: true,
+        };
+        let response = ApiError::ClientAuth(error).into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            response.headers()[header::WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic")
+        );
+    }
+
+    #[tokio::test]
+    async fn internal_errors_do_not_leak() {
+        let error = Error::internal(
+            "loading a thing",
+            std::io::Error::other("disk /var/secret exploded"),
+        );
+        let response = ApiError::Internal(error).into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body_json(response).await;
+        assert_eq!(body["error"], "server_error");
+        assert!(!body.to_string().contains("secret"));
+    }
+
+    #[tokio::test]
+    async fn bearer_challenges_follow_rfc6750() {
+        let missing = BearerError::Missing.into_response();
+        assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            missing.headers()[header::WWW_AUTHENTICATE],
+            r#"Bearer realm="userinfo""#
+        );
+        let invalid = BearerError::OAuth(OAuthError::invalid_token("the access token has expired"))
+            .into_response();
+        let challenge = invalid.headers()[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            challenge.contains(r#"error="invalid_token""#),
+            "{challenge}"
+        );
+        let scope = BearerError::OAuth(OAuthError::new(
+            ErrorCode::InsufficientScope,
+            "needs openid",
+        ))
+        .into_response();
+        assert_eq!(scope.status(), StatusCode::FORBIDDEN);
+        assert!(
+            scope.headers()[header::WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .contains(r#"scope="openid""#)
+        );
+    }
+}

@@ -1,0 +1,346 @@
+//! RFC 6749 §3.2 token endpoint: authorization_code and refresh_token grants.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use openapi::TokenResponse;
+
+use crate::app::{AppState, now};
+use crate::http::authorize::random_bytes;
+use crate::http::error::{ApiError, no_store};
+use crate::http::paths;
+use crate::protocol::claims::{
+    AccessTokenGrant, IdTokenGrant, access_token_claims, id_token_claims,
+};
+use crate::protocol::client::{RegisteredClient, authenticate_client, parse_client_credentials};
+use crate::protocol::params::Params;
+use crate::protocol::scope::ScopeSet;
+use crate::protocol::token::{
+    RefreshDecision, RefreshGrant, RefreshState, TokenRequest, check_code_redemption,
+    check_grant_allowed, check_refresh, parse_token_request, should_issue_refresh_token,
+};
+use crate::protocol::types::{RefreshToken, Subject, UnixTime, encode_random};
+use crate::protocol::{ErrorCode, OAuthError};
+use crate::store::{CodeRedemption, RefreshTokenRecord};
+use crate::{Error, telemetry::FLOW};
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new().route(paths::TOKEN, post(post_token))
+}
+
+/// Reads the form body of a token-family endpoint: `application/x-www-form-urlencoded` only.
+pub(crate) fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, OAuthError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| {
+            mime.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded (RFC 6749 §3.2)",
+        ));
+    }
+    Ok(Params::parse(body))
+}
+
+/// Authenticates the client of a token-family request (RFC 6749 §2.3).
+pub(crate) async fn authenticated_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<RegisteredClient, ApiError> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let presented = parse_client_credentials(authorization, params)?;
+    let registered = state.store.client(presented.client_id()).await?;
+    let client = authenticate_client(&presented, registered.as_ref()).inspect_err(|_| {
+        tracing::info!(target: FLOW, "token: client authentication failed -> 401 invalid_client (RFC 6749 §5.2)");
+    })?;
+    tracing::Span::current().record("client_id", client.client_id.as_str());
+    Ok(client.clone())
+}
+
+/// `POST /token`.
+#[tracing::instrument(skip_all, fields(client_id, grant_type))]
+async fn post_token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match token(&state, &headers, &body).await {
+        Ok(response) => {
+            let mut response = axum::Json(response).into_response();
+            no_store(&mut response);
+            response
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn token(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<TokenResponse, ApiError> {
+    let params = form_params(headers, body)?;
+    let client = authenticated_client(state, headers, &params).await?;
+    let request = parse_token_request(&params)?;
+    match request {
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            tracing::Span::current().record("grant_type", "authorization_code");
+            check_grant_allowed(&client, "authorization_code")?;
+            let now = now();
+            let issued = match state.ephemeral.consume_code(&code.digest(), now).await? {
+                CodeRedemption::Consumed(issued) => issued,
+                CodeRedemption::Replayed { grant_id } => {
+                    state.store.revoke_grant(&grant_id, now).await?;
+                    tracing::warn!(client_id = %client.client_id, "authorization code replayed; its grant was revoked");
+                    tracing::info!(target: FLOW,
+                        "token: this code was already used -> invalid_grant, and every token issued from it is revoked (RFC 6749 §4.1.2)");
+                    return Err(OAuthError::invalid_grant("the authorization code was already used; tokens issued from it are revoked").into());
+                }
+                CodeRedemption::Unknown => {
+                    return Err(OAuthError::invalid_grant(
+                        "the authorization code is invalid or expired",
+                    )
+                    .into());
+                }
+            };
+            check_code_redemption(&issued, &client, &redirect_uri, &code_verifier, now).inspect_err(|error| {
+                tracing::info!(target: FLOW, "token: {} -> invalid_grant (the code is now burned)", error.description);
+            })?;
+            tracing::info!(target: FLOW,
+                "token: PKCE verifier matches the challenge (RFC 7636 §4.6); code was one-time and bound to {} and its redirect_uri",
+                client.client_id);
+            let refresh = should_issue_refresh_token(&client, &issued.scope);
+            mint(
+                state,
+                &client,
+                Minting {
+                    subject: &issued.subject,
+                    scope: &issued.scope,
+                    granted_scope: &issued.scope,
+                    audience: &issued.audience,
+                    auth_time: issued.auth_time,
+                    nonce: issued.nonce.as_deref(),
+                    grant_id: &issued.grant_id,
+                    refresh: refresh.then_some(RefreshIssue::First),
+                },
+                now,
+            )
+            .await
+        }
+        TokenRequest::RefreshToken {
+            refresh_token,
+            scope,
+        } => {
+            tracing::Span::current().record("grant_type", "refresh_token");
+            check_grant_allowed(&client, "refresh_token")?;
+            refresh(state, &client, &refresh_token, scope.as_ref()).await
+        }
+    }
+}
+
+async fn refresh(
+    state: &AppState,
+    client: &RegisteredClient,
+    presented: &RefreshToken,
+    requested: Option<&ScopeSet>,
+) -> Result<TokenResponse, ApiError> {
+    let now = now();
+    let digest = presented.digest();
+    let record = state
+        .store
+        .refresh_token(&digest)
+        .await?
+        .ok_or(OAuthError::invalid_grant(
+            "the refresh token is invalid or expired",
+        ))?;
+    let decision = check_refresh(
+        &record.grant,
+        record.state,
+        record.expires_at,
+        client,
+        requested,
+        now,
+    )?;
+    let scope = match decision {
+        RefreshDecision::RevokeFamily => {
+            state
+                .store
+                .revoke_grant(&record.grant.grant_id, now)
+                .await?;
+            tracing::warn!(client_id = %client.client_id, "refresh token reuse detected; token family revoked");
+            tracing::info!(target: FLOW,
+                "token: a rotated-out refresh token was used again -> the whole family is revoked (RFC 9700 §4.14.2)");
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used; this grant is revoked",
+            )
+            .into());
+        }
+        RefreshDecision::Rotate(scope) => scope,
+    };
+    if state
+        .store
+        .user_by_subject(&record.grant.subject)
+        .await?
+        .is_none()
+    {
+        return Err(OAuthError::invalid_grant("the user of this grant no longer exists").into());
+    }
+    tracing::info!(target: FLOW, "token: refresh token accepted; rotating it (OAuth 2.1 §4.3.1), scope \"{scope}\"");
+    mint(
+        state,
+        client,
+        Minting {
+            subject: &record.grant.subject,
+            scope: &scope,
+            granted_scope: &record.grant.scope,
+            audience: &record.grant.audience,
+            auth_time: record.grant.auth_time,
+            nonce: None,
+            grant_id: &record.grant.grant_id,
+            refresh: Some(RefreshIssue::Rotate(digest)),
+        },
+        now,
+    )
+    .await
+}
+
+enum RefreshIssue {
+    /// A new family (code exchange).
+    First,
+    /// Replace this token (refresh).
+    Rotate(crate::protocol::types::SecretDigest),
+}
+
+struct Minting<'a> {
+    subject: &'a Subject,
+    /// Scope of the tokens issued now.
+    scope: &'a ScopeSet,
+    /// Scope of the grant (kept by a rotated refresh token).
+    granted_scope: &'a ScopeSet,
+    audience: &'a str,
+    auth_time: UnixTime,
+    nonce: Option<&'a str>,
+    grant_id: &'a str,
+    refresh: Option<RefreshIssue>,
+}
+
+/// Signs the access token (RFC 9068), the ID token for `openid`, and stores the refresh token.
+async fn mint(
+    state: &AppState,
+    client: &RegisteredClient,
+    minting: Minting<'_>,
+    now: UnixTime,
+) -> Result<TokenResponse, ApiError> {
+    let lifetimes = state.lifetimes;
+    let at_alg = client.access_token_alg();
+    let at_key = state.keys.active(at_alg).ok_or_else(|| {
+        Error::internal("minting an access token", format!("no active {at_alg} key"))
+    })?;
+    let grant = AccessTokenGrant {
+        subject: minting.subject.as_str(),
+        client_id: &client.client_id,
+        scope: minting.scope,
+        audience: minting.audience,
+        auth_time: Some(minting.auth_time),
+    };
+    let jti = encode_random(random_bytes());
+    let claims = access_token_claims(
+        &grant,
+        &state.issuer,
+        jti.clone(),
+        now,
+        lifetimes.access_token,
+    );
+    let access_token = at_key
+        .sign("at+jwt", &claims)
+        .map_err(|err| Error::internal("signing an access token", err))?;
+    state
+        .store
+        .record_access_token(&jti, minting.grant_id, UnixTime(claims.exp))
+        .await?;
+    tracing::info!(target: FLOW,
+        "token: access token minted as an RFC 9068 JWT (typ at+jwt, {at_alg}, kid {}), aud {}, jti {jti}, expires in {} s",
+        at_key.kid(), minting.audience, lifetimes.access_token);
+    let id_token = if minting.scope.contains("openid") {
+        let alg = client.id_token_alg();
+        let key = state.keys.active(alg).ok_or_else(|| {
+            Error::internal("minting an ID token", format!("no active {alg} key"))
+        })?;
+        let grant = IdTokenGrant {
+            subject: minting.subject,
+            client_id: &client.client_id,
+            auth_time: minting.auth_time,
+            nonce: minting.nonce,
+        };
+        let claims = id_token_claims(
+            &grant,
+            &state.issuer,
+            &access_token,
+            alg,
+            now,
+            lifetimes.id_token,
+        );
+        tracing::info!(target: FLOW, "token: ID token signed with {alg} for aud {}, with nonce and at_hash (OIDC Core §3.1.3.6)", client.client_id);
+        Some(
+            key.sign("JWT", &claims)
+                .map_err(|err| Error::internal("signing an ID token", err))?,
+        )
+    } else {
+        None
+    };
+    let refresh_token = match minting.refresh {
+        None => None,
+        Some(issue) => {
+            let token = RefreshToken::from_random(random_bytes());
+            let record = RefreshTokenRecord {
+                digest: token.digest(),
+                grant: RefreshGrant {
+                    client_id: client.client_id.clone(),
+                    subject: minting.subject.clone(),
+                    scope: minting.granted_scope.clone(),
+                    audience: minting.audience.to_owned(),
+                    auth_time: minting.auth_time,
+                    grant_id: minting.grant_id.to_owned(),
+                },
+                issued_at: now,
+                expires_at: now.plus(lifetimes.refresh_token),
+                state: RefreshState::Live,
+            };
+            match issue {
+                RefreshIssue::First => state.store.insert_refresh_token(&record).await?,
+                RefreshIssue::Rotate(old) => {
+                    if !state.store.rotate_refresh_token(&old, &record, now).await? {
+                        // A concurrent request rotated it first: treat as reuse.
+                        state.store.revoke_grant(minting.grant_id, now).await?;
+                        return Err(OAuthError::new(
+                            ErrorCode::InvalidGrant,
+                            "the refresh token was already used; this grant is revoked",
+                        )
+                        .into());
+                    }
+                }
+            }
+            tracing::info!(target: FLOW, "token: refresh token issued (offline_access granted); stored hashed, one use only");
+            Some(token.expose().to_owned())
+        }
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: lifetimes.access_token,
+        scope: Some(minting.scope.to_string()),
+        id_token,
+        refresh_token,
+    })
+}

@@ -1,0 +1,27 @@
+//! An OpenID Connect provider: an OAuth 2.1 authorization server that issues RFC 9068 JWT
+//! access tokens and OpenID Connect ID tokens.
+//!
+//! What it does: discovery (OIDC Discovery, RFC 8414), JWKS, the authorization endpoint with
+//! login and consent pages, the token endpoint (authorization code with mandatory PKCE S256,
+//! rotating refresh tokens with reuse detection) and UserInfo, on SQLite by default.
+//!
+//! What it deliberately does not do: the implicit and password grants, `plain` PKCE, redirect
+//! URI wildcards, or anything that leaks internals in error responses.
+//!
+//! Entry points: [`Config`] (flags, env, file) and [`start`], which returns a
+//! [`RunningProvider`]. The code map and invariants are in `ARCHITECTURE.md`.
+
+pub mod app;
+pub mod config;
+mod error;
+pub mod http;
+pub mod protocol;
+pub mod seed;
+pub mod signing;
+pub mod store;
+pub mod telemetry;
+pub mod templates;
+
+pub use app::{RunningProvider, start};
+pub use config::Config;
+pub use error::{BoxError, Error};

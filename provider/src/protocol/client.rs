@@ -1,0 +1,476 @@
+//! Registered clients (RFC 7591 metadata names) and RFC 6749 §2.3 client authentication.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use keys::SigningAlg;
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::params::Params;
+use crate::protocol::redirect_uri::LoopbackRule;
+use crate::protocol::scope::ScopeSet;
+use crate::protocol::types::{ClientId, ClientSecret, SecretDigest};
+
+/// RFC 7591 §2 client metadata, plus a few provider-specific members (documented below).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientMetadata {
+    /// Human-readable name shown on the consent page.
+    pub client_name: String,
+    /// Registered redirection endpoints, compared by exact string.
+    pub redirect_uris: Vec<String>,
+    /// OpenID Connect RP-Initiated Logout §3.1 registered post-logout redirects.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Grants the client may use.
+    pub grant_types: Vec<String>,
+    /// Always `["code"]` for clients that use the authorization endpoint.
+    #[serde(default)]
+    pub response_types: Vec<String>,
+    /// `client_secret_basic`, `client_secret_post` or `none` (public client).
+    pub token_endpoint_auth_method: String,
+    /// `web` or `native` (OIDC Registration §2); native public clients get the loopback rule.
+    #[serde(default = "default_application_type")]
+    pub application_type: String,
+    /// The scopes the client may request.
+    pub scope: String,
+    /// OIDC Registration §2: the ID token signature algorithm.
+    #[serde(default = "default_alg")]
+    pub id_token_signed_response_alg: String,
+    /// Provider-specific: the access-token signature algorithm (default RS256).
+    #[serde(default = "default_alg")]
+    pub access_token_signed_response_alg: String,
+    /// Provider-specific: `aud` of access tokens when no RFC 8707 `resource` is requested.
+    pub default_audience: String,
+    /// Provider-specific: the RFC 8707 resource indicators this client may request.
+    #[serde(default)]
+    pub allowed_resources: Vec<String>,
+    /// Provider-specific: a first-party client skips the consent page (unless `prompt=consent`
+    /// or a scope needs explicit consent, such as `offline_access`).
+    #[serde(default)]
+    pub first_party: bool,
+    /// RFC 9126 §6: this client must use pushed authorization requests.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+}
+
+fn default_application_type() -> String {
+    "web".to_owned()
+}
+
+fn default_alg() -> String {
+    SigningAlg::RS256.as_str().to_owned()
+}
+
+/// A client as the protocol core sees it: its id, secret digest (confidential clients) and
+/// metadata.
+#[derive(Clone, Debug)]
+pub struct RegisteredClient {
+    /// The client identifier.
+    pub client_id: ClientId,
+    /// SHA-256 digest of the secret; `None` for public clients.
+    pub secret_digest: Option<SecretDigest>,
+    /// Registered metadata.
+    pub metadata: ClientMetadata,
+}
+
+impl RegisteredClient {
+    /// True for public clients (`token_endpoint_auth_method: none`).
+    pub fn is_public(&self) -> bool {
+        self.metadata.token_endpoint_auth_method == "none"
+    }
+
+    /// RFC 8252 §7.3 applies to native public clients only.
+    pub fn loopback_rule(&self) -> LoopbackRule {
+        if self.is_public() && self.metadata.application_type == "native" {
+            LoopbackRule::AnyPort
+        } else {
+            LoopbackRule::ExactOnly
+        }
+    }
+
+    /// True when `grant_type` is registered for the client.
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.metadata
+            .grant_types
+            .iter()
+            .any(|grant| grant == grant_type)
+    }
+
+    /// The scopes the client may request.
+    pub fn allowed_scope(&self) -> ScopeSet {
+        ScopeSet::parse(&self.metadata.scope).unwrap_or_default()
+    }
+
+    /// The ID token signature algorithm (RS256 unless registered otherwise).
+    pub fn id_token_alg(&self) -> SigningAlg {
+        SigningAlg::parse(&self.metadata.id_token_signed_response_alg).unwrap_or(SigningAlg::RS256)
+    }
+
+    /// The access token signature algorithm (RS256 unless registered otherwise).
+    pub fn access_token_alg(&self) -> SigningAlg {
+        SigningAlg::parse(&self.metadata.access_token_signed_response_alg)
+            .unwrap_or(SigningAlg::RS256)
+    }
+
+    /// RFC 8707 §2: the audience for an access token, from the `resource` parameter (which
+    /// must be one of the client's allowed resources) or the client's default audience.
+    pub fn audience_for(&self, resource: Option<&str>) -> Result<String, OAuthError> {
+        match resource {
+            None => Ok(self.metadata.default_audience.clone()),
+            Some(resource)
+                if resource == self.metadata.default_audience
+                    || self
+                        .metadata
+                        .allowed_resources
+                        .iter()
+                        .any(|allowed| allowed == resource) =>
+            {
+                Ok(resource.to_owned())
+            }
+            Some(_) => Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                "resource is not a resource this client may request a token for (RFC 8707)",
+            )),
+        }
+    }
+}
+
+/// How the client presented itself at a token-type endpoint (RFC 6749 §2.3).
+#[derive(Debug)]
+pub enum PresentedCredentials {
+    /// `Authorization: Basic` (RFC 6749 §2.3.1).
+    Basic {
+        /// Decoded client id.
+        client_id: String,
+        /// Decoded secret.
+        secret: ClientSecret,
+    },
+    /// `client_id` + `client_secret` in the form body.
+    Post {
+        /// The client id.
+        client_id: String,
+        /// The secret.
+        secret: ClientSecret,
+    },
+    /// Only `client_id` in the form body: a public client.
+    None {
+        /// The client id.
+        client_id: String,
+    },
+}
+
+impl PresentedCredentials {
+    /// The client id the caller claims.
+    pub fn client_id(&self) -> &str {
+        match self {
+            PresentedCredentials::Basic { client_id, .. }
+            | PresentedCredentials::Post { client_id, .. }
+            | PresentedCredentials::None { client_id } => client_id,
+        }
+    }
+
+    /// True when the client used HTTP Basic, so a 401 must carry `WWW-Authenticate: Basic`.
+    pub fn used_basic(&self) -> bool {
+        matches!(self, PresentedCredentials::Basic { .. })
+    }
+}
+
+/// The failure to report when client authentication fails, with whether Basic was used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAuthError {
+    /// The error to send.
+    pub error: OAuthError,
+    /// RFC 6749 §5.2: answer 401 + `WWW-Authenticate: Basic` when the client used Basic.
+    pub used_basic: bool,
+}
+
+impl ClientAuthError {
+    fn new(error: OAuthError, used_basic: bool) -> Self {
+        ClientAuthError { error, used_basic }
+    }
+}
+
+const BAD_CLIENT: OAuthError = OAuthError::invalid_client("client authentication failed");
+
+/// RFC 6749 §2.3: reads the client's credentials from the `Authorization` header and the body.
+///
+/// Using more than one method is an `invalid_request` (RFC 6749 §2.3). The Basic credentials
+/// are form-urlencoded before base64 (RFC 6749 §2.3.1), so both halves are decoded.
+pub fn parse_client_credentials(
+    authorization: Option<&str>,
+    params: &Params,
+) -> Result<PresentedCredentials, ClientAuthError> {
+    let body_client_id = params
+        .single("client_id")
+        .map_err(|e| ClientAuthError::new(e, false))?;
+    let body_secret = params
+        .single("client_secret")
+        .map_err(|e| ClientAuthError::new(e, false))?;
+    if let Some(header) = authorization {
+        let (scheme, value) = header.trim().split_once(' ').unwrap_or((header, ""));
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return Err(ClientAuthError::new(
+                OAuthError::invalid_client(
+                    "only HTTP Basic client authentication is accepted in the Authorization header",
+                ),
+                true,
+            ));
+        }
+        if body_secret.is_some() {
+            return Err(ClientAuthError::new(
+                OAuthError::invalid_request(
+                    "use one client authentication method, not Basic and client_secret together",
+                ),
+                true,
+            ));
+        }
+        let (client_id, secret) = decode_basic(value.trim()).ok_or(ClientAuthError::new(
+            OAuthError::invalid_client("the Basic credentials are malformed (RFC 6749 §2.3.1)"),
+            true,
+        ))?;
+        if body_client_id.is_some_and(|id| id != client_id) {
+            return Err(ClientAuthError::new(
+                OAuthError::invalid_request(
+                    "client_id in the body differs from the Basic credentials",
+                ),
+                true,
+            ));
+        }
+        return Ok(PresentedCredentials::Basic { client_id, secret });
+    }
+    let client_id = body_client_id
+        .ok_or(ClientAuthError::new(
+            OAuthError::invalid_client(
+                "client authentication is required: send HTTP Basic or client_id",
+            ),
+            false,
+        ))?
+        .to_owned();
+    Ok(match body_secret {
+        Some(secret) => PresentedCredentials::Post {
+            client_id,
+            secret: ClientSecret::new(secret.to_owned()),
+        },
+        None => PresentedCredentials::None { client_id },
+    })
+}
+
+fn decode_basic(value: &str) -> Option<(String, ClientSecret)> {
+    let decoded = STANDARD.decode(value).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (raw_id, raw_secret) = text.split_once(':')?;
+    let unescape = |part: &str| {
+        let plus_as_space = part.replace('+', " ");
+        percent_encoding::percent_decode_str(&plus_as_space)
+            .decode_utf8()
+            .ok()
+            .map(|cow| cow.into_owned())
+    };
+    let client_id = unescape(raw_id)?;
+    let secret = unescape(raw_secret)?;
+    if client_id.is_empty() {
+        return None;
+    }
+    Some((client_id, ClientSecret::new(secret)))
+}
+
+/// RFC 6749 §2.3 / §3.2.1: checks presented credentials against the registered client.
+///
+/// `client` is `None` when no client has the presented id; that fails exactly like a wrong
+/// secret, so responses do not reveal which client ids exist.
+pub fn authenticate_client<'c>(
+    presented: &PresentedCredentials,
+    client: Option<&'c RegisteredClient>,
+) -> Result<&'c RegisteredClient, ClientAuthError> {
+    let used_basic = presented.used_basic();
+    let client = client.ok_or(ClientAuthError::new(BAD_CLIENT, used_basic))?;
+    match (presented, &client.secret_digest, client.is_public()) {
+        (PresentedCredentials::None { .. }, None, true) => Ok(client),
+        (
+            PresentedCredentials::Basic { secret, .. } | PresentedCredentials::Post { secret, .. },
+            Some(digest),
+            false,
+        ) if digest.matches(secret.expose()) => Ok(client),
+        (PresentedCredentials::None { .. }, _, false) => Err(ClientAuthError::new(
+            OAuthError::invalid_client(
+                "this client is confidential: authenticate with its client secret",
+            ),
+            used_basic,
+        )),
+        _ => Err(ClientAuthError::new(BAD_CLIENT, used_basic)),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn client(id: &str, secret: Option<&str>) -> RegisteredClient {
+        RegisteredClient {
+            client_id: ClientId::parse(id).unwrap(),
+            secret_digest: secret.map(SecretDigest::of),
+            metadata: ClientMetadata {
+                client_name: id.to_owned(),
+                redirect_uris: vec!["https://app.example.com/callback".into()],
+                post_logout_redirect_uris: vec![],
+                grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+                response_types: vec!["code".into()],
+                token_endpoint_auth_method: if secret.is_some() {
+                    "client_secret_basic"
+                } else {
+                    "none"
+                }
+                .into(),
+                application_type: if secret.is_some() { "web" } else { "native" }.into(),
+                scope: "openid profile email offline_access api:read".into(),
+                id_token_signed_response_alg: "RS256".into(),
+                access_token_signed_response_alg: "RS256".into(),
+                default_audience: "http://127.0.0.1:8081".into(),
+                allowed_resources: vec!["https://api.example.com".into()],
+                first_party: true,
+                require_pushed_authorization_requests: false,
+            },
+        }
+    }
+
+    fn basic(id: &str, secret: &str) -> String {
+        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+    }
+
+    #[test]
+    fn basic_credentials_are_form_urldecoded() {
+        // RFC 6749 §2.3.1: the id and secret are form-urlencoded before base64.
+        let header = basic("my%3Aclient", "s%C3%A9cret+with+space");
+        let presented = parse_client_credentials(Some(&header), &Params::default()).unwrap();
+        match presented {
+            PresentedCredentials::Basic { client_id, secret } => {
+                assert_eq!(client_id, "my:client");
+                assert_eq!(secret.expose(), "sécret with space");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn client_authentication_table() {
+        let confidential = client("demo-web", Some("demo-web-secret"));
+        let public = client("demo-cli", None);
+        let post = |id: &str, secret: &str| {
+            Params::from_pairs([("client_id", id), ("client_secret", secret)])
+        };
+        let none = |id: &str| Params::from_pairs([("client_id", id)]);
+        // (authorization header, body, registered client, expected ok, expected code, used basic)
+        type Case<'a> = (
+            Option<String>,
+            Params,
+            Option<&'a RegisteredClient>,
+            Result<(), (ErrorCode, bool)>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                Some(basic("demo-web", "demo-web-secret")),
+                Params::default(),
+                Some(&confidential),
+                Ok(()),
+            ),
+            (
+                None,
+                post("demo-web", "demo-web-secret"),
+                Some(&confidential),
+                Ok(()),
+            ),
+            (None, none("demo-cli"), Some(&public), Ok(())),
+            (
+                Some(basic("demo-web", "wrong")),
+                Params::default(),
+                Some(&confidential),
+                Err((ErrorCode::InvalidClient, true)),
+            ),
+            (
+                None,
+                post("demo-web", "wrong"),
+                Some(&confidential),
+                Err((ErrorCode::InvalidClient, false)),
+            ),
+            (
+                None,
+                none("demo-web"),
+                Some(&confidential),
+                Err((ErrorCode::InvalidClient, false)),
+            ),
+            (
+                None,
+                post("demo-cli", "anything"),
+                Some(&public),
+                Err((ErrorCode::InvalidClient, false)),
+            ),
+            (
+                Some(basic("nobody", "x")),
+                Params::default(),
+                None,
+                Err((ErrorCode::InvalidClient, true)),
+            ),
+            (
+                None,
+                Params::default(),
+                None,
+                Err((ErrorCode::InvalidClient, false)),
+            ),
+            (
+                Some("Bearer abc".into()),
+                Params::default(),
+                None,
+                Err((ErrorCode::InvalidClient, true)),
+            ),
+            (
+                Some("Basic !!!".into()),
+                Params::default(),
+                None,
+                Err((ErrorCode::InvalidClient, true)),
+            ),
+            (
+                Some(basic("demo-web", "demo-web-secret")),
+                post("demo-web", "demo-web-secret"),
+                Some(&confidential),
+                Err((ErrorCode::InvalidRequest, true)),
+            ),
+        ];
+        for (index, (header, params, registered, expected)) in cases.into_iter().enumerate() {
+            let result = parse_client_credentials(header.as_deref(), &params)
+                .and_then(|presented| authenticate_client(&presented, registered).map(|_| ()));
+            let got = result.map_err(|err| (err.error.code, err.used_basic));
+            assert_eq!(got, expected, "case {index}");
+        }
+    }
+
+    #[test]
+    fn audience_follows_rfc8707() {
+        let client = client("demo-web", Some("s"));
+        assert_eq!(client.audience_for(None).unwrap(), "http://127.0.0.1:8081");
+        assert_eq!(
+            client
+                .audience_for(Some("https://api.example.com"))
+                .unwrap(),
+            "https://api.example.com"
+        );
+        assert_eq!(
+            client
+                .audience_for(Some("https://other.example"))
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidTarget
+        );
+    }
+
+    #[test]
+    fn loopback_rule_for_native_public_clients_only() {
+        assert_eq!(
+            client("demo-cli", None).loopback_rule(),
+            LoopbackRule::AnyPort
+        );
+        assert_eq!(
+            client("demo-web", Some("s")).loopback_rule(),
+            LoopbackRule::ExactOnly
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! The OAuth 2.1 / OpenID Connect protocol core.
+//!
+//! **Architecture invariant:** this module does no IO. It does not import axum, sqlx, askama,
+//! reqwest or tokio, never reads the clock and never draws random numbers: callers pass `now`
+//! and random bytes in. Its functions take validated values and return decisions or claims,
+//! which makes them easy to test against the RFCs.
+
+pub mod authorize;
+pub mod claims;
+pub mod client;
+pub mod error;
+pub mod params;
+pub mod pkce;
+pub mod redirect_uri;
+pub mod scope;
+pub mod token;
+pub mod types;
+
+pub use error::{ErrorCode, OAuthError};

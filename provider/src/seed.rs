@@ -1,0 +1,139 @@
+//! Dev-mode demo data: two users and four clients, seeded idempotently at every start.
+//!
+//! Password hashes are pre-computed (bcrypt cost 12) so start-up pays for no hashing.
+
+use crate::protocol::client::{ClientMetadata, RegisteredClient};
+use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
+use crate::store::{Result, Store, UserRecord};
+
+/// The demo API's resource identifier: the default `aud` of every demo client's access tokens.
+pub const DEMO_API_AUDIENCE: &str = "http://127.0.0.1:8081";
+
+struct DemoUser {
+    subject: &'static str,
+    username: &'static str,
+    /// bcrypt cost 12 of the password in the README.
+    password_hash: &'static str,
+    name: &'static str,
+    email: &'static str,
+}
+
+const USERS: &[DemoUser] = &[
+    DemoUser {
+        subject: "6c2f5e0a-8c1e-4d8f-9a51-2f1f2a8b7c01",
+        username: "alice",
+        password_hash: "$2b$12$WYE9NSojS.XwAJYnaeHdRugWsazDYMuDztcyUHCIiqieOiclPo4b.",
+        name: "Alice Liddell",
+        email: "alice@example.com",
+    },
+    DemoUser {
+        subject: "0b7d3c9e-41a2-4f6b-8e3d-5a9c1d2e4f02",
+        username: "bob",
+        password_hash: "$2b$12$pcJpuAnvMgfBCJg16T04NuhxoAQZlnrEmPy010pYSKhQ4.vacJ5Ve",
+        name: "Bob Builder",
+        email: "bob@example.com",
+    },
+];
+
+fn metadata(
+    name: &str,
+    auth_method: &str,
+    application_type: &str,
+    grants: &[&str],
+    redirects: &[&str],
+    scope: &str,
+) -> ClientMetadata {
+    ClientMetadata {
+        client_name: name.to_owned(),
+        redirect_uris: redirects.iter().map(|uri| (*uri).to_owned()).collect(),
+        post_logout_redirect_uris: Vec::new(),
+        grant_types: grants.iter().map(|grant| (*grant).to_owned()).collect(),
+        response_types: if grants.contains(&"authorization_code") {
+            vec!["code".into()]
+        } else {
+            Vec::new()
+        },
+        token_endpoint_auth_method: auth_method.to_owned(),
+        application_type: application_type.to_owned(),
+        scope: scope.to_owned(),
+        id_token_signed_response_alg: "RS256".into(),
+        access_token_signed_response_alg: "RS256".into(),
+        default_audience: DEMO_API_AUDIENCE.to_owned(),
+        allowed_resources: vec![DEMO_API_AUDIENCE.to_owned()],
+        first_party: true,
+        require_pushed_authorization_requests: false,
+    }
+}
+
+/// The demo clients of the README.
+pub fn demo_clients() -> Vec<RegisteredClient> {
+    let all_scopes = "openid profile email offline_access api:read api:write";
+    let mut web = metadata(
+        "Demo web app",
+        "client_secret_basic",
+        "web",
+        &["authorization_code", "refresh_token"],
+        &["http://127.0.0.1:8082/callback"],
+        all_scopes,
+    );
+    web.post_logout_redirect_uris = vec!["http://127.0.0.1:8082/".into()];
+    let cli = metadata(
+        "Demo CLI (native app)",
+        "none",
+        "native",
+        &["authorization_code", "refresh_token"],
+        &["http://127.0.0.1/callback"],
+        all_scopes,
+    );
+    let service = metadata(
+        "Demo service",
+        "client_secret_basic",
+        "web",
+        &["client_credentials"],
+        &[],
+        "api:read api:write",
+    );
+    let device = metadata(
+        "Demo TV (device flow)",
+        "none",
+        "native",
+        &[
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "refresh_token",
+        ],
+        &[],
+        all_scopes,
+    );
+    let client = |id: &str, secret: Option<&str>, metadata: ClientMetadata| RegisteredClient {
+        client_id: ClientId::parse(id).expect("demo client ids are short printable ASCII"),
+        secret_digest: secret.map(SecretDigest::of),
+        metadata,
+    };
+    vec![
+        client("demo-web", Some("demo-web-secret"), web),
+        client("demo-cli", None, cli),
+        client("demo-service", Some("demo-service-secret"), service),
+        client("demo-device", None, device),
+    ]
+}
+
+/// Seeds the demo users and clients (insert or update, so restarts are harmless).
+pub async fn seed_demo_data(store: &dyn Store, now: UnixTime) -> Result<()> {
+    for user in USERS {
+        store
+            .upsert_user(&UserRecord {
+                subject: Subject(user.subject.to_owned()),
+                username: user.username.to_owned(),
+                password_hash: user.password_hash.to_owned(),
+                name: user.name.to_owned(),
+                email: user.email.to_owned(),
+                email_verified: true,
+            })
+            .await?;
+    }
+    for client in demo_clients() {
+        store.upsert_client(&client, now).await?;
+    }
+    tracing::info!(target: "flow", "seed: demo users alice, bob and clients demo-web, demo-cli, demo-service, demo-device are ready");
+    Ok(())
+}

@@ -1,0 +1,462 @@
+//! The embedded default backend: SQLite through sqlx (bundled SQLite, WAL journal).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+
+use crate::protocol::client::{ClientMetadata, RegisteredClient};
+use crate::protocol::scope::ScopeSet;
+use crate::protocol::token::{IssuedCode, RefreshGrant, RefreshState};
+use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
+use crate::store::{
+    CodeRedemption, EphemeralStore, Error, InteractionRecord, RefreshTokenRecord, Result,
+    SessionRecord, SigningKeyRecord, Store, UserRecord,
+};
+
+/// SQLite implementation of [`Store`] and [`EphemeralStore`].
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` and runs the embedded migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+fn client_from_row(row: &SqliteRow) -> Result<RegisteredClient> {
+    let client_id: String = row.try_get("client_id")?;
+    let secret_digest: Option<String> = row.try_get("secret_digest")?;
+    let metadata: String = row.try_get("metadata")?;
+    Ok(RegisteredClient {
+        client_id: ClientId::parse(&client_id).map_err(|_| Error::Invalid("client_id"))?,
+        secret_digest: secret_digest.map(SecretDigest),
+        metadata: serde_json::from_str::<ClientMetadata>(&metadata)?,
+    })
+}
+
+fn user_from_row(row: &SqliteRow) -> Result<UserRecord> {
+    Ok(UserRecord {
+        subject: Subject(row.try_get("subject")?),
+        username: row.try_get("username")?,
+        password_hash: row.try_get("password_hash")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        email_verified: row.try_get::<i64, _>("email_verified")? != 0,
+    })
+}
+
+fn refresh_from_row(row: &SqliteRow) -> Result<RefreshTokenRecord> {
+    let data: String = row.try_get("data")?;
+    let rotated_at: Option<i64> = row.try_get("rotated_at")?;
+    let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+    let state = match (revoked_at, rotated_at) {
+        (Some(_), _) => RefreshState::Revoked,
+        (None, Some(_)) => RefreshState::Rotated,
+        (None, None) => RefreshState::Live,
+    };
+    Ok(RefreshTokenRecord {
+        digest: SecretDigest(row.try_get("token_digest")?),
+        grant: serde_json::from_str::<RefreshGrant>(&data)?,
+        issued_at: UnixTime(row.try_get("issued_at")?),
+        expires_at: UnixTime(row.try_get("expires_at")?),
+        state,
+    })
+}
+
+const USER_COLUMNS: &str = "subject, username, password_hash, name, email, email_verified";
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self), level = "debug")]
+    async fn client(&self, client_id: &str) -> Result<Option<RegisteredClient>> {
+        let row = sqlx::query(
+            "SELECT client_id, secret_digest, metadata FROM clients WHERE client_id = $1",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(client_from_row).transpose()
+    }
+
+    async fn upsert_client(&self, client: &RegisteredClient, now: UnixTime) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO clients (client_id, secret_digest, metadata, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (client_id) DO UPDATE SET secret_digest = excluded.secret_digest, metadata = excluded.metadata",
+        )
+        .bind(client.client_id.as_str())
+        .bind(client.secret_digest.as_ref().map(SecretDigest::as_str))
+        .bind(serde_json::to_string(&client.metadata)?)
+        .bind(now.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn user_by_subject(&self, subject: &Subject) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE subject = $1"
+        )))
+        .bind(subject.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+        )))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn upsert_user(&self, user: &UserRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (subject, username, password_hash, name, email, email_verified) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (subject) DO UPDATE SET username = excluded.username, password_hash = excluded.password_hash,
+               name = excluded.name, email = excluded.email, email_verified = excluded.email_verified",
+        )
+        .bind(user.subject.as_str())
+        .bind(&user.username)
+        .bind(&user.password_hash)
+        .bind(&user.name)
+        .bind(&user.email)
+        .bind(i64::from(user.email_verified))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn consent(&self, subject: &Subject, client_id: &str) -> Result<Option<ScopeSet>> {
+        let scope: Option<String> =
+            sqlx::query_scalar("SELECT scope FROM consents WHERE subject = $1 AND client_id = $2")
+                .bind(subject.as_str())
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        scope
+            .map(|scope| ScopeSet::parse(&scope).map_err(|_| Error::Invalid("consent scope")))
+            .transpose()
+    }
+
+    async fn save_consent(
+        &self,
+        subject: &Subject,
+        client_id: &str,
+        scope: &ScopeSet,
+        now: UnixTime,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let previous: Option<String> =
+            sqlx::query_scalar("SELECT scope FROM consents WHERE subject = $1 AND client_id = $2")
+                .bind(subject.as_str())
+                .bind(client_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let merged = match previous.as_deref().map(ScopeSet::parse) {
+            Some(Ok(previous)) => previous.union(scope),
+            _ => scope.clone(),
+        };
+        sqlx::query(
+            "INSERT INTO consents (subject, client_id, scope, granted_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (subject, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+        )
+        .bind(subject.as_str())
+        .bind(client_id)
+        .bind(merged.to_string())
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<()> {
+        sqlx::query("INSERT INTO sessions (id_digest, subject, auth_time, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(session.id_digest.as_str())
+            .bind(session.subject.as_str())
+            .bind(session.auth_time.0)
+            .bind(session.expires_at.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn session(
+        &self,
+        id_digest: &SecretDigest,
+        now: UnixTime,
+    ) -> Result<Option<SessionRecord>> {
+        let row = sqlx::query("SELECT subject, auth_time, expires_at FROM sessions WHERE id_digest = $1 AND expires_at > $2")
+            .bind(id_digest.as_str())
+            .bind(now.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(SessionRecord {
+                id_digest: id_digest.clone(),
+                subject: Subject(row.try_get("subject")?),
+                auth_time: UnixTime(row.try_get("auth_time")?),
+                expires_at: UnixTime(row.try_get("expires_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_session(&self, id_digest: &SecretDigest) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_digest = $1")
+            .bind(id_digest.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_refresh_token(&self, record: &RefreshTokenRecord) -> Result<()> {
+        insert_refresh(&self.pool, record).await
+    }
+
+    async fn refresh_token(&self, digest: &SecretDigest) -> Result<Option<RefreshTokenRecord>> {
+        let row = sqlx::query(
+            "SELECT token_digest, data, issued_at, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_digest = $1",
+        )
+        .bind(digest.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(refresh_from_row).transpose()
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old: &SecretDigest,
+        new: &RefreshTokenRecord,
+        now: UnixTime,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_digest = $2 AND rotated_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(old.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_refresh(&mut *tx, new).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(grant_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO denied_access_tokens (jti, expires_at)
+             SELECT jti, expires_at FROM grant_access_tokens WHERE grant_id = $1 AND expires_at > $2
+             ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(grant_id)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_access_token(
+        &self,
+        jti: &str,
+        grant_id: &str,
+        expires_at: UnixTime,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO grant_access_tokens (jti, grant_id, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(jti)
+        .bind(grant_id)
+        .bind(expires_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn is_access_token_denied(&self, jti: &str) -> Result<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM denied_access_tokens WHERE jti = $1")
+                .bind(jti)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
+        let rows = sqlx::query("SELECT kid, alg, private_pem, status, created_at FROM signing_keys ORDER BY created_at, kid")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SigningKeyRecord {
+                    kid: row.try_get("kid")?,
+                    alg: row.try_get("alg")?,
+                    private_pem: row.try_get("private_pem")?,
+                    status: row.try_get("status")?,
+                    created_at: UnixTime(row.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
+        sqlx::query("INSERT INTO signing_keys (kid, alg, private_pem, status, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&key.kid)
+            .bind(&key.alg)
+            .bind(&key.private_pem)
+            .bind(&key.status)
+            .bind(key.created_at.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> Result<u64> {
+        let mut purged = 0;
+        for statement in [
+            "DELETE FROM sessions WHERE expires_at <= $1",
+            "DELETE FROM interactions WHERE expires_at <= $1",
+            "DELETE FROM authorization_codes WHERE expires_at <= $1",
+            "DELETE FROM refresh_tokens WHERE expires_at <= $1",
+            "DELETE FROM grant_access_tokens WHERE expires_at <= $1",
+            "DELETE FROM denied_access_tokens WHERE expires_at <= $1",
+        ] {
+            purged += sqlx::query(statement)
+                .bind(now.0)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(purged)
+    }
+}
+
+async fn insert_refresh<'e, E>(executor: E, record: &RefreshTokenRecord) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_digest, family_id, data, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(record.digest.as_str())
+    .bind(&record.grant.grant_id)
+    .bind(serde_json::to_string(&record.grant)?)
+    .bind(record.issued_at.0)
+    .bind(record.expires_at.0)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl EphemeralStore for SqliteStore {
+    async fn put_interaction(&self, interaction: &InteractionRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO interactions (id, data, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+        )
+        .bind(&interaction.id)
+        .bind(serde_json::to_string(interaction)?)
+        .bind(interaction.expires_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn interaction(&self, id: &str, now: UnixTime) -> Result<Option<InteractionRecord>> {
+        let data: Option<String> =
+            sqlx::query_scalar("SELECT data FROM interactions WHERE id = $1 AND expires_at > $2")
+                .bind(id)
+                .bind(now.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(data.map(|data| serde_json::from_str(&data)).transpose()?)
+    }
+
+    async fn take_interaction(&self, id: &str) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM interactions WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(deleted == 1)
+    }
+
+    async fn insert_code(&self, digest: &SecretDigest, code: &IssuedCode) -> Result<()> {
+        sqlx::query("INSERT INTO authorization_codes (code_digest, data, grant_id, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(digest.as_str())
+            .bind(serde_json::to_string(code)?)
+            .bind(&code.grant_id)
+            .bind(code.expires_at.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn consume_code(&self, digest: &SecretDigest, now: UnixTime) -> Result<CodeRedemption> {
+        // One statement: of two concurrent redemptions only one sees consumed_at IS NULL.
+        let consumed: Option<String> = sqlx::query_scalar(
+            "UPDATE authorization_codes SET consumed_at = $1 WHERE code_digest = $2 AND consumed_at IS NULL RETURNING data",
+        )
+        .bind(now.0)
+        .bind(digest.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(data) = consumed {
+            return Ok(CodeRedemption::Consumed(Box::new(serde_json::from_str(
+                &data,
+            )?)));
+        }
+        let replayed: Option<String> =
+            sqlx::query_scalar("SELECT grant_id FROM authorization_codes WHERE code_digest = $1")
+                .bind(digest.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(match replayed {
+            Some(grant_id) => CodeRedemption::Replayed { grant_id },
+            None => CodeRedemption::Unknown,
+        })
+    }
+}
