@@ -78,6 +78,11 @@ impl KeySet {
             .collect()
     }
 
+    /// Every key with its status, in the order given to [`KeySet::new`].
+    pub fn entries(&self) -> impl Iterator<Item = (&Arc<SigningKey>, KeyStatus)> {
+        self.entries.iter().map(|entry| (&entry.key, entry.status))
+    }
+
     /// The public JWKS: every key in the set, public members only.
     pub fn jwks(&self) -> JwkSet {
         JwkSet {

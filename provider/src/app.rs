@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -19,7 +19,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::config::{Config, Lifetimes};
+use crate::config::{Config, Lifetimes, RegistrationPolicy};
 use crate::protocol::types::{Issuer, UnixTime};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{EphemeralStore, Store};
@@ -35,16 +35,70 @@ pub struct Shared {
     pub store: Arc<dyn Store>,
     /// Short-lived artifacts.
     pub ephemeral: Arc<dyn EphemeralStore>,
-    /// Signing keys, parsed once.
-    pub keys: KeySet,
-    /// The discovery document, serialised once at start.
-    pub discovery_json: Bytes,
-    /// The JWKS, serialised once at start.
-    pub jwks_json: Bytes,
+    /// Keys and the documents derived from them; replaced whole on rotation.
+    published: RwLock<Arc<Published>>,
     /// Bounds concurrent bcrypt work so a login storm cannot starve other endpoints.
     pub password_hashing: Semaphore,
     /// Show the demo accounts on the login page.
     pub show_demo_hint: bool,
+    /// Refresh-token grace window in seconds (0 = off).
+    pub refresh_grace_secs: u64,
+    /// Who may register clients.
+    pub registration: RegistrationPolicy,
+    /// Limits user-code guesses at the device verification page, per client IP.
+    pub user_code_limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+}
+
+/// The signing keys with the discovery document and JWKS serialised once from them.
+pub struct Published {
+    /// Signing keys, parsed once.
+    pub keys: KeySet,
+    /// The discovery document bytes.
+    pub discovery_json: Bytes,
+    /// The JWKS bytes.
+    pub jwks_json: Bytes,
+}
+
+impl Published {
+    fn build(
+        issuer: &Issuer,
+        keys: KeySet,
+        registration: &RegistrationPolicy,
+    ) -> Result<Self, Error> {
+        let discovery = http::discovery::document(issuer, &keys, registration);
+        let discovery_json = Bytes::from(
+            serde_json::to_vec(&discovery)
+                .map_err(|err| Error::internal("serialising discovery", err))?,
+        );
+        let jwks_json = Bytes::from(
+            serde_json::to_vec(&keys.jwks())
+                .map_err(|err| Error::internal("serialising the JWKS", err))?,
+        );
+        Ok(Published {
+            keys,
+            discovery_json,
+            jwks_json,
+        })
+    }
+}
+
+impl Shared {
+    /// The current keys and documents (cheap: one `Arc` clone).
+    pub fn published(&self) -> Arc<Published> {
+        let guard = self
+            .published
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(&guard)
+    }
+
+    fn replace_published(&self, published: Published) {
+        let mut guard = self
+            .published
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *guard = Arc::new(published);
+    }
 }
 
 /// The axum state: a cheap handle to [`Shared`].
@@ -113,29 +167,26 @@ pub async fn start(config: Config) -> Result<RunningProvider, Error> {
     if config.seed_demo_data {
         seed::seed_demo_data(store.as_ref(), now).await?;
     }
+    let schedule = signing::Schedule::from_config(&config);
+    signing::apply_schedule(store.as_ref(), &schedule, now).await?;
     let keys = signing::load_or_generate(store.as_ref(), now).await?;
-    let discovery = http::discovery::document(&issuer, &keys);
-    let discovery_json = Bytes::from(
-        serde_json::to_vec(&discovery)
-            .map_err(|err| Error::internal("serialising discovery", err))?,
-    );
-    let jwks_json = Bytes::from(
-        serde_json::to_vec(&keys.jwks())
-            .map_err(|err| Error::internal("serialising the JWKS", err))?,
-    );
+    let published = Published::build(&issuer, keys, &config.registration)?;
     let state = AppState(Arc::new(Shared {
         issuer: issuer.clone(),
         lifetimes: config.lifetimes,
-        store: store.clone(),
+        store,
         ephemeral,
-        keys,
-        discovery_json,
-        jwks_json,
+        published: RwLock::new(Arc::new(published)),
         password_hashing: Semaphore::new(config.password_hash_concurrency.max(1)),
         show_demo_hint: config.seed_demo_data,
+        refresh_grace_secs: config.refresh_grace_secs,
+        registration: config.registration.clone(),
+        user_code_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(
+            USER_CODE_ATTEMPTS_PER_MINUTE,
+        )),
     }));
-    let router = router(state);
-    spawn_purger(store);
+    let router = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    spawn_maintenance(state, schedule);
     let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
@@ -214,19 +265,47 @@ fn ensure_sqlite_directory(url: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Deletes expired sessions, codes and tokens every five minutes.
-fn spawn_purger(store: Arc<dyn Store>) {
+/// User-code attempts per client IP per minute at the device verification page (RFC 8628 §5.1).
+const USER_CODE_ATTEMPTS_PER_MINUTE: std::num::NonZeroU32 =
+    std::num::NonZeroU32::new(10).expect("10 is not zero");
+
+/// Every 30 s: applies the key-rotation schedule and reloads the keys when they changed (also
+/// picks up rotations made by other nodes or `provider keys rotate`); every 5 min: deletes
+/// expired sessions, codes and tokens.
+fn spawn_maintenance(state: AppState, schedule: signing::Schedule) {
     tokio::spawn(async move {
-        let mut interval = tokio::time::interval(Duration::from_secs(300));
+        let mut interval = tokio::time::interval(Duration::from_secs(30));
+        let mut ticks: u64 = 0;
         loop {
             interval.tick().await;
-            match store.purge_expired(now()).await {
-                Ok(0) => {}
-                Ok(count) => tracing::debug!(count, "purged expired rows"),
-                Err(err) => tracing::warn!(error = %err, "purging expired rows failed"),
+            ticks += 1;
+            if let Err(err) = refresh_keys(&state, &schedule).await {
+                tracing::warn!(error = %err, "key maintenance failed; keeping the current keys");
+            }
+            if ticks.is_multiple_of(10) {
+                let limiter = &state.user_code_limiter;
+                limiter.retain_recent();
+                match state.store.purge_expired(now()).await {
+                    Ok(0) => {}
+                    Ok(count) => tracing::debug!(count, "purged expired rows"),
+                    Err(err) => tracing::warn!(error = %err, "purging expired rows failed"),
+                }
             }
         }
     });
+}
+
+pub async fn refresh_keys(state: &AppState, schedule: &signing::Schedule) -> Result<(), Error> {
+    let now = now();
+    signing::apply_schedule(state.store.as_ref(), schedule, now).await?;
+    let stored = signing::fingerprint(&state.store.signing_keys().await?);
+    let current = signing::fingerprint_of(&state.published().keys);
+    if stored != current {
+        let keys = signing::load_or_generate(state.store.as_ref(), now).await?;
+        state.replace_published(Published::build(&state.issuer, keys, &state.registration)?);
+        tracing::info!(target: "flow", "keys: key set changed; JWKS and discovery re-published");
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

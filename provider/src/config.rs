@@ -30,6 +30,24 @@ pub enum Command {
     Dev(CommonArgs),
     /// Production mode: no demo data; an https issuer is required unless --allow-insecure-http.
     Serve(CommonArgs),
+    /// Signing-key management.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `provider keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Adds a new key per algorithm. It is published in the JWKS at once and starts signing
+    /// after the JWKS cache lifetime; the old key stays published until its tokens expire.
+    Rotate {
+        /// Database URL [default: sqlite://data/provider.db].
+        #[arg(long = "database", env = "OIDC_DATABASE_URL")]
+        database_url: Option<String>,
+        /// Only this algorithm (RS256, ES256 or EdDSA) [default: all].
+        #[arg(long)]
+        alg: Option<String>,
+    },
 }
 
 /// Flags shared by both modes. All optional: defaults go in after merging with the file.
@@ -62,6 +80,17 @@ pub struct CommonArgs {
     /// SSO session lifetime in seconds [default: 28800, 8 hours].
     #[arg(long, env = "OIDC_SESSION_TTL")]
     pub session_ttl: Option<u64>,
+    /// Seconds in which a just-rotated refresh token may be used once more by its client
+    /// (concurrent refreshes) [default: 0, off].
+    #[arg(long, env = "OIDC_REFRESH_GRACE")]
+    pub refresh_grace: Option<u64>,
+    /// Initial access token required by dynamic registration in serve mode (RFC 7591 §3);
+    /// without it, serve mode does not offer registration. Dev mode registration is open.
+    #[arg(long, env = "OIDC_REGISTRATION_TOKEN", hide_env_values = true)]
+    pub registration_token: Option<String>,
+    /// Rotate signing keys automatically every this many seconds [default: off].
+    #[arg(long, env = "OIDC_KEY_ROTATION_INTERVAL")]
+    pub key_rotation_interval: Option<u64>,
 }
 
 /// The TOML file: the same keys, all optional; unknown keys are an error.
@@ -76,6 +105,9 @@ struct FileConfig {
     code_ttl: Option<u64>,
     refresh_token_ttl: Option<u64>,
     session_ttl: Option<u64>,
+    refresh_grace: Option<u64>,
+    registration_token: Option<String>,
+    key_rotation_interval: Option<u64>,
 }
 
 /// Which mode runs. Behaviour differences are the fields of [`Config`], not checks of this.
@@ -117,6 +149,17 @@ impl Default for Lifetimes {
     }
 }
 
+/// Who may use dynamic client registration (RFC 7591 §3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegistrationPolicy {
+    /// Anyone (dev mode).
+    Open,
+    /// Callers presenting this initial access token (its SHA-256 digest is kept).
+    InitialAccessToken(crate::protocol::types::SecretDigest),
+    /// Not offered.
+    Disabled,
+}
+
 /// Validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -136,10 +179,17 @@ pub struct Config {
     pub lifetimes: Lifetimes,
     /// Concurrent bcrypt verifications (the rest wait; async workers never hash).
     pub password_hash_concurrency: usize,
+    /// Refresh-token grace window in seconds (0 = off).
+    pub refresh_grace_secs: u64,
+    /// Dynamic registration policy.
+    pub registration: RegistrationPolicy,
+    /// Automatic key rotation interval in seconds.
+    pub key_rotation_interval: Option<u64>,
 }
 
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
-const DEFAULT_DATABASE_URL: &str = "sqlite://data/provider.db";
+/// The default SQLite database of dev mode.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/provider.db";
 
 impl Config {
     /// Merges flags/env with the optional file and validates. Errors name the flag.
@@ -147,6 +197,7 @@ impl Config {
         let (mode, args) = match command {
             Command::Dev(args) => (Mode::Dev, args),
             Command::Serve(args) => (Mode::Serve, args),
+            Command::Keys(_) => return Err("provider keys is not a server mode".into()),
         };
         let file = match &args.config {
             Some(path) => read_file(path)?,
@@ -212,6 +263,22 @@ impl Config {
             )?,
             interaction: defaults.interaction,
         };
+        let registration = match (args.registration_token.or(file.registration_token), mode) {
+            (Some(token), _) if token.len() < 16 => {
+                return Err("--registration-token / OIDC_REGISTRATION_TOKEN: use at least 16 random characters".into());
+            }
+            (Some(token), _) => RegistrationPolicy::InitialAccessToken(
+                crate::protocol::types::SecretDigest::of(&token),
+            ),
+            (None, Mode::Dev) => RegistrationPolicy::Open,
+            (None, Mode::Serve) => RegistrationPolicy::Disabled,
+        };
+        let key_rotation_interval = args.key_rotation_interval.or(file.key_rotation_interval);
+        if key_rotation_interval.is_some_and(|interval| interval < 3600) {
+            return Err(
+                "--key-rotation-interval: rotate at most hourly (3600 seconds or more)".into(),
+            );
+        }
         Ok(Config {
             mode,
             bind,
@@ -221,6 +288,9 @@ impl Config {
             seed_demo_data: mode == Mode::Dev,
             lifetimes,
             password_hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+            refresh_grace_secs: args.refresh_grace.or(file.refresh_grace).unwrap_or(0),
+            registration,
+            key_rotation_interval,
         })
     }
 
@@ -235,6 +305,9 @@ impl Config {
             seed_demo_data: true,
             lifetimes: Lifetimes::default(),
             password_hash_concurrency: 2,
+            refresh_grace_secs: 0,
+            registration: RegistrationPolicy::Open,
+            key_rotation_interval: None,
         }
     }
 }

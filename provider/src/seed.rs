@@ -62,6 +62,7 @@ fn metadata(
         allowed_resources: vec![DEMO_API_AUDIENCE.to_owned()],
         first_party: true,
         require_pushed_authorization_requests: false,
+        resource_server: false,
     }
 }
 

@@ -1,13 +1,83 @@
-//! Loads the signing keys from the store at start-up, generating the first key of each
-//! algorithm when none exists, and keeps what is published (JWKS) serialised once.
+//! Signing keys: loaded from the store at start-up (the first key of each algorithm is
+//! generated when none exists) and rotated on a schedule that never surprises a cache:
+//!
+//! 1. `provider keys rotate` (or the automatic interval) adds a `next` key. It is published in
+//!    the JWKS at once but does not sign yet.
+//! 2. After the JWKS cache lifetime ([`JWKS_MAX_AGE_SECS`]) plus a margin, the `next` key becomes
+//!    `active` and the previous active key becomes `retired`: still published, no longer signing.
+//! 3. A retired key leaves the JWKS once every token it signed has expired.
+//!
+//! Every node applies the schedule and reloads the keys from the store, so a cluster converges.
 
 use std::sync::Arc;
 
 use keys::{KeySet, KeyStatus, SigningAlg, SigningKey};
 
 use crate::Error;
+use crate::config::Config;
 use crate::protocol::types::UnixTime;
 use crate::store::{SigningKeyRecord, Store};
+
+/// `Cache-Control: max-age` of the JWKS and discovery documents.
+pub const JWKS_MAX_AGE_SECS: u64 = 300;
+/// A new key signs only after every cache has had the chance to fetch it.
+pub const PUBLISH_BEFORE_USE_SECS: u64 = JWKS_MAX_AGE_SECS + 60;
+/// Clock-skew allowance added before a retired key is removed.
+const REMOVAL_MARGIN_SECS: u64 = 120;
+
+/// The rotation policy.
+#[derive(Clone, Copy, Debug)]
+pub struct Schedule {
+    /// Automatic rotation interval (None: only `provider keys rotate`).
+    pub rotation_interval: Option<u64>,
+    /// The longest lifetime of a token signed by these keys.
+    pub max_token_lifetime: u64,
+}
+
+impl Schedule {
+    /// The schedule a configuration asks for.
+    pub fn from_config(config: &Config) -> Self {
+        Schedule {
+            rotation_interval: config.key_rotation_interval,
+            max_token_lifetime: config.lifetimes.access_token.max(config.lifetimes.id_token),
+        }
+    }
+}
+
+/// What the store holds, as (kid, status) pairs: to notice changes cheaply.
+pub fn fingerprint(records: &[SigningKeyRecord]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = records
+        .iter()
+        .map(|record| (record.kid.clone(), record.status.clone()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// The same pairs for a loaded key set.
+pub fn fingerprint_of(keys: &KeySet) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = keys
+        .entries()
+        .map(|(key, status)| (key.kid().to_string(), status_name(status).to_owned()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+fn status_name(status: KeyStatus) -> &'static str {
+    match status {
+        KeyStatus::Active => "active",
+        KeyStatus::Next => "next",
+        KeyStatus::Retired => "retired",
+    }
+}
+
+async fn generate(alg: SigningAlg) -> Result<SigningKey, Error> {
+    tokio::task::spawn_blocking(move || SigningKey::generate(alg))
+        .await
+        .map_err(|err| Error::internal("generating a signing key", err))?
+        .map_err(|err| Error::internal("generating a signing key", err))
+}
 
 /// Reads every stored key; generates an active RS256, ES256 and EdDSA key when missing.
 ///
@@ -21,16 +91,15 @@ pub async fn load_or_generate(store: &dyn Store, now: UnixTime) -> Result<KeySet
         if has_active {
             continue;
         }
-        let key = tokio::task::spawn_blocking(move || SigningKey::generate(alg))
-            .await
-            .map_err(|err| Error::internal("generating a signing key", err))?
-            .map_err(|err| Error::internal("generating a signing key", err))?;
+        let key = generate(alg).await?;
         let record = SigningKeyRecord {
             kid: key.kid().to_string(),
             alg: alg.as_str().to_owned(),
             private_pem: key.to_pkcs8_pem(),
             status: "active".into(),
             created_at: now,
+            activate_at: None,
+            remove_at: None,
         };
         store.insert_signing_key(&record).await?;
         tracing::info!(target: "flow", "keys: generated a new {alg} signing key, kid {} (RFC 7638 thumbprint)", key.kid());
@@ -53,4 +122,100 @@ pub async fn load_or_generate(store: &dyn Store, now: UnixTime) -> Result<KeySet
         KeySet::new(entries).map_err(|err| Error::internal("building the key set", err))?;
     tracing::info!(keys = ?key_set, "signing keys loaded");
     Ok(key_set)
+}
+
+/// Adds a `next` key for `alg`: published now, signing after [`PUBLISH_BEFORE_USE_SECS`].
+pub async fn rotate(
+    store: &dyn Store,
+    alg: SigningAlg,
+    now: UnixTime,
+) -> Result<SigningKeyRecord, Error> {
+    let key = generate(alg).await?;
+    let record = SigningKeyRecord {
+        kid: key.kid().to_string(),
+        alg: alg.as_str().to_owned(),
+        private_pem: key.to_pkcs8_pem(),
+        status: "next".into(),
+        created_at: now,
+        activate_at: Some(now.plus(PUBLISH_BEFORE_USE_SECS)),
+        remove_at: None,
+    };
+    store.insert_signing_key(&record).await?;
+    tracing::info!(target: "flow", "keys: new {alg} key {} published; it starts signing in {PUBLISH_BEFORE_USE_SECS} s", record.kid);
+    Ok(record)
+}
+
+/// Promotes due `next` keys, retires what they replace, removes expired retired keys, and
+/// (with an interval) starts a rotation when the active key is old enough.
+pub async fn apply_schedule(
+    store: &dyn Store,
+    schedule: &Schedule,
+    now: UnixTime,
+) -> Result<(), Error> {
+    let records = store.signing_keys().await?;
+    for alg in SigningAlg::ALL {
+        let of_alg: Vec<&SigningKeyRecord> = records
+            .iter()
+            .filter(|record| record.alg == alg.as_str())
+            .collect();
+        let due_next = of_alg
+            .iter()
+            .filter(|record| {
+                record.status == "next" && record.activate_at.is_some_and(|at| at <= now)
+            })
+            .max_by_key(|record| record.created_at);
+        if let Some(next) = due_next {
+            for active in of_alg.iter().filter(|record| record.status == "active") {
+                let mut retired = (*active).clone();
+                retired.status = "retired".into();
+                retired.remove_at =
+                    Some(now.plus(schedule.max_token_lifetime + REMOVAL_MARGIN_SECS));
+                store.update_signing_key(&retired).await?;
+                tracing::info!(target: "flow", "keys: {alg} key {} retired: published until its tokens expire", retired.kid);
+            }
+            let mut promoted = (*next).clone();
+            promoted.status = "active".into();
+            promoted.activate_at = None;
+            store.update_signing_key(&promoted).await?;
+            tracing::info!(target: "flow", "keys: {alg} key {} now signs new tokens", promoted.kid);
+        }
+        for retired in of_alg.iter().filter(|record| {
+            record.status == "retired" && record.remove_at.is_some_and(|at| at <= now)
+        }) {
+            store.delete_signing_key(&retired.kid).await?;
+            tracing::info!(target: "flow", "keys: {alg} key {} removed from the JWKS: every token it signed has expired", retired.kid);
+        }
+        if let Some(interval) = schedule.rotation_interval {
+            let active_is_old = of_alg
+                .iter()
+                .filter(|record| record.status == "active")
+                .all(|record| record.created_at.plus(interval) <= now);
+            let has_next = of_alg.iter().any(|record| record.status == "next");
+            if active_is_old && !has_next && of_alg.iter().any(|record| record.status == "active") {
+                rotate(store, alg, now).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `provider keys rotate`: opens the store and adds a `next` key for `alg` (or every
+/// algorithm). Running providers pick it up within 30 s; it signs after
+/// [`PUBLISH_BEFORE_USE_SECS`]. Returns (alg, kid, activation time) per new key.
+pub async fn rotate_keys(
+    database_url: &str,
+    alg: Option<&str>,
+) -> Result<Vec<(SigningAlg, String, i64)>, Error> {
+    let algorithms = match alg {
+        Some(name) => vec![SigningAlg::parse(name).map_err(|err| Error::internal("--alg", err))?],
+        None => SigningAlg::ALL.to_vec(),
+    };
+    let store = crate::store::sqlite::SqliteStore::connect(database_url).await?;
+    let now = crate::app::now();
+    let mut rotated = Vec::new();
+    for alg in algorithms {
+        let record = rotate(&store, alg, now).await?;
+        rotated.push((alg, record.kid, record.activate_at.map_or(now.0, |at| at.0)));
+    }
+    Ok(rotated)
 }

@@ -9,6 +9,7 @@ use keys::KeySet;
 use openapi::DiscoveryDocument;
 
 use crate::app::AppState;
+use crate::config::RegistrationPolicy;
 use crate::http::paths;
 use crate::protocol::scope::KNOWN_SCOPES;
 use crate::protocol::token::SUPPORTED_GRANT_TYPES;
@@ -24,7 +25,11 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Builds the metadata document. It advertises only what is implemented.
-pub fn document(issuer: &Issuer, keys: &KeySet) -> DiscoveryDocument {
+pub fn document(
+    issuer: &Issuer,
+    keys: &KeySet,
+    registration: &RegistrationPolicy,
+) -> DiscoveryDocument {
     let strings = |items: &[&str]| {
         items
             .iter()
@@ -37,13 +42,14 @@ pub fn document(issuer: &Issuer, keys: &KeySet) -> DiscoveryDocument {
         token_endpoint: issuer.url_for(paths::TOKEN),
         userinfo_endpoint: Some(issuer.url_for(paths::USERINFO)),
         jwks_uri: issuer.url_for(paths::JWKS),
-        registration_endpoint: None,
-        introspection_endpoint: None,
-        revocation_endpoint: None,
-        device_authorization_endpoint: None,
-        pushed_authorization_request_endpoint: None,
-        require_pushed_authorization_requests: None,
-        end_session_endpoint: None,
+        registration_endpoint: (*registration != RegistrationPolicy::Disabled)
+            .then(|| issuer.url_for(paths::REGISTER)),
+        introspection_endpoint: Some(issuer.url_for(paths::INTROSPECT)),
+        revocation_endpoint: Some(issuer.url_for(paths::REVOKE)),
+        device_authorization_endpoint: Some(issuer.url_for(paths::DEVICE_AUTHORIZATION)),
+        pushed_authorization_request_endpoint: Some(issuer.url_for(paths::PAR)),
+        require_pushed_authorization_requests: Some(false),
+        end_session_endpoint: Some(issuer.url_for(paths::END_SESSION)),
         scopes_supported: KNOWN_SCOPES
             .iter()
             .map(|(name, _)| (*name).to_owned())
@@ -62,8 +68,15 @@ pub fn document(issuer: &Issuer, keys: &KeySet) -> DiscoveryDocument {
             "client_secret_post",
             "none",
         ]),
-        introspection_endpoint_auth_methods_supported: None,
-        revocation_endpoint_auth_methods_supported: None,
+        introspection_endpoint_auth_methods_supported: Some(strings(&[
+            "client_secret_basic",
+            "client_secret_post",
+        ])),
+        revocation_endpoint_auth_methods_supported: Some(strings(&[
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ])),
         claims_supported: strings(&[
             "sub",
             "iss",
@@ -110,12 +123,16 @@ fn json_bytes(body: axum::body::Bytes, cache_control: &'static str) -> Response 
 
 /// OIDC Discovery §4 / RFC 8414 §3: the metadata document.
 async fn get_discovery(State(state): State<AppState>) -> Response {
-    json_bytes(state.discovery_json.clone(), "public, max-age=300")
+    json_bytes(state.published().discovery_json.clone(), CACHE_CONTROL)
 }
+
+/// Both documents may be cached as long as a new key waits before signing
+/// (`signing::PUBLISH_BEFORE_USE_SECS` is longer).
+const CACHE_CONTROL: &str = "public, max-age=300";
 
 /// RFC 7517: the public signing keys.
 async fn get_jwks(State(state): State<AppState>) -> Response {
-    json_bytes(state.jwks_json.clone(), "public, max-age=300")
+    json_bytes(state.published().jwks_json.clone(), CACHE_CONTROL)
 }
 
 async fn get_stylesheet() -> Response {

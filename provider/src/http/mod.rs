@@ -5,10 +5,16 @@
 
 pub mod authorize;
 pub mod cookies;
+pub mod device;
 pub mod discovery;
+pub mod end_session;
 pub mod error;
 pub mod health;
+pub mod interaction;
+pub mod introspect;
+pub mod par;
 pub mod paths;
+pub mod register;
 pub mod token;
 pub mod userinfo;
 
@@ -21,7 +27,13 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(discovery::router())
         .merge(authorize::router())
+        .merge(interaction::router())
         .merge(token::router())
         .merge(userinfo::router())
+        .merge(introspect::router())
+        .merge(register::router())
+        .merge(device::router())
+        .merge(par::router())
+        .merge(end_session::router())
         .merge(health::router())
 }

@@ -38,3 +38,27 @@ pub fn interaction_login(id: &str) -> String {
 pub fn interaction_consent(id: &str) -> String {
     INTERACTION_CONSENT.replace("{id}", id)
 }
+
+/// RFC 7591 registration endpoint.
+pub const REGISTER: &str = "/register";
+/// RFC 7592 client configuration endpoint.
+pub const REGISTER_CLIENT: &str = "/register/{client_id}";
+/// RFC 7662 introspection endpoint.
+pub const INTROSPECT: &str = "/introspect";
+/// RFC 7009 revocation endpoint.
+pub const REVOKE: &str = "/revoke";
+/// RFC 8628 device authorization endpoint.
+pub const DEVICE_AUTHORIZATION: &str = "/device_authorization";
+/// RFC 8628 verification URI (user code entry).
+pub const DEVICE: &str = "/device";
+/// RFC 9126 pushed authorization request endpoint.
+pub const PAR: &str = "/par";
+/// OpenID Connect RP-Initiated Logout end-session endpoint.
+pub const END_SESSION: &str = "/end_session";
+/// Logout confirmation form target.
+pub const END_SESSION_CONFIRM: &str = "/end_session/confirm";
+
+/// The concrete RFC 7592 client configuration URI path.
+pub fn register_client(client_id: &str) -> String {
+    REGISTER_CLIENT.replace("{client_id}", client_id)
+}

@@ -1,4 +1,5 @@
-//! RFC 6749 §3.2 token endpoint: authorization_code and refresh_token grants.
+//! RFC 6749 §3.2 token endpoint: authorization_code, refresh_token, client_credentials and the
+//! RFC 8628 device_code grant.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -13,16 +14,20 @@ use crate::http::authorize::random_bytes;
 use crate::http::error::{ApiError, no_store};
 use crate::http::paths;
 use crate::protocol::claims::{
-    AccessTokenGrant, IdTokenGrant, access_token_claims, id_token_claims,
+    AccessTokenClaims, AccessTokenGrant, IdTokenGrant, access_token_claims, id_token_claims,
 };
 use crate::protocol::client::{RegisteredClient, authenticate_client, parse_client_credentials};
+use crate::protocol::device::{PollDecision, poll_device};
 use crate::protocol::params::Params;
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::token::{
-    RefreshDecision, RefreshGrant, RefreshState, TokenRequest, check_code_redemption,
-    check_grant_allowed, check_refresh, parse_token_request, should_issue_refresh_token,
+    DEVICE_CODE_GRANT, RefreshDecision, RefreshGrant, RefreshState, TokenRequest,
+    check_client_credentials, check_code_redemption, check_grant_allowed, check_refresh,
+    parse_token_request, should_issue_refresh_token,
 };
-use crate::protocol::types::{RefreshToken, Subject, UnixTime, encode_random};
+use crate::protocol::types::{
+    OpaqueToken, RefreshToken, SecretDigest, Subject, UnixTime, encode_random,
+};
 use crate::protocol::{ErrorCode, OAuthError};
 use crate::store::{CodeRedemption, RefreshTokenRecord};
 use crate::{Error, telemetry::FLOW};
@@ -68,15 +73,18 @@ pub(crate) async fn authenticated_client(
     Ok(client.clone())
 }
 
+/// A JSON success response that must not be cached (RFC 6749 §5.1).
+pub(crate) fn no_store_json(body: impl serde::Serialize) -> Response {
+    let mut response = axum::Json(body).into_response();
+    no_store(&mut response);
+    response
+}
+
 /// `POST /token`.
 #[tracing::instrument(skip_all, fields(client_id, grant_type))]
 async fn post_token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match token(&state, &headers, &body).await {
-        Ok(response) => {
-            let mut response = axum::Json(response).into_response();
-            no_store(&mut response);
-            response
-        }
+        Ok(response) => no_store_json(response),
         Err(error) => error.into_response(),
     }
 }
@@ -88,8 +96,7 @@ async fn token(
 ) -> Result<TokenResponse, ApiError> {
     let params = form_params(headers, body)?;
     let client = authenticated_client(state, headers, &params).await?;
-    let request = parse_token_request(&params)?;
-    match request {
+    match parse_token_request(&params)? {
         TokenRequest::AuthorizationCode {
             code,
             redirect_uri,
@@ -102,6 +109,16 @@ async fn token(
                 CodeRedemption::Consumed(issued) => issued,
                 CodeRedemption::Replayed { grant_id } => {
                     state.store.revoke_grant(&grant_id, now).await?;
+                    state
+                        .store
+                        .audit(
+                            "authorization_code_replay",
+                            Some(client.client_id.as_str()),
+                            None,
+                            "code reused; grant revoked",
+                            now,
+                        )
+                        .await?;
                     tracing::warn!(client_id = %client.client_id, "authorization code replayed; its grant was revoked");
                     tracing::info!(target: FLOW,
                         "token: this code was already used -> invalid_grant, and every token issued from it is revoked (RFC 6749 §4.1.2)");
@@ -121,22 +138,17 @@ async fn token(
                 "token: PKCE verifier matches the challenge (RFC 7636 §4.6); code was one-time and bound to {} and its redirect_uri",
                 client.client_id);
             let refresh = should_issue_refresh_token(&client, &issued.scope);
-            mint(
-                state,
-                &client,
-                Minting {
-                    subject: &issued.subject,
-                    scope: &issued.scope,
-                    granted_scope: &issued.scope,
-                    audience: &issued.audience,
-                    auth_time: issued.auth_time,
-                    nonce: issued.nonce.as_deref(),
-                    grant_id: &issued.grant_id,
-                    refresh: refresh.then_some(RefreshIssue::First),
-                },
-                now,
-            )
-            .await
+            let minting = Minting {
+                subject: &issued.subject,
+                scope: &issued.scope,
+                granted_scope: &issued.scope,
+                audience: &issued.audience,
+                auth_time: issued.auth_time,
+                nonce: issued.nonce.as_deref(),
+                grant_id: &issued.grant_id,
+                refresh: refresh.then_some(RefreshIssue::First),
+            };
+            mint(state, &client, minting, now).await
         }
         TokenRequest::RefreshToken {
             refresh_token,
@@ -145,6 +157,92 @@ async fn token(
             tracing::Span::current().record("grant_type", "refresh_token");
             check_grant_allowed(&client, "refresh_token")?;
             refresh(state, &client, &refresh_token, scope.as_ref()).await
+        }
+        TokenRequest::ClientCredentials { scope, resource } => {
+            tracing::Span::current().record("grant_type", "client_credentials");
+            check_grant_allowed(&client, "client_credentials")?;
+            let scope = check_client_credentials(&client, scope.as_ref())?;
+            let audience = client.audience_for(resource.as_deref())?;
+            let (access_token, _) = mint_access_token(
+                state,
+                &client,
+                client.client_id.as_str(),
+                &scope,
+                &audience,
+                None,
+                now(),
+            )?;
+            tracing::info!(target: FLOW,
+                "token: client_credentials for {}: no user, so sub = client_id, no ID token, no refresh token (RFC 6749 §4.4, RFC 9068 §2.2)",
+                client.client_id);
+            Ok(TokenResponse {
+                access_token,
+                token_type: "Bearer".into(),
+                expires_in: state.lifetimes.access_token,
+                scope: Some(scope.to_string()),
+                id_token: None,
+                refresh_token: None,
+            })
+        }
+        TokenRequest::DeviceCode { device_code } => {
+            tracing::Span::current().record("grant_type", DEVICE_CODE_GRANT);
+            check_grant_allowed(&client, DEVICE_CODE_GRANT)?;
+            device_token(state, &client, &device_code).await
+        }
+    }
+}
+
+/// RFC 8628 §3.4-3.5: answers a device poll.
+async fn device_token(
+    state: &AppState,
+    client: &RegisteredClient,
+    device_code: &OpaqueToken,
+) -> Result<TokenResponse, ApiError> {
+    let now = now();
+    let digest = device_code.digest();
+    let record =
+        state
+            .ephemeral
+            .device_by_code(&digest)
+            .await?
+            .ok_or(OAuthError::invalid_grant(
+                "the device code is invalid or was already used",
+            ))?;
+    match poll_device(&record.grant, client, now)? {
+        PollDecision::Refuse {
+            error,
+            interval_secs,
+        } => {
+            state
+                .ephemeral
+                .record_device_poll(&digest, now, interval_secs)
+                .await?;
+            tracing::info!(target: FLOW, "token: device poll -> {} (RFC 8628 §3.5)", error.code.as_str());
+            Err(error.into())
+        }
+        PollDecision::Denied => {
+            state.ephemeral.take_device(&digest).await?;
+            Err(OAuthError::new(ErrorCode::AccessDenied, "the user denied the device").into())
+        }
+        PollDecision::Issue(authentication) => {
+            if !state.ephemeral.take_device(&digest).await? {
+                return Err(OAuthError::invalid_grant("the device code was already used").into());
+            }
+            tracing::info!(target: FLOW, "token: the user approved the device; the device code is spent and tokens are issued (RFC 8628 §3.5)");
+            let grant = &record.grant;
+            let grant_id = encode_random(random_bytes());
+            let minting = Minting {
+                subject: &authentication.subject,
+                scope: &grant.scope,
+                granted_scope: &grant.scope,
+                audience: &grant.audience,
+                auth_time: authentication.auth_time,
+                nonce: None,
+                grant_id: &grant_id,
+                refresh: should_issue_refresh_token(client, &grant.scope)
+                    .then_some(RefreshIssue::First),
+            };
+            mint(state, client, minting, now).await
         }
     }
 }
@@ -164,19 +262,30 @@ async fn refresh(
         .ok_or(OAuthError::invalid_grant(
             "the refresh token is invalid or expired",
         ))?;
-    let decision = check_refresh(
+    let refresh_state = record.state(state.refresh_grace_secs, now);
+    let scope = match check_refresh(
         &record.grant,
-        record.state,
+        refresh_state,
         record.expires_at,
         client,
         requested,
         now,
-    )?;
-    let scope = match decision {
+    )? {
         RefreshDecision::RevokeFamily => {
             state
                 .store
                 .revoke_grant(&record.grant.grant_id, now)
+                .await?;
+            let subject = record.grant.subject.as_str();
+            state
+                .store
+                .audit(
+                    "refresh_token_reuse",
+                    Some(client.client_id.as_str()),
+                    Some(subject),
+                    "rotated refresh token reused; family revoked",
+                    now,
+                )
                 .await?;
             tracing::warn!(client_id = %client.client_id, "refresh token reuse detected; token family revoked");
             tracing::info!(target: FLOW,
@@ -197,29 +306,30 @@ async fn refresh(
         return Err(OAuthError::invalid_grant("the user of this grant no longer exists").into());
     }
     tracing::info!(target: FLOW, "token: refresh token accepted; rotating it (OAuth 2.1 §4.3.1), scope \"{scope}\"");
-    mint(
-        state,
-        client,
-        Minting {
-            subject: &record.grant.subject,
-            scope: &scope,
-            granted_scope: &record.grant.scope,
-            audience: &record.grant.audience,
-            auth_time: record.grant.auth_time,
-            nonce: None,
-            grant_id: &record.grant.grant_id,
-            refresh: Some(RefreshIssue::Rotate(digest)),
-        },
-        now,
-    )
-    .await
+    let issue = match refresh_state {
+        RefreshState::Rotated { .. } => RefreshIssue::Grace(digest),
+        _ => RefreshIssue::Rotate(digest),
+    };
+    let minting = Minting {
+        subject: &record.grant.subject,
+        scope: &scope,
+        granted_scope: &record.grant.scope,
+        audience: &record.grant.audience,
+        auth_time: record.grant.auth_time,
+        nonce: None,
+        grant_id: &record.grant.grant_id,
+        refresh: Some(issue),
+    };
+    mint(state, client, minting, now).await
 }
 
 enum RefreshIssue {
-    /// A new family (code exchange).
+    /// A new family (code exchange, device grant).
     First,
     /// Replace this token (refresh).
-    Rotate(crate::protocol::types::SecretDigest),
+    Rotate(SecretDigest),
+    /// Reuse of a just-rotated token inside the grace window.
+    Grace(SecretDigest),
 }
 
 struct Minting<'a> {
@@ -235,6 +345,45 @@ struct Minting<'a> {
     refresh: Option<RefreshIssue>,
 }
 
+/// Signs an RFC 9068 access token with the client's algorithm; returns it with its claims.
+fn mint_access_token(
+    state: &AppState,
+    client: &RegisteredClient,
+    subject: &str,
+    scope: &ScopeSet,
+    audience: &str,
+    auth_time: Option<UnixTime>,
+    now: UnixTime,
+) -> Result<(String, AccessTokenClaims), Error> {
+    let alg = client.access_token_alg();
+    let published = state.published();
+    let key = published.keys.active(alg).ok_or_else(|| {
+        Error::internal("minting an access token", format!("no active {alg} key"))
+    })?;
+    let grant = AccessTokenGrant {
+        subject,
+        client_id: &client.client_id,
+        scope,
+        audience,
+        auth_time,
+    };
+    let jti = encode_random(random_bytes());
+    let claims = access_token_claims(
+        &grant,
+        &state.issuer,
+        jti,
+        now,
+        state.lifetimes.access_token,
+    );
+    let token = key
+        .sign("at+jwt", &claims)
+        .map_err(|err| Error::internal("signing an access token", err))?;
+    tracing::info!(target: FLOW,
+        "token: access token minted as an RFC 9068 JWT (typ at+jwt, {alg}, kid {}), aud {audience}, jti {}, expires in {} s",
+        key.kid(), claims.jti, state.lifetimes.access_token);
+    Ok((token, claims))
+}
+
 /// Signs the access token (RFC 9068), the ID token for `openid`, and stores the refresh token.
 async fn mint(
     state: &AppState,
@@ -243,38 +392,23 @@ async fn mint(
     now: UnixTime,
 ) -> Result<TokenResponse, ApiError> {
     let lifetimes = state.lifetimes;
-    let at_alg = client.access_token_alg();
-    let at_key = state.keys.active(at_alg).ok_or_else(|| {
-        Error::internal("minting an access token", format!("no active {at_alg} key"))
-    })?;
-    let grant = AccessTokenGrant {
-        subject: minting.subject.as_str(),
-        client_id: &client.client_id,
-        scope: minting.scope,
-        audience: minting.audience,
-        auth_time: Some(minting.auth_time),
-    };
-    let jti = encode_random(random_bytes());
-    let claims = access_token_claims(
-        &grant,
-        &state.issuer,
-        jti.clone(),
+    let (access_token, claims) = mint_access_token(
+        state,
+        client,
+        minting.subject.as_str(),
+        minting.scope,
+        minting.audience,
+        Some(minting.auth_time),
         now,
-        lifetimes.access_token,
-    );
-    let access_token = at_key
-        .sign("at+jwt", &claims)
-        .map_err(|err| Error::internal("signing an access token", err))?;
+    )?;
     state
         .store
-        .record_access_token(&jti, minting.grant_id, UnixTime(claims.exp))
+        .record_access_token(&claims.jti, minting.grant_id, UnixTime(claims.exp))
         .await?;
-    tracing::info!(target: FLOW,
-        "token: access token minted as an RFC 9068 JWT (typ at+jwt, {at_alg}, kid {}), aud {}, jti {jti}, expires in {} s",
-        at_key.kid(), minting.audience, lifetimes.access_token);
     let id_token = if minting.scope.contains("openid") {
         let alg = client.id_token_alg();
-        let key = state.keys.active(alg).ok_or_else(|| {
+        let published = state.published();
+        let key = published.keys.active(alg).ok_or_else(|| {
             Error::internal("minting an ID token", format!("no active {alg} key"))
         })?;
         let grant = IdTokenGrant {
@@ -299,41 +433,9 @@ async fn mint(
     } else {
         None
     };
-    let refresh_token = match minting.refresh {
+    let refresh_token = match &minting.refresh {
         None => None,
-        Some(issue) => {
-            let token = RefreshToken::from_random(random_bytes());
-            let record = RefreshTokenRecord {
-                digest: token.digest(),
-                grant: RefreshGrant {
-                    client_id: client.client_id.clone(),
-                    subject: minting.subject.clone(),
-                    scope: minting.granted_scope.clone(),
-                    audience: minting.audience.to_owned(),
-                    auth_time: minting.auth_time,
-                    grant_id: minting.grant_id.to_owned(),
-                },
-                issued_at: now,
-                expires_at: now.plus(lifetimes.refresh_token),
-                state: RefreshState::Live,
-            };
-            match issue {
-                RefreshIssue::First => state.store.insert_refresh_token(&record).await?,
-                RefreshIssue::Rotate(old) => {
-                    if !state.store.rotate_refresh_token(&old, &record, now).await? {
-                        // A concurrent request rotated it first: treat as reuse.
-                        state.store.revoke_grant(minting.grant_id, now).await?;
-                        return Err(OAuthError::new(
-                            ErrorCode::InvalidGrant,
-                            "the refresh token was already used; this grant is revoked",
-                        )
-                        .into());
-                    }
-                }
-            }
-            tracing::info!(target: FLOW, "token: refresh token issued (offline_access granted); stored hashed, one use only");
-            Some(token.expose().to_owned())
-        }
+        Some(issue) => Some(store_refresh_token(state, client, &minting, issue, now).await?),
     };
     Ok(TokenResponse {
         access_token,
@@ -343,4 +445,65 @@ async fn mint(
         id_token,
         refresh_token,
     })
+}
+
+/// Creates the next refresh token of the family: first, rotated, or via the grace window.
+async fn store_refresh_token(
+    state: &AppState,
+    client: &RegisteredClient,
+    minting: &Minting<'_>,
+    issue: &RefreshIssue,
+    now: UnixTime,
+) -> Result<String, ApiError> {
+    let token = RefreshToken::from_random(random_bytes());
+    let record = RefreshTokenRecord {
+        digest: token.digest(),
+        grant: RefreshGrant {
+            client_id: client.client_id.clone(),
+            subject: minting.subject.clone(),
+            scope: minting.granted_scope.clone(),
+            audience: minting.audience.to_owned(),
+            auth_time: minting.auth_time,
+            grant_id: minting.grant_id.to_owned(),
+        },
+        issued_at: now,
+        expires_at: now.plus(state.lifetimes.refresh_token),
+        rotated_at: None,
+        revoked: false,
+        grace_used: false,
+    };
+    let reused = OAuthError::new(
+        ErrorCode::InvalidGrant,
+        "the refresh token was already used; this grant is revoked",
+    );
+    match issue {
+        RefreshIssue::First => state.store.insert_refresh_token(&record).await?,
+        RefreshIssue::Rotate(old) => {
+            if !state.store.rotate_refresh_token(old, &record, now).await? {
+                // A concurrent request rotated it first: treat as reuse.
+                state.store.revoke_grant(minting.grant_id, now).await?;
+                return Err(reused.into());
+            }
+        }
+        RefreshIssue::Grace(old) => {
+            if !state.store.use_refresh_grace(old, &record).await? {
+                state.store.revoke_grant(minting.grant_id, now).await?;
+                return Err(reused.into());
+            }
+            let subject = minting.subject.as_str();
+            state
+                .store
+                .audit(
+                    "refresh_token_grace_reuse",
+                    Some(client.client_id.as_str()),
+                    Some(subject),
+                    "rotated refresh token reused within the grace window",
+                    now,
+                )
+                .await?;
+            tracing::info!(target: FLOW, "token: a just-rotated refresh token was reused inside the grace window; allowed once");
+        }
+    }
+    tracing::info!(target: FLOW, "token: refresh token issued (offline_access granted); stored hashed, one use only");
+    Ok(token.expose().to_owned())
 }

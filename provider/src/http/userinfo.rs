@@ -87,9 +87,7 @@ async fn userinfo(
         validation.validate_aud = false;
         validation.leeway = 30;
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        let claims = state
-            .keys
-            .verify::<AccessTokenClaims>(&token, &validation)
+        let claims = state.published().keys.verify::<AccessTokenClaims>(&token, &validation)
             .map_err(|_| invalid("the access token is invalid or expired"))?
             .claims;
         tracing::Span::current().record("client_id", claims.client_id.as_str());

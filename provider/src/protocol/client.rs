@@ -51,6 +51,10 @@ pub struct ClientMetadata {
     /// RFC 9126 §6: this client must use pushed authorization requests.
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Provider-specific: a resource server may introspect tokens issued to other clients
+    /// (RFC 7662 §2.1 leaves the policy to the server).
+    #[serde(default)]
+    pub resource_server: bool,
 }
 
 fn default_application_type() -> String {
@@ -329,6 +333,7 @@ pub(crate) mod tests {
                 allowed_resources: vec!["https://api.example.com".into()],
                 first_party: true,
                 require_pushed_authorization_requests: false,
+                resource_server: false,
             },
         }
     }

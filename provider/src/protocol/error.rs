@@ -39,6 +39,18 @@ pub enum ErrorCode {
     InvalidToken,
     /// RFC 6750 §3.1: the access token lacks a required scope.
     InsufficientScope,
+    /// RFC 8628 §3.5: the user has not finished yet; poll again.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polling too fast; add 5 seconds to the interval.
+    SlowDown,
+    /// RFC 8628 §3.5: the device code expired.
+    ExpiredToken,
+    /// RFC 7591 §3.2.2: a redirect URI is not acceptable.
+    InvalidRedirectUri,
+    /// RFC 7591 §3.2.2: some other client metadata is not acceptable.
+    InvalidClientMetadata,
+    /// RFC 9126 §2.3 / RFC 6749: the request_uri is invalid, expired or used.
+    InvalidRequestUri,
 }
 
 impl ErrorCode {
@@ -62,6 +74,12 @@ impl ErrorCode {
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
+            ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
+            ErrorCode::InvalidRequestUri => "invalid_request_uri",
         }
     }
 }

@@ -8,10 +8,14 @@
 pub mod authorize;
 pub mod claims;
 pub mod client;
+pub mod device;
 pub mod error;
+pub mod introspect;
+pub mod logout;
 pub mod params;
 pub mod pkce;
 pub mod redirect_uri;
+pub mod registration;
 pub mod scope;
 pub mod token;
 pub mod types;

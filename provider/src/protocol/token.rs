@@ -8,7 +8,9 @@ use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::pkce::{CodeChallenge, CodeVerifier, verify_pkce};
 use crate::protocol::scope::ScopeSet;
-use crate::protocol::types::{AuthorizationCode, ClientId, RefreshToken, Subject, UnixTime};
+use crate::protocol::types::{
+    AuthorizationCode, ClientId, OpaqueToken, RefreshToken, Subject, UnixTime,
+};
 
 /// A parsed token request.
 #[derive(Debug)]
@@ -29,10 +31,30 @@ pub enum TokenRequest {
         /// Optional narrower scope.
         scope: Option<ScopeSet>,
     },
+    /// RFC 6749 §4.4.
+    ClientCredentials {
+        /// Requested scope (default: everything the client may request).
+        scope: Option<ScopeSet>,
+        /// RFC 8707 resource indicator.
+        resource: Option<String>,
+    },
+    /// RFC 8628 §3.4.
+    DeviceCode {
+        /// The device code from the device authorization response.
+        device_code: OpaqueToken,
+    },
 }
 
+/// RFC 8628 §3.4 grant type URN.
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
 /// Grant types the token endpoint understands (others get `unsupported_grant_type`).
-pub const SUPPORTED_GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
+pub const SUPPORTED_GRANT_TYPES: &[&str] = &[
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    DEVICE_CODE_GRANT,
+];
 
 /// RFC 6749 §4.1.3 / §6: reads the grant-specific parameters.
 pub fn parse_token_request(params: &Params) -> Result<TokenRequest, OAuthError> {
@@ -58,6 +80,20 @@ pub fn parse_token_request(params: &Params) -> Result<TokenRequest, OAuthError> 
                     .to_owned(),
             ),
             scope: params.single("scope")?.map(ScopeSet::parse).transpose()?,
+        }),
+        "client_credentials" => Ok(TokenRequest::ClientCredentials {
+            scope: params
+                .single("scope")?
+                .map(ScopeSet::parse_known)
+                .transpose()?,
+            resource: params.single("resource")?.map(str::to_owned),
+        }),
+        DEVICE_CODE_GRANT => Ok(TokenRequest::DeviceCode {
+            device_code: OpaqueToken::new(
+                params
+                    .required("device_code", "device_code is missing")?
+                    .to_owned(),
+            ),
         }),
         "password" | "implicit" => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
@@ -153,8 +189,12 @@ pub struct RefreshGrant {
 pub enum RefreshState {
     /// Never used, not revoked.
     Live,
-    /// Already exchanged for a newer token.
-    Rotated,
+    /// Already exchanged for a newer token. `within_grace`: rotated less than the configured
+    /// grace window ago and the grace reuse not spent yet.
+    Rotated {
+        /// Whether one more use is tolerated.
+        within_grace: bool,
+    },
     /// Revoked (family revocation or explicit).
     Revoked,
 }
@@ -183,7 +223,12 @@ pub fn check_refresh(
         ));
     }
     match state {
-        RefreshState::Rotated => return Ok(RefreshDecision::RevokeFamily),
+        RefreshState::Rotated { within_grace: true } => {
+            // The grace window (off by default) absorbs concurrent refreshes by one client.
+        }
+        RefreshState::Rotated {
+            within_grace: false,
+        } => return Ok(RefreshDecision::RevokeFamily),
         RefreshState::Revoked => {
             return Err(OAuthError::invalid_grant(
                 "the refresh token has been revoked",
@@ -206,6 +251,36 @@ pub fn check_refresh(
         }
     };
     Ok(RefreshDecision::Rotate(scope))
+}
+
+/// RFC 6749 §4.4: confidential clients only; the scope is what was asked (default: all the
+/// client may request), never `openid` (there is no user) and never beyond the client's scope.
+pub fn check_client_credentials(
+    client: &RegisteredClient,
+    requested: Option<&ScopeSet>,
+) -> Result<ScopeSet, OAuthError> {
+    if client.is_public() {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "client_credentials is for confidential clients only",
+        ));
+    }
+    let allowed = client.allowed_scope();
+    let scope = match requested {
+        Some(requested) if !requested.is_empty() => requested.clone(),
+        _ => allowed.clone(),
+    };
+    if scope.contains("openid") || scope.contains("offline_access") {
+        return Err(OAuthError::invalid_scope(
+            "openid and offline_access need a user; client_credentials has none",
+        ));
+    }
+    if !scope.is_subset_of(&allowed) {
+        return Err(OAuthError::invalid_scope(
+            "scope includes a scope this client may not request",
+        ));
+    }
+    Ok(scope)
 }
 
 /// OIDC Core §11: a refresh token is issued only when `offline_access` was granted and the
@@ -307,6 +382,33 @@ mod tests {
     }
 
     #[test]
+    fn client_credentials_table() {
+        let mut service = client("demo-service", Some("s"));
+        service.metadata.scope = "api:read api:write".into();
+        let public = client("demo-cli", None);
+        let scope = |raw: &str| ScopeSet::parse(raw).unwrap();
+        let check = |client, requested: Option<&str>| {
+            check_client_credentials(client, requested.map(scope).as_ref())
+                .map(|s| s.to_string())
+                .map_err(|e| e.code)
+        };
+        assert_eq!(check(&service, Some("api:read")), Ok("api:read".into()));
+        assert_eq!(check(&service, None), Ok("api:read api:write".into()));
+        assert_eq!(
+            check(&service, Some("openid")),
+            Err(ErrorCode::InvalidScope)
+        );
+        assert_eq!(
+            check(&service, Some("api:read profile")),
+            Err(ErrorCode::InvalidScope)
+        );
+        assert_eq!(
+            check(&public, Some("api:read")),
+            Err(ErrorCode::UnauthorizedClient)
+        );
+    }
+
+    #[test]
     fn refresh_table() {
         let web = client("demo-web", Some("s"));
         let other = client("other", Some("s"));
@@ -338,8 +440,19 @@ mod tests {
             Err(ErrorCode::InvalidScope)
         );
         assert_eq!(
-            check(Rotated, &web, None, 10),
+            check(
+                Rotated {
+                    within_grace: false
+                },
+                &web,
+                None,
+                10
+            ),
             Ok(RefreshDecision::RevokeFamily)
+        );
+        assert_eq!(
+            check(Rotated { within_grace: true }, &web, None, 10),
+            Ok(RefreshDecision::Rotate(grant.scope.clone()))
         );
         assert_eq!(check(Revoked, &web, None, 10), Err(ErrorCode::InvalidGrant));
         assert_eq!(check(Live, &web, None, 1000), Err(ErrorCode::InvalidGrant));

@@ -10,6 +10,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 use crate::protocol::client::RegisteredClient;
+use crate::protocol::device::DeviceGrant;
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::token::{IssuedCode, RefreshGrant, RefreshState};
 use crate::protocol::types::{SecretDigest, Subject, UnixTime};
@@ -75,8 +76,36 @@ pub struct RefreshTokenRecord {
     pub issued_at: UnixTime,
     /// Expiry.
     pub expires_at: UnixTime,
-    /// Live, rotated or revoked.
-    pub state: RefreshState,
+    /// When it was exchanged for a newer token.
+    pub rotated_at: Option<UnixTime>,
+    /// Whether it was revoked.
+    pub revoked: bool,
+    /// Whether its one grace-window reuse was spent.
+    pub grace_used: bool,
+}
+
+impl RefreshTokenRecord {
+    /// The token's state, given the configured grace window (0 = off).
+    pub fn state(&self, grace_secs: u64, now: UnixTime) -> RefreshState {
+        match (self.revoked, self.rotated_at) {
+            (true, _) => RefreshState::Revoked,
+            (false, None) => RefreshState::Live,
+            (false, Some(rotated_at)) => RefreshState::Rotated {
+                within_grace: !self.grace_used
+                    && grace_secs > 0
+                    && now.0 - rotated_at.0 <= i64::try_from(grace_secs).unwrap_or(i64::MAX),
+            },
+        }
+    }
+}
+
+/// A device authorization as stored (RFC 8628).
+#[derive(Clone, Debug)]
+pub struct DeviceRecord {
+    /// Digest of the device code.
+    pub device_code_digest: SecretDigest,
+    /// The grant state.
+    pub grant: DeviceGrant,
 }
 
 /// Outcome of consuming an authorization code.
@@ -94,7 +123,10 @@ pub enum CodeRedemption {
 }
 
 /// A stored signing key.
-#[derive(Clone, Debug)]
+///
+/// # Security
+/// `private_pem` is key material: never log this record with `{:?}` in production code paths.
+#[derive(Clone)]
 pub struct SigningKeyRecord {
     /// RFC 7638 thumbprint.
     pub kid: String,
@@ -106,6 +138,21 @@ pub struct SigningKeyRecord {
     pub status: String,
     /// Creation time.
     pub created_at: UnixTime,
+    /// For `next` keys: when they start signing.
+    pub activate_at: Option<UnixTime>,
+    /// For `retired` keys: when they leave the JWKS.
+    pub remove_at: Option<UnixTime>,
+}
+
+impl std::fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("status", &self.status)
+            .field("private_pem", &"[redacted]")
+            .finish()
+    }
 }
 
 /// Durable data: clients, users, consents, sessions, refresh tokens, keys.
@@ -118,6 +165,12 @@ pub trait Store: Send + Sync {
     async fn client(&self, client_id: &str) -> Result<Option<RegisteredClient>>;
     /// Creates or replaces a client (seeding, registration).
     async fn upsert_client(&self, client: &RegisteredClient, now: UnixTime) -> Result<()>;
+    /// Sets the RFC 7592 registration access token digest of a client.
+    async fn set_registration_token(&self, client_id: &str, digest: &SecretDigest) -> Result<()>;
+    /// The RFC 7592 registration access token digest of a client.
+    async fn registration_token(&self, client_id: &str) -> Result<Option<SecretDigest>>;
+    /// Deletes a client and its consents and refresh tokens (RFC 7592 §2.3).
+    async fn delete_client(&self, client_id: &str, now: UnixTime) -> Result<()>;
 
     /// A user by subject.
     async fn user_by_subject(&self, subject: &Subject) -> Result<Option<UserRecord>>;
@@ -160,9 +213,24 @@ pub trait Store: Send + Sync {
         new: &RefreshTokenRecord,
         now: UnixTime,
     ) -> Result<bool>;
+    /// Spends the one grace-window reuse of a rotated token and stores `new`, atomically.
+    /// Returns false when the grace was already spent or the token was revoked.
+    async fn use_refresh_grace(&self, old: &SecretDigest, new: &RefreshTokenRecord)
+    -> Result<bool>;
     /// Revokes a grant: every refresh token of the family, and every access token issued for it
     /// goes on the deny-list until it expires.
     async fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> Result<()>;
+    /// Puts one access token on the deny-list until it expires (RFC 7009).
+    async fn deny_access_token(&self, jti: &str, expires_at: UnixTime) -> Result<()>;
+    /// Appends an audit event (reuse detection, revocations, registrations).
+    async fn audit(
+        &self,
+        kind: &str,
+        client_id: Option<&str>,
+        subject: Option<&str>,
+        detail: &str,
+        now: UnixTime,
+    ) -> Result<()>;
 
     /// Records an access token issued for a user grant.
     async fn record_access_token(
@@ -178,6 +246,10 @@ pub trait Store: Send + Sync {
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>>;
     /// Stores a new signing key.
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;
+    /// Updates a key's status and schedule.
+    async fn update_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;
+    /// Removes a key (after every token it signed has expired).
+    async fn delete_signing_key(&self, kid: &str) -> Result<()>;
 
     /// Deletes expired rows; returns how many.
     async fn purge_expired(&self, now: UnixTime) -> Result<u64>;
@@ -192,12 +264,46 @@ pub struct InteractionRecord {
     pub csrf_token: String,
     /// Digest of the browser-binding cookie that started the interaction.
     pub browser_digest: SecretDigest,
-    /// The validated authorization request.
-    pub request: crate::protocol::authorize::AuthorizationRequest,
+    /// What the user is asked to approve.
+    pub purpose: InteractionPurpose,
     /// Set once the user logged in during this interaction.
     pub authentication: Option<crate::protocol::authorize::Authentication>,
     /// Expiry.
     pub expires_at: UnixTime,
+}
+
+/// What an interaction is for.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub enum InteractionPurpose {
+    /// An authorization request (code flow).
+    Authorize(crate::protocol::authorize::AuthorizationRequest),
+    /// A device waiting for approval (RFC 8628 §3.3).
+    Device {
+        /// The user code the user entered.
+        user_code: String,
+        /// The device's client.
+        client_id: crate::protocol::types::ClientId,
+        /// Requested scope.
+        scope: ScopeSet,
+    },
+}
+
+impl InteractionPurpose {
+    /// The client asking.
+    pub fn client_id(&self) -> &str {
+        match self {
+            InteractionPurpose::Authorize(request) => request.client_id.as_str(),
+            InteractionPurpose::Device { client_id, .. } => client_id.as_str(),
+        }
+    }
+
+    /// The scope asked for.
+    pub fn scope(&self) -> &ScopeSet {
+        match self {
+            InteractionPurpose::Authorize(request) => &request.scope,
+            InteractionPurpose::Device { scope, .. } => scope,
+        }
+    }
 }
 
 /// Short-lived artifacts: interactions and authorization codes (later: device codes, PAR).
@@ -215,4 +321,45 @@ pub trait EphemeralStore: Send + Sync {
     async fn insert_code(&self, digest: &SecretDigest, code: &IssuedCode) -> Result<()>;
     /// Consumes a code atomically (RFC 6749 §4.1.2 "MUST NOT be used more than once").
     async fn consume_code(&self, digest: &SecretDigest, now: UnixTime) -> Result<CodeRedemption>;
+
+    /// Stores a new device authorization.
+    async fn insert_device(&self, record: &DeviceRecord) -> Result<()>;
+    /// A device authorization by device-code digest.
+    async fn device_by_code(&self, digest: &SecretDigest) -> Result<Option<DeviceRecord>>;
+    /// A live, pending device authorization by user code.
+    async fn pending_device_by_user_code(
+        &self,
+        user_code: &str,
+        now: UnixTime,
+    ) -> Result<Option<DeviceRecord>>;
+    /// Records a poll (time and interval).
+    async fn record_device_poll(
+        &self,
+        digest: &SecretDigest,
+        now: UnixTime,
+        interval_secs: u64,
+    ) -> Result<()>;
+    /// Sets the outcome for a pending user code; false when it is no longer pending.
+    async fn decide_device(
+        &self,
+        user_code: &str,
+        status: &crate::protocol::device::DeviceStatus,
+    ) -> Result<bool>;
+    /// Deletes a device authorization, returning whether it existed (single use).
+    async fn take_device(&self, digest: &SecretDigest) -> Result<bool>;
+
+    /// Stores a pushed authorization request (RFC 9126).
+    async fn insert_pushed_request(
+        &self,
+        digest: &SecretDigest,
+        client_id: &str,
+        params: &[(String, String)],
+        expires_at: UnixTime,
+    ) -> Result<()>;
+    /// Takes a pushed request once: its client and parameters.
+    async fn take_pushed_request(
+        &self,
+        digest: &SecretDigest,
+        now: UnixTime,
+    ) -> Result<Option<(String, Vec<(String, String)>)>>;
 }

@@ -10,13 +10,15 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
+use crate::protocol::authorize::Authentication;
 use crate::protocol::client::{ClientMetadata, RegisteredClient};
+use crate::protocol::device::{DeviceGrant, DeviceStatus};
 use crate::protocol::scope::ScopeSet;
-use crate::protocol::token::{IssuedCode, RefreshGrant, RefreshState};
+use crate::protocol::token::{IssuedCode, RefreshGrant};
 use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
 use crate::store::{
-    CodeRedemption, EphemeralStore, Error, InteractionRecord, RefreshTokenRecord, Result,
-    SessionRecord, SigningKeyRecord, Store, UserRecord,
+    CodeRedemption, DeviceRecord, EphemeralStore, Error, InteractionRecord, RefreshTokenRecord,
+    Result, SessionRecord, SigningKeyRecord, Store, UserRecord,
 };
 
 /// SQLite implementation of [`Store`] and [`EphemeralStore`].
@@ -69,19 +71,51 @@ fn refresh_from_row(row: &SqliteRow) -> Result<RefreshTokenRecord> {
     let data: String = row.try_get("data")?;
     let rotated_at: Option<i64> = row.try_get("rotated_at")?;
     let revoked_at: Option<i64> = row.try_get("revoked_at")?;
-    let state = match (revoked_at, rotated_at) {
-        (Some(_), _) => RefreshState::Revoked,
-        (None, Some(_)) => RefreshState::Rotated,
-        (None, None) => RefreshState::Live,
-    };
     Ok(RefreshTokenRecord {
         digest: SecretDigest(row.try_get("token_digest")?),
         grant: serde_json::from_str::<RefreshGrant>(&data)?,
         issued_at: UnixTime(row.try_get("issued_at")?),
         expires_at: UnixTime(row.try_get("expires_at")?),
-        state,
+        rotated_at: rotated_at.map(UnixTime),
+        revoked: revoked_at.is_some(),
+        grace_used: row.try_get::<i64, _>("grace_used")? != 0,
     })
 }
+
+fn device_from_row(row: &SqliteRow) -> Result<DeviceRecord> {
+    let status: String = row.try_get("status")?;
+    let subject: Option<String> = row.try_get("subject")?;
+    let auth_time: Option<i64> = row.try_get("auth_time")?;
+    let status = match (status.as_str(), subject, auth_time) {
+        ("approved", Some(subject), Some(auth_time)) => DeviceStatus::Approved(Authentication {
+            subject: Subject(subject),
+            auth_time: UnixTime(auth_time),
+        }),
+        ("denied", _, _) => DeviceStatus::Denied,
+        ("pending", _, _) => DeviceStatus::Pending,
+        _ => return Err(Error::Invalid("device status")),
+    };
+    let client_id: String = row.try_get("client_id")?;
+    let scope: String = row.try_get("scope")?;
+    let interval: i64 = row.try_get("interval_secs")?;
+    Ok(DeviceRecord {
+        device_code_digest: SecretDigest(row.try_get("device_code_digest")?),
+        grant: DeviceGrant {
+            client_id: ClientId::parse(&client_id)
+                .map_err(|_| Error::Invalid("device client_id"))?,
+            user_code: row.try_get("user_code")?,
+            scope: ScopeSet::parse(&scope).map_err(|_| Error::Invalid("device scope"))?,
+            audience: row.try_get("audience")?,
+            status,
+            interval_secs: u64::try_from(interval)
+                .map_err(|_| Error::Invalid("device interval"))?,
+            last_poll_at: row.try_get::<Option<i64>, _>("last_poll_at")?.map(UnixTime),
+            expires_at: UnixTime(row.try_get("expires_at")?),
+        },
+    })
+}
+
+const DEVICE_COLUMNS: &str = "device_code_digest, user_code, client_id, scope, audience, status, subject, auth_time, interval_secs, last_poll_at, expires_at";
 
 const USER_COLUMNS: &str = "subject, username, password_hash, name, email, email_verified";
 
@@ -114,6 +148,44 @@ impl Store for SqliteStore {
         .bind(now.0)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    async fn set_registration_token(&self, client_id: &str, digest: &SecretDigest) -> Result<()> {
+        sqlx::query("UPDATE clients SET registration_token_digest = $1 WHERE client_id = $2")
+            .bind(digest.as_str())
+            .bind(client_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn registration_token(&self, client_id: &str) -> Result<Option<SecretDigest>> {
+        let digest: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT registration_token_digest FROM clients WHERE client_id = $1",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(digest.flatten().map(SecretDigest))
+    }
+
+    async fn delete_client(&self, client_id: &str, now: UnixTime) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM clients WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM consents WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND json_extract(data, '$.client_id') = $2")
+            .bind(now.0)
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -244,7 +316,7 @@ impl Store for SqliteStore {
 
     async fn refresh_token(&self, digest: &SecretDigest) -> Result<Option<RefreshTokenRecord>> {
         let row = sqlx::query(
-            "SELECT token_digest, data, issued_at, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_digest = $1",
+            "SELECT token_digest, data, issued_at, expires_at, rotated_at, revoked_at, grace_used FROM refresh_tokens WHERE token_digest = $1",
         )
         .bind(digest.as_str())
         .fetch_optional(&self.pool)
@@ -274,6 +346,56 @@ impl Store for SqliteStore {
         insert_refresh(&mut *tx, new).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn use_refresh_grace(
+        &self,
+        old: &SecretDigest,
+        new: &RefreshTokenRecord,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE refresh_tokens SET grace_used = 1 WHERE token_digest = $1 AND grace_used = 0 AND revoked_at IS NULL AND rotated_at IS NOT NULL",
+        )
+        .bind(old.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_refresh(&mut *tx, new).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn deny_access_token(&self, jti: &str, expires_at: UnixTime) -> Result<()> {
+        sqlx::query("INSERT INTO denied_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
+            .bind(jti)
+            .bind(expires_at.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn audit(
+        &self,
+        kind: &str,
+        client_id: Option<&str>,
+        subject: Option<&str>,
+        detail: &str,
+        now: UnixTime,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO audit_events (at, kind, client_id, subject, detail) VALUES ($1, $2, $3, $4, $5)")
+            .bind(now.0)
+            .bind(kind)
+            .bind(client_id)
+            .bind(subject)
+            .bind(detail)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> Result<()> {
@@ -325,7 +447,7 @@ impl Store for SqliteStore {
     }
 
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
-        let rows = sqlx::query("SELECT kid, alg, private_pem, status, created_at FROM signing_keys ORDER BY created_at, kid")
+        let rows = sqlx::query("SELECT kid, alg, private_pem, status, created_at, activate_at, remove_at FROM signing_keys ORDER BY created_at, kid")
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
@@ -336,18 +458,45 @@ impl Store for SqliteStore {
                     private_pem: row.try_get("private_pem")?,
                     status: row.try_get("status")?,
                     created_at: UnixTime(row.try_get("created_at")?),
+                    activate_at: row.try_get::<Option<i64>, _>("activate_at")?.map(UnixTime),
+                    remove_at: row.try_get::<Option<i64>, _>("remove_at")?.map(UnixTime),
                 })
             })
             .collect()
     }
 
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
-        sqlx::query("INSERT INTO signing_keys (kid, alg, private_pem, status, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&key.kid)
-            .bind(&key.alg)
-            .bind(&key.private_pem)
-            .bind(&key.status)
-            .bind(key.created_at.0)
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, private_pem, status, created_at, activate_at, remove_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&key.kid)
+        .bind(&key.alg)
+        .bind(&key.private_pem)
+        .bind(&key.status)
+        .bind(key.created_at.0)
+        .bind(key.activate_at.map(|time| time.0))
+        .bind(key.remove_at.map(|time| time.0))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn update_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
+        sqlx::query(
+            "UPDATE signing_keys SET status = $1, activate_at = $2, remove_at = $3 WHERE kid = $4",
+        )
+        .bind(&key.status)
+        .bind(key.activate_at.map(|time| time.0))
+        .bind(key.remove_at.map(|time| time.0))
+        .bind(&key.kid)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_signing_key(&self, kid: &str) -> Result<()> {
+        sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
+            .bind(kid)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -362,6 +511,8 @@ impl Store for SqliteStore {
             "DELETE FROM refresh_tokens WHERE expires_at <= $1",
             "DELETE FROM grant_access_tokens WHERE expires_at <= $1",
             "DELETE FROM denied_access_tokens WHERE expires_at <= $1",
+            "DELETE FROM device_codes WHERE expires_at <= $1",
+            "DELETE FROM pushed_requests WHERE expires_at <= $1",
         ] {
             purged += sqlx::query(statement)
                 .bind(now.0)
@@ -458,5 +609,135 @@ impl EphemeralStore for SqliteStore {
             Some(grant_id) => CodeRedemption::Replayed { grant_id },
             None => CodeRedemption::Unknown,
         })
+    }
+
+    async fn insert_device(&self, record: &DeviceRecord) -> Result<()> {
+        let grant = &record.grant;
+        sqlx::query(
+            "INSERT INTO device_codes (device_code_digest, user_code, client_id, scope, audience, status, interval_secs, expires_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7)",
+        )
+        .bind(record.device_code_digest.as_str())
+        .bind(&grant.user_code)
+        .bind(grant.client_id.as_str())
+        .bind(grant.scope.to_string())
+        .bind(&grant.audience)
+        .bind(i64::try_from(grant.interval_secs).unwrap_or(i64::MAX))
+        .bind(grant.expires_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn device_by_code(&self, digest: &SecretDigest) -> Result<Option<DeviceRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DEVICE_COLUMNS} FROM device_codes WHERE device_code_digest = $1"
+        )))
+        .bind(digest.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(device_from_row).transpose()
+    }
+
+    async fn pending_device_by_user_code(
+        &self,
+        user_code: &str,
+        now: UnixTime,
+    ) -> Result<Option<DeviceRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DEVICE_COLUMNS} FROM device_codes WHERE user_code = $1 AND status = 'pending' AND expires_at > $2"
+        )))
+        .bind(user_code)
+        .bind(now.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(device_from_row).transpose()
+    }
+
+    async fn record_device_poll(
+        &self,
+        digest: &SecretDigest,
+        now: UnixTime,
+        interval_secs: u64,
+    ) -> Result<()> {
+        sqlx::query("UPDATE device_codes SET last_poll_at = $1, interval_secs = $2 WHERE device_code_digest = $3")
+            .bind(now.0)
+            .bind(i64::try_from(interval_secs).unwrap_or(i64::MAX))
+            .bind(digest.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn decide_device(&self, user_code: &str, status: &DeviceStatus) -> Result<bool> {
+        let (status, subject, auth_time) = match status {
+            DeviceStatus::Approved(authentication) => (
+                "approved",
+                Some(authentication.subject.as_str().to_owned()),
+                Some(authentication.auth_time.0),
+            ),
+            DeviceStatus::Denied => ("denied", None, None),
+            DeviceStatus::Pending => ("pending", None, None),
+        };
+        let updated = sqlx::query(
+            "UPDATE device_codes SET status = $1, subject = $2, auth_time = $3 WHERE user_code = $4 AND status = 'pending'",
+        )
+        .bind(status)
+        .bind(subject)
+        .bind(auth_time)
+        .bind(user_code)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+
+    async fn take_device(&self, digest: &SecretDigest) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM device_codes WHERE device_code_digest = $1")
+            .bind(digest.as_str())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(deleted == 1)
+    }
+
+    async fn insert_pushed_request(
+        &self,
+        digest: &SecretDigest,
+        client_id: &str,
+        params: &[(String, String)],
+        expires_at: UnixTime,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO pushed_requests (request_uri_digest, client_id, params, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(digest.as_str())
+            .bind(client_id)
+            .bind(serde_json::to_string(params)?)
+            .bind(expires_at.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_pushed_request(
+        &self,
+        digest: &SecretDigest,
+        now: UnixTime,
+    ) -> Result<Option<(String, Vec<(String, String)>)>> {
+        let row = sqlx::query("DELETE FROM pushed_requests WHERE request_uri_digest = $1 RETURNING client_id, params, expires_at")
+            .bind(digest.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let expires_at: i64 = row.try_get("expires_at")?;
+        if expires_at <= now.0 {
+            return Ok(None);
+        }
+        let params: String = row.try_get("params")?;
+        Ok(Some((
+            row.try_get("client_id")?,
+            serde_json::from_str(&params)?,
+        )))
     }
 }

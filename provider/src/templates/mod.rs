@@ -44,8 +44,38 @@ pub struct ConsentPage<'a> {
     pub action: String,
     /// Synchroniser token of the interaction.
     pub csrf_token: &'a str,
-    /// Where the tokens will go.
-    pub redirect_host: String,
+    /// Where the tokens will go, in one sentence.
+    pub destination: String,
+}
+
+/// A page with a message and no form (device flow outcome, logout done).
+#[derive(Template, WebTemplate)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    /// Heading.
+    pub title: &'a str,
+    /// Text.
+    pub message: &'a str,
+}
+
+/// RFC 8628 §3.3: the user code entry form (field `user_code`).
+#[derive(Template, WebTemplate)]
+#[template(path = "device.html")]
+pub struct DevicePage<'a> {
+    /// Pre-filled code (from `verification_uri_complete`).
+    pub user_code: &'a str,
+    /// Error of the previous attempt.
+    pub error: Option<&'a str>,
+}
+
+/// RP-Initiated Logout: ask before ending the session when the request is not trusted.
+#[derive(Template, WebTemplate)]
+#[template(path = "logout.html")]
+pub struct LogoutPage<'a> {
+    /// Synchroniser token.
+    pub csrf_token: &'a str,
+    /// Where to go afterwards (validated), carried through the form.
+    pub post_logout_redirect: &'a str,
 }
 
 /// An error the user must see (we do not redirect to an unvalidated URI).

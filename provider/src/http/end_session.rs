@@ -1,0 +1,160 @@
+//! OpenID Connect RP-Initiated Logout 1.0: the end-session endpoint.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::CookieJar;
+use tower_http::csrf::CsrfLayer;
+
+use crate::app::AppState;
+use crate::http::authorize::{current_session, see_other, verify_own_id_token};
+use crate::http::cookies;
+use crate::http::error::PageError;
+use crate::http::paths;
+use crate::protocol::OAuthError;
+use crate::protocol::logout::{LogoutHint, decide_logout};
+use crate::protocol::params::Params;
+use crate::protocol::types::{ClientId, SecretDigest, Subject};
+use crate::telemetry::FLOW;
+use crate::templates::{LogoutPage, MessagePage};
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            paths::END_SESSION,
+            get(get_end_session).post(post_end_session),
+        )
+        .merge(
+            Router::new()
+                .route(paths::END_SESSION_CONFIRM, post(post_confirm))
+                .layer(CsrfLayer::new()),
+        )
+}
+
+async fn get_end_session(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    RawQuery(query): RawQuery,
+) -> Response {
+    end_session(
+        &state,
+        jar,
+        Params::parse(query.unwrap_or_default().as_bytes()),
+    )
+    .await
+}
+
+async fn post_end_session(State(state): State<AppState>, jar: CookieJar, body: Bytes) -> Response {
+    end_session(&state, jar, Params::parse(&body)).await
+}
+
+/// The confirmation form's token: bound to this browser's session and to the redirect target,
+/// so neither another site nor a tampered form can use it.
+fn confirmation_token(session_cookie: &str, redirect: &str) -> String {
+    SecretDigest::of(&format!("logout\u{0}{session_cookie}\u{0}{redirect}"))
+        .as_str()
+        .to_owned()
+}
+
+#[tracing::instrument(skip_all)]
+async fn end_session(state: &AppState, jar: CookieJar, params: Params) -> Response {
+    let result = async {
+        let hint = match params.single("id_token_hint")? {
+            None => None,
+            Some(token) => {
+                let claims = verify_own_id_token(state, None, token)
+                    .ok_or(OAuthError::invalid_request("id_token_hint is not an ID token this provider issued"))?;
+                let subject = claims.get("sub").and_then(serde_json::Value::as_str);
+                let audience = claims.get("aud").and_then(serde_json::Value::as_str);
+                match (subject, audience) {
+                    (Some(subject), Some(audience)) => Some(LogoutHint { subject: Subject(subject.to_owned()), client_id: ClientId::parse(audience)? }),
+                    _ => return Err(PageError::OAuth(OAuthError::invalid_request("id_token_hint lacks sub or aud"))),
+                }
+            }
+        };
+        let client_id = params.single("client_id")?;
+        let client = match hint.as_ref().map(|hint| hint.client_id.as_str()).or(client_id) {
+            Some(client_id) => state.store.client(client_id).await?,
+            None => None,
+        };
+        let session = current_session(state, &jar).await?;
+        let decision = decide_logout(
+            hint.as_ref(),
+            client_id,
+            client.as_ref(),
+            params.single("post_logout_redirect_uri")?,
+            params.single("state")?,
+            session.as_ref().map(|auth| &auth.subject),
+        )?;
+        let redirect = decision.redirect.unwrap_or_default();
+        if decision.trusted {
+            tracing::info!(target: FLOW, "logout: id_token_hint names the signed-in user; ending the session (RP-Initiated Logout §2)");
+            return sign_out(state, jar, &redirect).await;
+        }
+        let session_cookie = jar.get(cookies::SESSION).map(|cookie| cookie.value().to_owned()).unwrap_or_default();
+        tracing::info!(target: FLOW, "logout: the request does not prove who sent it; asking the user to confirm");
+        let page = LogoutPage { csrf_token: &confirmation_token(&session_cookie, &redirect), post_logout_redirect: &redirect };
+        Ok::<_, PageError>(([(header::CACHE_CONTROL, "no-store")], page).into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Ends the SSO session and goes to the (validated) redirect, or shows a signed-out page.
+async fn sign_out(state: &AppState, jar: CookieJar, redirect: &str) -> Result<Response, PageError> {
+    if let Some(digest) = cookies::digest(&jar, cookies::SESSION) {
+        state.store.delete_session(&digest).await?;
+    }
+    let jar = jar.remove(cookies::removal(cookies::SESSION));
+    if redirect.is_empty() {
+        Ok((
+            jar,
+            MessagePage {
+                title: "Signed out",
+                message: "You are signed out of the provider.",
+            },
+        )
+            .into_response())
+    } else {
+        Ok(see_other(jar, redirect))
+    }
+}
+
+/// `POST /end_session/confirm`.
+#[tracing::instrument(skip_all)]
+async fn post_confirm(State(state): State<AppState>, jar: CookieJar, body: Bytes) -> Response {
+    let result = async {
+        let params = Params::parse(&body);
+        let redirect = params
+            .single("post_logout_redirect")?
+            .unwrap_or_default()
+            .to_owned();
+        let session_cookie = jar
+            .get(cookies::SESSION)
+            .map(|cookie| cookie.value().to_owned())
+            .unwrap_or_default();
+        let presented = params.single("csrf_token")?.unwrap_or_default();
+        if SecretDigest::of(presented)
+            != SecretDigest::of(&confirmation_token(&session_cookie, &redirect))
+        {
+            return Err(PageError::OAuth(OAuthError::invalid_request(
+                "the form has expired; start the sign-out again",
+            )));
+        }
+        if params.single("decision")? != Some("logout") {
+            return Ok(MessagePage {
+                title: "Still signed in",
+                message: "You stay signed in. You can close this page.",
+            }
+            .into_response());
+        }
+        tracing::info!(target: FLOW, "logout: the user confirmed; ending the session");
+        sign_out(&state, jar, &redirect).await
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}

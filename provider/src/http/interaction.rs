@@ -1,0 +1,439 @@
+//! The pages of an authorization interaction: login and consent, for the code flow and for
+//! the device flow (RFC 8628 §3.3).
+//!
+//! An interaction is bound to the browser that started it (`oidc_browser` cookie) and every
+//! form carries its synchroniser token; tower-http's cross-origin check guards the form posts
+//! on top. Completing an interaction deletes it, so it completes once.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::CookieJar;
+use tower_http::csrf::CsrfLayer;
+
+use crate::app::{AppState, now};
+use crate::http::authorize::{current_session, proceed, random_bytes, see_other};
+use crate::http::cookies;
+use crate::http::error::PageError;
+use crate::http::paths;
+use crate::protocol::authorize::{
+    Authentication, InteractionProgress, NextStep, error_redirect, next_step,
+};
+use crate::protocol::client::RegisteredClient;
+use crate::protocol::device::{DeviceStatus, next_device_step};
+use crate::protocol::params::Params;
+use crate::protocol::scope::describe_scope;
+use crate::protocol::types::{OpaqueToken, Password, SecretDigest, encode_random};
+use crate::protocol::{ErrorCode, OAuthError};
+use crate::store::{InteractionPurpose, InteractionRecord, SessionRecord};
+use crate::templates::{ConsentPage, LoginPage, MessagePage, ScopeLine};
+use crate::{Error, telemetry::FLOW};
+
+/// Routes of this module. The form targets get tower-http's cross-origin (CSRF) protection on
+/// top of the per-interaction synchroniser token.
+pub fn router() -> Router<AppState> {
+    let forms = Router::new()
+        .route(paths::INTERACTION_LOGIN, post(post_login))
+        .route(paths::INTERACTION_CONSENT, post(post_consent))
+        .layer(CsrfLayer::new());
+    Router::new()
+        .route(paths::INTERACTION, get(get_interaction))
+        .merge(forms)
+}
+
+/// Stores a new interaction bound to this browser.
+pub(crate) async fn start_interaction(
+    state: &AppState,
+    jar: CookieJar,
+    purpose: InteractionPurpose,
+) -> Result<(CookieJar, InteractionRecord), Error> {
+    let (jar, browser_digest) = match cookies::digest(&jar, cookies::BROWSER) {
+        Some(digest) => (jar, digest),
+        None => {
+            let browser = OpaqueToken::from_random(random_bytes());
+            let digest = browser.digest();
+            (
+                jar.add(cookies::build(cookies::BROWSER, &browser, &state.issuer)),
+                digest,
+            )
+        }
+    };
+    let interaction = InteractionRecord {
+        id: encode_random(random_bytes()),
+        csrf_token: encode_random(random_bytes()),
+        browser_digest,
+        purpose,
+        authentication: None,
+        expires_at: now().plus(state.lifetimes.interaction),
+    };
+    state.ephemeral.put_interaction(&interaction).await?;
+    Ok((jar, interaction))
+}
+
+/// Deletes a finished interaction; fails if a concurrent submit finished it first.
+pub(crate) async fn complete_interaction(
+    state: &AppState,
+    interaction: &InteractionRecord,
+) -> Result<(), PageError> {
+    if state.ephemeral.take_interaction(&interaction.id).await? {
+        Ok(())
+    } else {
+        Err(PageError::OAuth(OAuthError::invalid_request(
+            "this sign-in was already completed",
+        )))
+    }
+}
+
+const EXPIRED: OAuthError = OAuthError::invalid_request(
+    "this sign-in has expired or was already completed; start again from the application",
+);
+
+/// Loads an interaction and checks that this browser started it.
+async fn load_interaction(
+    state: &AppState,
+    jar: &CookieJar,
+    id: &str,
+) -> Result<(InteractionRecord, RegisteredClient), PageError> {
+    let interaction = state
+        .ephemeral
+        .interaction(id, now())
+        .await?
+        .ok_or(PageError::OAuth(EXPIRED))?;
+    let same_browser = cookies::digest(jar, cookies::BROWSER)
+        .is_some_and(|digest| digest == interaction.browser_digest);
+    if !same_browser {
+        return Err(PageError::OAuth(OAuthError::invalid_request(
+            "this sign-in was started in another browser; start again from the application",
+        )));
+    }
+    let client = state
+        .store
+        .client(interaction.purpose.client_id())
+        .await?
+        .ok_or(PageError::OAuth(EXPIRED))?;
+    Ok((interaction, client))
+}
+
+/// The session to use: the login done in this interaction, else the browser's SSO session.
+async fn interaction_session(
+    state: &AppState,
+    jar: &CookieJar,
+    interaction: &InteractionRecord,
+) -> Result<Option<Authentication>, Error> {
+    match &interaction.authentication {
+        Some(authentication) => Ok(Some(authentication.clone())),
+        None => current_session(state, jar).await,
+    }
+}
+
+fn progress_of(interaction: &InteractionRecord, consented: bool) -> InteractionProgress {
+    InteractionProgress {
+        logged_in: interaction.authentication.is_some(),
+        consented,
+    }
+}
+
+/// The current step of an interaction.
+async fn step_of(
+    state: &AppState,
+    client: &RegisteredClient,
+    interaction: &InteractionRecord,
+    session: Option<&Authentication>,
+    consented: bool,
+) -> Result<Result<NextStep, OAuthError>, Error> {
+    let progress = progress_of(interaction, consented);
+    Ok(match &interaction.purpose {
+        InteractionPurpose::Authorize(request) => {
+            let remembered = match session {
+                Some(auth) => {
+                    state
+                        .store
+                        .consent(&auth.subject, client.client_id.as_str())
+                        .await?
+                }
+                None => None,
+            };
+            next_step(
+                request,
+                client,
+                session,
+                remembered.as_ref(),
+                progress,
+                now(),
+            )
+        }
+        InteractionPurpose::Device { .. } => Ok(next_device_step(session, progress)),
+    })
+}
+
+/// `GET /interaction/{id}`: renders the current step (login or consent).
+#[tracing::instrument(skip_all)]
+async fn get_interaction(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        let (interaction, client) = load_interaction(&state, &jar, &id).await?;
+        let session = interaction_session(&state, &jar, &interaction).await?;
+        match step_of(&state, &client, &interaction, session.as_ref(), false).await? {
+            Ok(NextStep::Login) => {
+                tracing::info!(target: FLOW, "login: showing the login form for {} (OIDC Core §3.1.2.3)", client.client_id);
+                let hint = match &interaction.purpose {
+                    InteractionPurpose::Authorize(request) => request.login_hint.as_deref().unwrap_or_default(),
+                    InteractionPurpose::Device { .. } => "",
+                };
+                Ok(login_page(&state, &interaction, &client, hint, None))
+            }
+            Ok(NextStep::Consent(authentication)) => consent_page(&state, &interaction, &client, &authentication).await,
+            // Nothing left to ask (e.g. the page was reloaded after login): finish.
+            _ => finish(&state, jar, &client, interaction, session, false).await,
+        }
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Continues after a login or consent: for the code flow via `proceed`, for a device by
+/// recording the user's decision.
+async fn finish(
+    state: &AppState,
+    jar: CookieJar,
+    client: &RegisteredClient,
+    interaction: InteractionRecord,
+    session: Option<Authentication>,
+    consented: bool,
+) -> Result<Response, PageError> {
+    match interaction.purpose.clone() {
+        InteractionPurpose::Authorize(request) => {
+            let progress = progress_of(&interaction, consented);
+            proceed(
+                state,
+                jar,
+                client,
+                request,
+                session,
+                progress,
+                Some(interaction),
+            )
+            .await
+        }
+        InteractionPurpose::Device { user_code, .. } => {
+            match step_of(state, client, &interaction, session.as_ref(), consented).await? {
+                Ok(NextStep::IssueCode(authentication)) => {
+                    complete_interaction(state, &interaction).await?;
+                    if !state
+                        .ephemeral
+                        .decide_device(&user_code, &DeviceStatus::Approved(authentication))
+                        .await?
+                    {
+                        return Err(PageError::OAuth(OAuthError::invalid_request(
+                            "this device code has expired; start again on the device",
+                        )));
+                    }
+                    tracing::info!(target: FLOW, "consent: device {user_code} approved; its next poll receives tokens (RFC 8628 §3.5)");
+                    Ok(MessagePage {
+                    title: "Device connected",
+                    message: "You approved the device. You can close this page and return to it.",
+                }
+                .into_response())
+                }
+                _ => Ok(see_other(jar, &paths::interaction(&interaction.id))),
+            }
+        }
+    }
+}
+
+fn login_page(
+    state: &AppState,
+    interaction: &InteractionRecord,
+    client: &RegisteredClient,
+    username: &str,
+    error: Option<&str>,
+) -> Response {
+    let page = LoginPage {
+        client_name: &client.metadata.client_name,
+        action: paths::interaction_login(&interaction.id),
+        csrf_token: &interaction.csrf_token,
+        username,
+        error,
+        show_demo_hint: state.show_demo_hint,
+    };
+    ([(header::CACHE_CONTROL, "no-store")], page).into_response()
+}
+
+async fn consent_page(
+    state: &AppState,
+    interaction: &InteractionRecord,
+    client: &RegisteredClient,
+    authentication: &Authentication,
+) -> Result<Response, PageError> {
+    let user = state.store.user_by_subject(&authentication.subject).await?;
+    let username = user.map(|user| user.username).unwrap_or_default();
+    let destination = match &interaction.purpose {
+        InteractionPurpose::Authorize(request) => {
+            let origin = url::Url::parse(request.redirect_uri.as_str())
+                .ok()
+                .map(|url| url.origin().ascii_serialization())
+                .unwrap_or_default();
+            format!("Tokens are sent to {origin}.")
+        }
+        InteractionPurpose::Device { user_code, .. } => {
+            format!(
+                "Tokens are sent to the device showing the code {user_code}. Allow only if you started this on your own device."
+            )
+        }
+    };
+    let scope = interaction.purpose.scope();
+    tracing::info!(target: FLOW, "consent: asking {username} to allow {} the scope \"{scope}\"", client.client_id);
+    let page = ConsentPage {
+        client_name: &client.metadata.client_name,
+        username: &username,
+        scopes: scope
+            .iter()
+            .map(|scope| ScopeLine {
+                name: scope.to_owned(),
+                description: describe_scope(scope),
+            })
+            .collect(),
+        action: paths::interaction_consent(&interaction.id),
+        csrf_token: &interaction.csrf_token,
+        destination,
+    };
+    Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
+}
+
+/// Checks the form's synchroniser token in constant time.
+fn check_csrf(interaction: &InteractionRecord, params: &Params) -> Result<(), PageError> {
+    let presented = params
+        .single("csrf_token")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    if !presented.is_empty()
+        && SecretDigest::of(presented) == SecretDigest::of(&interaction.csrf_token)
+    {
+        Ok(())
+    } else {
+        Err(PageError::OAuth(OAuthError::invalid_request(
+            "the form has expired; reload the page and try again",
+        )))
+    }
+}
+
+/// A bcrypt hash of a random string: unknown user names are verified against it so they take
+/// as long as known ones (no user enumeration by timing).
+const DUMMY_HASH: &str = "$2b$12$2W7WkC7TGP0nh8Dv/sT5X.LbfbH6rG83q5T2OoCCHO3Az.SlSSfHq";
+const LOGIN_FAILED: &str = "The user name or password is incorrect.";
+
+/// `POST /interaction/{id}/login`: checks the credentials and starts the SSO session.
+#[tracing::instrument(skip_all)]
+async fn post_login(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let (mut interaction, client) = load_interaction(&state, &jar, &id).await?;
+        let params = Params::parse(&body);
+        check_csrf(&interaction, &params)?;
+        let username = params.single("username").ok().flatten().unwrap_or_default().trim().to_owned();
+        let password = Password::new(params.single("password").ok().flatten().unwrap_or_default().to_owned());
+        let user = if username.is_empty() { None } else { state.store.user_by_username(&username).await? };
+        let hash = user.as_ref().map_or(DUMMY_HASH.to_owned(), |user| user.password_hash.clone());
+        let verified = verify_password(&state, password, hash).await? && user.is_some();
+        let Some(user) = user.filter(|_| verified) else {
+            tracing::info!(target: FLOW, "login: wrong user name or password; the same answer for both, after the same bcrypt work");
+            return Ok(login_page(&state, &interaction, &client, &username, Some(LOGIN_FAILED)));
+        };
+        let now = now();
+        // A new session id at every login (no session fixation); the old session ends.
+        if let Some(old) = cookies::digest(&jar, cookies::SESSION) {
+            state.store.delete_session(&old).await?;
+        }
+        let session_id = OpaqueToken::from_random(random_bytes());
+        state
+            .store
+            .create_session(&SessionRecord {
+                id_digest: session_id.digest(),
+                subject: user.subject.clone(),
+                auth_time: now,
+                expires_at: now.plus(state.lifetimes.session),
+            })
+            .await?;
+        let jar = jar.add(cookies::build(cookies::SESSION, &session_id, &state.issuer));
+        interaction.authentication = Some(Authentication { subject: user.subject, auth_time: now });
+        state.ephemeral.put_interaction(&interaction).await?;
+        tracing::info!(target: FLOW, "login: password verified for {} (bcrypt, off the async workers); SSO session started", user.username);
+        Ok::<_, PageError>(see_other(jar, &paths::interaction(&interaction.id)))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// bcrypt on the blocking pool, behind the semaphore: a login storm queues here instead of
+/// occupying the async workers that serve `/jwks` and `/token`.
+async fn verify_password(
+    state: &AppState,
+    password: Password,
+    hash: String,
+) -> Result<bool, Error> {
+    let _permit = state
+        .password_hashing
+        .acquire()
+        .await
+        .map_err(|err| Error::internal("waiting for a password-hashing slot", err))?;
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        // Passwords over 72 bytes are refused rather than silently truncated.
+        bcrypt::non_truncating_verify(password.expose(), &hash).unwrap_or(false)
+    })
+    .await
+    .map_err(|err| Error::internal("verifying a password", err))
+}
+
+/// `POST /interaction/{id}/consent`: Allow or Deny.
+#[tracing::instrument(skip_all)]
+async fn post_consent(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let (interaction, client) = load_interaction(&state, &jar, &id).await?;
+        let params = Params::parse(&body);
+        check_csrf(&interaction, &params)?;
+        let session = interaction_session(&state, &jar, &interaction).await?;
+        // Consent only counts when consent is the current step (not before login).
+        let Ok(NextStep::Consent(authentication)) = step_of(&state, &client, &interaction, session.as_ref(), false).await? else {
+            return Ok(see_other(jar, &paths::interaction(&interaction.id)));
+        };
+        if params.single("decision").ok().flatten() != Some("allow") {
+            complete_interaction(&state, &interaction).await?;
+            tracing::info!(target: FLOW, "consent: the user denied {} -> access_denied (RFC 6749 §4.1.2.1)", client.client_id);
+            return Ok(match &interaction.purpose {
+                InteractionPurpose::Authorize(request) => {
+                    let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+                    see_other(jar, &error_redirect(&request.redirect_uri, &error, request.state.as_deref(), &state.issuer))
+                }
+                InteractionPurpose::Device { user_code, .. } => {
+                    state.ephemeral.decide_device(user_code, &DeviceStatus::Denied).await?;
+                    MessagePage { title: "Device not connected", message: "You denied the request. The device gets no access." }.into_response()
+                }
+            });
+        }
+        if let InteractionPurpose::Authorize(request) = &interaction.purpose {
+            state.store.save_consent(&authentication.subject, client.client_id.as_str(), &request.scope, now()).await?;
+        }
+        tracing::info!(target: FLOW, "consent: the user allowed {} the scope \"{}\"", client.client_id, interaction.purpose.scope());
+        finish(&state, jar, &client, interaction, session, true).await
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}

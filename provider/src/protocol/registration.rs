@@ -1,0 +1,309 @@
+//! RFC 7591 dynamic client registration: strict metadata validation (RFC 7591 §2, OIDC
+//! Registration §2) into [`ClientMetadata`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::client::ClientMetadata;
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::scope::ScopeSet;
+use crate::protocol::token::DEVICE_CODE_GRANT;
+
+/// The metadata a client sends (RFC 7591 §2); unknown members are ignored (§2).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct RegistrationRequest {
+    /// Redirect URIs.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Post-logout redirect URIs (RP-Initiated Logout §3.1).
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Token endpoint auth method (default `client_secret_basic`).
+    pub token_endpoint_auth_method: Option<String>,
+    /// Grant types (default `["authorization_code"]`).
+    pub grant_types: Option<Vec<String>>,
+    /// Response types (default `["code"]`).
+    pub response_types: Option<Vec<String>>,
+    /// Display name.
+    pub client_name: Option<String>,
+    /// Space-separated scopes the client will request.
+    pub scope: Option<String>,
+    /// `web` (default) or `native`.
+    pub application_type: Option<String>,
+    /// ID token signature algorithm.
+    pub id_token_signed_response_alg: Option<String>,
+}
+
+const CLIENT_METADATA: ErrorCode = ErrorCode::InvalidClientMetadata;
+const REDIRECT: ErrorCode = ErrorCode::InvalidRedirectUri;
+const SUPPORTED_GRANTS: &[&str] = &[
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    DEVICE_CODE_GRANT,
+];
+const DEFAULT_SCOPE: &str = "openid profile email offline_access";
+
+/// RFC 7591 §3.2.2: validates a registration request, filling defaults.
+pub fn validate_registration(
+    request: RegistrationRequest,
+    default_audience: &str,
+) -> Result<ClientMetadata, OAuthError> {
+    let auth_method = request
+        .token_endpoint_auth_method
+        .unwrap_or_else(|| "client_secret_basic".into());
+    if !["client_secret_basic", "client_secret_post", "none"].contains(&auth_method.as_str()) {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "token_endpoint_auth_method must be client_secret_basic, client_secret_post or none",
+        ));
+    }
+    let application_type = request.application_type.unwrap_or_else(|| "web".into());
+    if !["web", "native"].contains(&application_type.as_str()) {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "application_type must be web or native",
+        ));
+    }
+    let grant_types = request
+        .grant_types
+        .unwrap_or_else(|| vec!["authorization_code".into()]);
+    if grant_types.is_empty()
+        || grant_types
+            .iter()
+            .any(|grant| !SUPPORTED_GRANTS.contains(&grant.as_str()))
+    {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "grant_types contains a grant this provider does not support (implicit and password are removed in OAuth 2.1)",
+        ));
+    }
+    let uses_code = grant_types
+        .iter()
+        .any(|grant| grant == "authorization_code");
+    let response_types = request.response_types.unwrap_or_else(|| {
+        if uses_code {
+            vec!["code".into()]
+        } else {
+            Vec::new()
+        }
+    });
+    if response_types
+        .iter()
+        .any(|response_type| response_type != "code")
+    {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "response_types may only contain code",
+        ));
+    }
+    if uses_code
+        != response_types
+            .iter()
+            .any(|response_type| response_type == "code")
+    {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "grant_types and response_types are inconsistent (RFC 7591 §2.1)",
+        ));
+    }
+    let issues_refresh_tokens = grant_types
+        .iter()
+        .any(|grant| grant == "authorization_code" || grant == DEVICE_CODE_GRANT);
+    if grant_types.iter().any(|grant| grant == "refresh_token") && !issues_refresh_tokens {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "refresh_token needs authorization_code or the device grant to obtain a first refresh token",
+        ));
+    }
+    if auth_method == "none"
+        && grant_types
+            .iter()
+            .any(|grant| grant == "client_credentials")
+    {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "a public client cannot use client_credentials",
+        ));
+    }
+    if uses_code && request.redirect_uris.is_empty() {
+        return Err(OAuthError::new(
+            REDIRECT,
+            "redirect_uris is required for the authorization_code grant",
+        ));
+    }
+    for uri in request
+        .redirect_uris
+        .iter()
+        .chain(&request.post_logout_redirect_uris)
+    {
+        check_redirect_uri(uri, &application_type)?;
+    }
+    let scope =
+        ScopeSet::parse_known(request.scope.as_deref().unwrap_or(DEFAULT_SCOPE)).map_err(|_| {
+            OAuthError::new(
+                CLIENT_METADATA,
+                "scope names a scope this provider does not know",
+            )
+        })?;
+    let id_token_alg = request
+        .id_token_signed_response_alg
+        .unwrap_or_else(|| "RS256".into());
+    if keys::SigningAlg::parse(&id_token_alg).is_err() {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "id_token_signed_response_alg must be RS256, ES256 or EdDSA",
+        ));
+    }
+    let client_name = request
+        .client_name
+        .unwrap_or_else(|| "Unnamed client".into());
+    if client_name.chars().count() > 100 || client_name.chars().any(char::is_control) {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "client_name must be at most 100 printable characters",
+        ));
+    }
+    Ok(ClientMetadata {
+        client_name,
+        redirect_uris: request.redirect_uris,
+        post_logout_redirect_uris: request.post_logout_redirect_uris,
+        grant_types,
+        response_types,
+        token_endpoint_auth_method: auth_method,
+        application_type,
+        scope: scope.to_string(),
+        id_token_signed_response_alg: id_token_alg,
+        access_token_signed_response_alg: "RS256".into(),
+        default_audience: default_audience.to_owned(),
+        allowed_resources: vec![default_audience.to_owned()],
+        first_party: false,
+        require_pushed_authorization_requests: false,
+        resource_server: false,
+    })
+}
+
+/// RFC 7591 §2 + RFC 8252 §7 + OAuth 2.1 §2.3.1: absolute, no fragment; web clients use https
+/// (http only on loopback); native clients may also use a private-use scheme.
+fn check_redirect_uri(raw: &str, application_type: &str) -> Result<(), OAuthError> {
+    let url = url::Url::parse(raw)
+        .map_err(|_| OAuthError::new(REDIRECT, "redirect URIs must be absolute URIs"))?;
+    if url.fragment().is_some() || raw.contains('#') {
+        return Err(OAuthError::new(
+            REDIRECT,
+            "redirect URIs must not contain a fragment",
+        ));
+    }
+    let loopback = matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+        || url.host_str() == Some("localhost");
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(OAuthError::new(
+            REDIRECT,
+            "http redirect URIs are allowed on loopback only; use https",
+        )),
+        "javascript" | "data" | "file" | "vbscript" => Err(OAuthError::new(
+            REDIRECT,
+            "this redirect URI scheme is not allowed",
+        )),
+        scheme if application_type == "native" && scheme.contains('.') => Ok(()),
+        _ => Err(OAuthError::new(
+            REDIRECT,
+            "custom URI schemes are for native clients and must be reverse-DNS names (RFC 8252 §7.1)",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(json: serde_json::Value) -> RegistrationRequest {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn registration_table() {
+        use serde_json::json;
+        let ok = |value| {
+            validate_registration(request(value), "aud")
+                .map(|_| ())
+                .map_err(|e| e.code)
+        };
+        assert_eq!(
+            ok(json!({"redirect_uris": ["https://app.example.com/cb"]})),
+            Ok(())
+        );
+        assert_eq!(
+            ok(
+                json!({"redirect_uris": ["http://127.0.0.1:8082/cb"], "token_endpoint_auth_method": "none"})
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            ok(
+                json!({"redirect_uris": ["com.example.app:/cb"], "application_type": "native", "token_endpoint_auth_method": "none"})
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            ok(json!({"grant_types": ["client_credentials"], "scope": "api:read"})),
+            Ok(())
+        );
+        assert_eq!(
+            ok(json!({"redirect_uris": ["http://app.example.com/cb"]})),
+            Err(REDIRECT)
+        );
+        assert_eq!(
+            ok(json!({"redirect_uris": ["https://app.example.com/cb#frag"]})),
+            Err(REDIRECT)
+        );
+        assert_eq!(ok(json!({"redirect_uris": ["/relative"]})), Err(REDIRECT));
+        assert_eq!(
+            ok(json!({"redirect_uris": ["javascript:alert(1)"]})),
+            Err(REDIRECT)
+        );
+        assert_eq!(
+            ok(json!({"redirect_uris": ["myapp:/cb"], "application_type": "web"})),
+            Err(REDIRECT)
+        );
+        assert_eq!(ok(json!({})), Err(REDIRECT));
+        assert_eq!(
+            ok(json!({"redirect_uris": ["https://a.example/cb"], "grant_types": ["implicit"]})),
+            Err(CLIENT_METADATA)
+        );
+        assert_eq!(
+            ok(json!({"redirect_uris": ["https://a.example/cb"], "response_types": ["token"]})),
+            Err(CLIENT_METADATA)
+        );
+        assert_eq!(
+            ok(
+                json!({"redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "private_key_jwt"})
+            ),
+            Err(CLIENT_METADATA)
+        );
+        assert_eq!(
+            ok(
+                json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"})
+            ),
+            Err(CLIENT_METADATA)
+        );
+        assert_eq!(
+            ok(json!({"redirect_uris": ["https://a.example/cb"], "scope": "openid admin"})),
+            Err(CLIENT_METADATA)
+        );
+        assert_eq!(
+            ok(
+                json!({"redirect_uris": ["https://a.example/cb"], "grant_types": ["refresh_token"]})
+            ),
+            Err(CLIENT_METADATA)
+        );
+        assert_eq!(
+            ok(
+                json!({"redirect_uris": ["https://a.example/cb"], "id_token_signed_response_alg": "none"})
+            ),
+            Err(CLIENT_METADATA)
+        );
+    }
+}
