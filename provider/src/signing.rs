@@ -219,3 +219,171 @@ pub async fn rotate_keys(
     }
     Ok(rotated)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+
+    const T0: UnixTime = UnixTime(1_000_000);
+
+    async fn store() -> (tempfile::TempDir, SqliteStore) {
+        keys::install_crypto_provider();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("keys.db").display());
+        (dir, SqliteStore::connect(&url).await.unwrap())
+    }
+
+    /// The statuses of one algorithm's keys, sorted.
+    fn statuses(records: &[SigningKeyRecord], alg: &str) -> Vec<String> {
+        let mut statuses: Vec<String> = records
+            .iter()
+            .filter(|record| record.alg == alg)
+            .map(|record| record.status.clone())
+            .collect();
+        statuses.sort();
+        statuses
+    }
+
+    #[tokio::test]
+    async fn first_start_generates_one_active_key_per_algorithm_and_reloads_them() {
+        let (_dir, store) = store().await;
+        let first = load_or_generate(&store, T0).await.unwrap();
+        assert_eq!(first.active_algorithms(), SigningAlg::ALL.to_vec());
+        let second = load_or_generate(&store, T0).await.unwrap();
+        assert_eq!(
+            fingerprint_of(&first),
+            fingerprint_of(&second),
+            "keys persist across restarts"
+        );
+        assert_eq!(
+            fingerprint(&store.signing_keys().await.unwrap()),
+            fingerprint_of(&second)
+        );
+    }
+
+    #[tokio::test]
+    async fn rotation_publishes_before_use_and_retires_after_expiry() {
+        let (_dir, store) = store().await;
+        let schedule = Schedule {
+            rotation_interval: None,
+            max_token_lifetime: 600,
+        };
+        let initial = load_or_generate(&store, T0).await.unwrap();
+        let old_kid = initial.active(SigningAlg::ES256).unwrap().kid().to_string();
+        let next = rotate(&store, SigningAlg::ES256, T0).await.unwrap();
+        // Published at once, not signing yet.
+        let keys = load_or_generate(&store, T0).await.unwrap();
+        assert_eq!(
+            keys.active(SigningAlg::ES256).unwrap().kid().to_string(),
+            old_kid
+        );
+        assert!(
+            keys.jwks().find(&next.kid).is_some(),
+            "the next key is in the JWKS before it signs"
+        );
+        // Before the publish-before-use delay nothing changes.
+        apply_schedule(&store, &schedule, T0.plus(PUBLISH_BEFORE_USE_SECS - 1))
+            .await
+            .unwrap();
+        assert_eq!(
+            statuses(&store.signing_keys().await.unwrap(), "ES256"),
+            ["active", "next"]
+        );
+        // After it, the next key signs and the old one is retired but still published.
+        let promoted_at = T0.plus(PUBLISH_BEFORE_USE_SECS);
+        apply_schedule(&store, &schedule, promoted_at)
+            .await
+            .unwrap();
+        let keys = load_or_generate(&store, promoted_at).await.unwrap();
+        assert_eq!(
+            keys.active(SigningAlg::ES256).unwrap().kid().to_string(),
+            next.kid
+        );
+        assert!(
+            keys.jwks().find(&old_kid).is_some(),
+            "the retired key verifies tokens it signed"
+        );
+        let old_token = initial
+            .active(SigningAlg::ES256)
+            .unwrap()
+            .sign("JWT", &serde_json::json!({"sub": "x"}))
+            .unwrap();
+        let mut validation = keys::Validation::new(SigningAlg::ES256.jwt_algorithm());
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        assert!(
+            keys.verify::<serde_json::Value>(&old_token, &validation)
+                .is_ok()
+        );
+        // Once every token it signed has expired, the retired key leaves the JWKS.
+        apply_schedule(
+            &store,
+            &schedule,
+            promoted_at.plus(600 + REMOVAL_MARGIN_SECS - 1),
+        )
+        .await
+        .unwrap();
+        assert!(
+            store
+                .signing_keys()
+                .await
+                .unwrap()
+                .iter()
+                .any(|record| record.kid == old_kid)
+        );
+        apply_schedule(
+            &store,
+            &schedule,
+            promoted_at.plus(600 + REMOVAL_MARGIN_SECS),
+        )
+        .await
+        .unwrap();
+        assert!(
+            !store
+                .signing_keys()
+                .await
+                .unwrap()
+                .iter()
+                .any(|record| record.kid == old_kid)
+        );
+        // Other algorithms were untouched.
+        assert_eq!(
+            statuses(&store.signing_keys().await.unwrap(), "RS256"),
+            ["active"]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_interval_starts_a_rotation_when_the_active_key_is_old() {
+        let (_dir, store) = store().await;
+        let schedule = Schedule {
+            rotation_interval: Some(86_400),
+            max_token_lifetime: 600,
+        };
+        load_or_generate(&store, T0).await.unwrap();
+        apply_schedule(&store, &schedule, T0.plus(86_399))
+            .await
+            .unwrap();
+        assert_eq!(
+            statuses(&store.signing_keys().await.unwrap(), "EdDSA"),
+            ["active"]
+        );
+        apply_schedule(&store, &schedule, T0.plus(86_400))
+            .await
+            .unwrap();
+        assert_eq!(
+            statuses(&store.signing_keys().await.unwrap(), "EdDSA"),
+            ["active", "next"]
+        );
+        // A second pass does not stack another next key.
+        apply_schedule(&store, &schedule, T0.plus(86_401))
+            .await
+            .unwrap();
+        assert_eq!(
+            statuses(&store.signing_keys().await.unwrap(), "EdDSA"),
+            ["active", "next"]
+        );
+    }
+}

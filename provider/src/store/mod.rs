@@ -5,6 +5,8 @@
 //! **Invariant:** one-time artifacts are consumed atomically in one statement, so two concurrent
 //! redemptions of one authorization code cannot both succeed.
 
+#[cfg(test)]
+pub mod conformance;
 pub mod sqlite;
 
 use async_trait::async_trait;
