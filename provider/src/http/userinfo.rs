@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::http::error::BearerError;
 use crate::http::paths;
 use crate::protocol::claims::{AccessTokenClaims, UserProfile, userinfo_claims};
@@ -113,7 +113,6 @@ async fn userinfo(
         let released = userinfo_claims(&profile, &scope);
         tracing::info!(target: FLOW, "userinfo: token verified offline (signature, iss, exp, not revoked); released {:?} for scope \"{scope}\" (OIDC Core §5.4)",
             released.keys().collect::<Vec<_>>());
-        let _ = now();
         let mut response = Json(released).into_response();
         crate::http::error::no_store(&mut response);
         Ok::<_, BearerError>(response)
