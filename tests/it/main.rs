@@ -1,1 +1,11 @@
-fn main() {}
+//! Workspace integration tests: each test starts its own provider on `127.0.0.1:0` with a fresh
+//! SQLite file and drives it over plain HTTP as an independent relying party.
+
+mod support;
+
+mod authorize_errors;
+mod code_flow;
+mod discovery;
+mod refresh;
+mod token_errors;
+mod userinfo;

@@ -170,13 +170,25 @@ impl IntoResponse for BearerError {
             }
         };
         let mut response = json_error(status, &body);
-        if let Ok(value) = HeaderValue::from_str(&challenge) {
+        if let Ok(value) = HeaderValue::from_str(&challenge_safe(&challenge)) {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
         }
         response
     }
+}
+
+/// RFC 6750 §3: `error_description` may only use %x20-21 / %x23-5B / %x5D-7E, and a header value
+/// must be visible ASCII. Descriptions are written for people (with "§"), so the challenge
+/// spells the section sign out and drops anything else outside that set; the JSON body keeps
+/// the original text.
+fn challenge_safe(challenge: &str) -> String {
+    challenge
+        .replace('§', "section ")
+        .chars()
+        .filter(|c| c.is_ascii() && (*c == ' ' || c.is_ascii_graphic()) && *c != '\\')
+        .collect()
 }
 
 /// An error shown to the user as an HTML page (authorization endpoint before the redirect URI
@@ -277,6 +289,31 @@ mod tests {
         let body = body_json(response).await;
         assert_eq!(body["error"], "server_error");
         assert!(!body.to_string().contains("secret"));
+    }
+
+    #[tokio::test]
+    async fn every_bearer_error_keeps_its_challenge_header() {
+        for description in [
+            "the token is not an access token (typ at+jwt, RFC 9068 §4)",
+            "non-ASCII é and a backslash \\ are dropped",
+        ] {
+            let response =
+                BearerError::OAuth(OAuthError::invalid_token(description)).into_response();
+            let challenge = response.headers()[header::WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(
+                challenge.starts_with(r#"Bearer realm="userinfo", error="invalid_token""#),
+                "{challenge}"
+            );
+            assert!(
+                challenge.is_ascii() && !challenge.contains('\\'),
+                "{challenge}"
+            );
+        }
+        let missing = BearerError::Missing.into_response();
+        assert!(missing.headers().contains_key(header::WWW_AUTHENTICATE));
     }
 
     #[tokio::test]

@@ -263,10 +263,9 @@ pub fn next_step(
         Some(_) if progress.logged_in => false,
         Some(auth) => {
             request.prompt.login
-                || request.max_age.is_some_and(|max_age| {
-                    now.0.saturating_sub(auth.auth_time.0)
-                        > i64::try_from(max_age).unwrap_or(i64::MAX)
-                })
+                || request
+                    .max_age
+                    .is_some_and(|max_age| is_session_too_old(auth, max_age, now))
                 || request
                     .id_token_hint_sub
                     .as_ref()
@@ -296,6 +295,15 @@ pub fn next_step(
         return Ok(NextStep::Consent(authentication));
     }
     Ok(NextStep::IssueCode(authentication))
+}
+
+/// OIDC Core §3.1.2.1 `max_age`: re-authenticate when more than `max_age` seconds have passed
+/// since the user authenticated. `max_age=0` always forces a login (the OpenID Connect working
+/// group reads it as `prompt=login`); with whole-second clocks `elapsed > 0` would miss logins
+/// made in the same second.
+pub fn is_session_too_old(auth: &Authentication, max_age: u64, now: UnixTime) -> bool {
+    let elapsed = now.0.saturating_sub(auth.auth_time.0);
+    max_age == 0 || elapsed > i64::try_from(max_age).unwrap_or(i64::MAX)
 }
 
 /// RFC 6749 §4.1.2 / RFC 9207: the success response URL: `code`, `state` and `iss` added to the
@@ -453,6 +461,7 @@ mod tests {
             (&[("prompt", Some("none login"))], InvalidRequest),
             (&[("prompt", Some("bogus"))], InvalidRequest),
             (&[("max_age", Some("-1"))], InvalidRequest),
+            (&[("max_age", Some("ten"))], InvalidRequest),
             (&[("response_mode", Some("fragment"))], InvalidRequest),
             (&[("request", Some("eyJ..."))], RequestNotSupported),
             (
@@ -651,6 +660,28 @@ mod tests {
             )
             .map_err(|err| err.code);
             assert_eq!(got, case.expected, "case {index}: {:?}", case.changes);
+        }
+    }
+
+    #[test]
+    fn max_age_zero_always_forces_login() {
+        let auth = Authentication {
+            subject: Subject("u".into()),
+            auth_time: UnixTime(100),
+        };
+        let cases = [
+            (0, 100, true),
+            (0, 101, true),
+            (10, 110, false),
+            (10, 111, true),
+            (10, 100, false),
+        ];
+        for (max_age, now, expected) in cases {
+            assert_eq!(
+                is_session_too_old(&auth, max_age, UnixTime(now)),
+                expected,
+                "max_age {max_age} now {now}"
+            );
         }
     }
 

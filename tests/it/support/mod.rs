@@ -1,0 +1,171 @@
+//! A test provider on `127.0.0.1:0` with its own SQLite file, and an independent relying party:
+//! plain HTTP with reqwest (redirects off, a cookie jar per browser), HTML forms read by string
+//! search, PKCE and JWT verification done here with sha2, base64 and jsonwebtoken against the
+//! published JWKS. Nothing here calls provider internals other than `start`.
+//!
+//! - `wire`: raw HTTP answers, callbacks, form encoding, RFC 6749 §5.2 error asserts;
+//! - `browser`: the front channel (authorize, login and consent pages, PKCE);
+//! - `tokens`: the back channel (token endpoint, UserInfo, JWKS and JWT verification).
+
+mod browser;
+mod tokens;
+mod wire;
+
+use std::sync::Once;
+
+use tempfile::TempDir;
+
+pub use browser::*;
+pub use tokens::*;
+pub use wire::*;
+
+/// The confidential demo web client.
+pub const WEB: &str = "demo-web";
+/// Its secret.
+pub const WEB_SECRET: &str = "demo-web-secret";
+/// Its one registered redirect URI.
+pub const WEB_REDIRECT: &str = "http://127.0.0.1:8082/callback";
+/// The public native demo client (RFC 8252 loopback redirect, any port).
+pub const CLI: &str = "demo-cli";
+/// The default `aud` of demo access tokens (the demo API).
+pub const API_AUDIENCE: &str = "http://127.0.0.1:8081";
+/// Demo user.
+pub const ALICE: (&str, &str) = ("alice", "alice-password-2026");
+/// Demo user.
+pub const BOB: (&str, &str) = ("bob", "bob-password-2026");
+/// The message of a failed login (same for unknown users and wrong passwords).
+pub const LOGIN_FAILED: &str = "The user name or password is incorrect.";
+
+/// How a relying party authenticates at the token endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// RFC 6749 §2.3.1 HTTP Basic.
+    Basic,
+    /// RFC 6749 §2.3.1 `client_id` + `client_secret` in the body.
+    Post,
+    /// Public client: `client_id` only.
+    None,
+}
+
+/// A relying party's registration as the test knows it.
+#[derive(Clone, Debug)]
+pub struct Rp {
+    /// The client id.
+    pub client_id: &'static str,
+    /// The secret, for confidential clients.
+    pub secret: Option<&'static str>,
+    /// The token endpoint authentication the RP uses.
+    pub auth: ClientAuth,
+    /// The redirect URI it sends.
+    pub redirect_uri: String,
+}
+
+impl Rp {
+    /// demo-web with `client_secret_basic`.
+    pub fn web() -> Rp {
+        Rp {
+            client_id: WEB,
+            secret: Some(WEB_SECRET),
+            auth: ClientAuth::Basic,
+            redirect_uri: WEB_REDIRECT.to_owned(),
+        }
+    }
+
+    /// demo-web with `client_secret_post`.
+    pub fn web_post() -> Rp {
+        Rp {
+            auth: ClientAuth::Post,
+            ..Rp::web()
+        }
+    }
+
+    /// demo-cli listening on the given loopback port (RFC 8252 §7.3).
+    pub fn cli(port: u16) -> Rp {
+        Rp {
+            client_id: CLI,
+            secret: None,
+            auth: ClientAuth::None,
+            redirect_uri: format!("http://127.0.0.1:{port}/callback"),
+        }
+    }
+
+    /// demo-cli on a port the OS just handed out, as a native app would.
+    pub fn cli_random_port() -> Rp {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let port = listener.local_addr().expect("local address").port();
+        Rp::cli(port)
+    }
+}
+
+static CRYPTO: Once = Once::new();
+
+/// A running provider with its own SQLite file, and a default browser.
+pub struct TestProvider {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// The issuer the provider reports.
+    pub issuer: String,
+    /// The default browser: cookie store, redirects off.
+    pub http: reqwest::Client,
+    _running: provider::RunningProvider,
+    _dir: TempDir,
+}
+
+/// Starts a dev-mode provider (demo users and clients) on `127.0.0.1:0` with a fresh database.
+pub async fn spawn_provider() -> TestProvider {
+    CRYPTO.call_once(|| {
+        keys::install_crypto_provider();
+        if std::env::var("TEST_LOG").is_ok_and(|value| value == "1") {
+            provider::telemetry::init(provider::config::Mode::Dev);
+        }
+    });
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config = provider::Config::for_tests(&dir.path().join("provider.db"));
+    let running = provider::start(config).await.expect("provider starts");
+    let base_url = format!("http://{}", running.local_addr);
+    let issuer = running.issuer.as_str().to_owned();
+    TestProvider {
+        base_url,
+        issuer,
+        http: new_browser(),
+        _running: running,
+        _dir: dir,
+    }
+}
+
+fn new_browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client")
+}
+
+impl TestProvider {
+    /// `base_url + path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// A fresh browser: its own empty cookie jar, redirects off.
+    pub fn browser(&self) -> reqwest::Client {
+        new_browser()
+    }
+
+    /// A GET, read to the end.
+    pub async fn get(&self, browser: &reqwest::Client, url: &str) -> Reply {
+        Reply::read(browser.get(url).send().await.expect("GET")).await
+    }
+
+    /// A form POST (raw body), read to the end.
+    pub async fn post_form(&self, browser: &reqwest::Client, url: &str, body: String) -> Reply {
+        let response = browser
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        Reply::read(response).await
+    }
+}
