@@ -165,7 +165,7 @@ pub async fn start(config: Config) -> Result<RunningProvider, Error> {
     let ephemeral: Arc<dyn EphemeralStore> = sqlite;
     let now = now();
     if config.seed_demo_data {
-        seed::seed_demo_data(store.as_ref(), now).await?;
+        seed::seed_demo_data(store.as_ref(), &issuer, now).await?;
     }
     let schedule = signing::Schedule::from_config(&config);
     signing::apply_schedule(store.as_ref(), &schedule, now).await?;
@@ -208,7 +208,8 @@ pub async fn start(config: Config) -> Result<RunningProvider, Error> {
     })
 }
 
-/// The router with every endpoint and the cross-cutting layers.
+/// The router with every endpoint, `/openapi.json` and Swagger UI at `/docs`, and the
+/// cross-cutting layers.
 pub fn router(state: AppState) -> Router {
     let security_headers = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -219,7 +220,12 @@ pub fn router(state: AppState) -> Router {
             "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     ];
-    let mut router = http::router().with_state(state);
+    let (api, part) = http::router().split_for_parts();
+    let document = openapi::document::combine([part])
+        .expect("the provider's part is the only part, so nothing can clash");
+    let mut router = api
+        .merge(http::docs::swagger_ui(document))
+        .with_state(state);
     for (name, value) in security_headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             name,

@@ -1,9 +1,11 @@
-//! Dev-mode demo data: two users and four clients, seeded idempotently at every start.
+//! Dev-mode demo data: two users and five clients (the four of the README and Swagger UI's),
+//! seeded idempotently at every start.
 //!
 //! Password hashes are pre-computed (bcrypt cost 12) so start-up pays for no hashing.
 
+use crate::http::paths;
 use crate::protocol::client::{ClientMetadata, RegisteredClient};
-use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
+use crate::protocol::types::{ClientId, Issuer, SecretDigest, Subject, UnixTime};
 use crate::store::{Result, Store, UserRecord};
 
 /// The demo API's resource identifier: the default `aud` of every demo client's access tokens.
@@ -118,8 +120,31 @@ pub fn demo_clients() -> Vec<RegisteredClient> {
     ]
 }
 
+/// The public client of Swagger UI's *Authorize* button (served at `/docs`).
+pub const SWAGGER_UI_CLIENT_ID: &str = "swagger-ui";
+
+/// Swagger UI's client: public (PKCE protects its codes), authorization code only, its one
+/// redirect URI is `{issuer}/docs/oauth2-redirect.html`. The issuer is known only once the
+/// provider has bound its address, so it is passed in.
+pub fn swagger_ui_client(issuer: &Issuer) -> RegisteredClient {
+    let redirect_uri = issuer.url_for(paths::DOCS_OAUTH2_REDIRECT);
+    RegisteredClient {
+        client_id: ClientId::parse(SWAGGER_UI_CLIENT_ID)
+            .expect("the Swagger UI client id is short printable ASCII"),
+        secret_digest: None,
+        metadata: metadata(
+            "Swagger UI (API documentation)",
+            "none",
+            "web",
+            &["authorization_code"],
+            &[&redirect_uri],
+            "openid profile email api:read api:write",
+        ),
+    }
+}
+
 /// Seeds the demo users and clients (insert or update, so restarts are harmless).
-pub async fn seed_demo_data(store: &dyn Store, now: UnixTime) -> Result<()> {
+pub async fn seed_demo_data(store: &dyn Store, issuer: &Issuer, now: UnixTime) -> Result<()> {
     for user in USERS {
         store
             .upsert_user(&UserRecord {
@@ -135,6 +160,7 @@ pub async fn seed_demo_data(store: &dyn Store, now: UnixTime) -> Result<()> {
     for client in demo_clients() {
         store.upsert_client(&client, now).await?;
     }
-    tracing::info!(target: "flow", "seed: demo users alice, bob and clients demo-web, demo-cli, demo-service, demo-device are ready");
+    store.upsert_client(&swagger_ui_client(issuer), now).await?;
+    tracing::info!(target: "flow", "seed: demo users alice, bob and clients demo-web, demo-cli, demo-service, demo-device, swagger-ui are ready");
     Ok(())
 }

@@ -4,8 +4,16 @@
 mod support;
 
 mod authorize_errors;
+mod client_credentials;
 mod code_flow;
+mod device;
 mod discovery;
+mod introspect_revoke;
+mod logout;
+mod openapi;
+mod par;
 mod refresh;
+mod refresh_grace;
+mod registration;
 mod token_errors;
 mod userinfo;

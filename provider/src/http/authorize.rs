@@ -4,12 +4,15 @@
 //! in or consent it starts an interaction (see `interaction.rs`) and redirects there; when
 //! nothing is left to do it issues the code and sends the browser to the client.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use axum_extra::extract::cookie::CookieJar;
+use openapi::AuthorizationRequestParams;
+use openapi::document::tags;
+use openapi::responses::{HtmlError, HtmlServerError};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::{AppState, now};
 use crate::http::cookies;
@@ -29,8 +32,8 @@ use crate::store::{InteractionPurpose, InteractionRecord};
 use crate::{Error, telemetry::FLOW};
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route(paths::AUTHORIZE, get(get_authorize).post(post_authorize))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_authorize, post_authorize))
 }
 
 /// Random bytes for codes, handles and ids (the protocol core takes them as input).
@@ -43,7 +46,26 @@ pub(crate) fn see_other(jar: CookieJar, location: &str) -> Response {
     (jar, Redirect::to(location)).into_response()
 }
 
-/// `GET /authorize` (RFC 6749 §4.1.1).
+/// Authorization request (browser).
+///
+/// RFC 6749 §4.1.1 / OIDC Core §3.1.2.1 with mandatory PKCE S256 (RFC 7636), or RFC 9126
+/// `client_id` + `request_uri` after `/par`. Open it in a browser: it answers with redirects
+/// to the login and consent pages and finally to the client's `redirect_uri` with `code`,
+/// `state` and `iss` (RFC 9207), or with `error` once the redirect URI is trusted.
+#[utoipa::path(
+    get,
+    path = paths::AUTHORIZE,
+    tag = tags::AUTHORIZATION,
+    params(AuthorizationRequestParams),
+    responses(
+        (status = 303, description = AUTHORIZE_REDIRECT, headers(
+            ("Location" = String, description = "`/interaction/{id}`, or `{redirect_uri}?code=…&state=…&iss=…`, or `{redirect_uri}?error=…&error_description=…&state=…&iss=…` (RFC 6749 §4.1.2, RFC 9207)."),
+            ("Set-Cookie" = String, description = "`oidc_browser`: binds the interaction to this browser (HttpOnly, SameSite=Lax)."),
+        )),
+        (status = 400, response = HtmlError),
+        (status = 500, response = HtmlServerError),
+    ),
+)]
 async fn get_authorize(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -53,10 +75,30 @@ async fn get_authorize(
     authorize(state, jar, params).await
 }
 
-/// `POST /authorize` (OIDC Core §3.1.2.1: form-encoded parameters).
+/// Authorization request, form-encoded (browser).
+///
+/// OIDC Core §3.1.2.1: the same parameters as `GET /authorize`, in a form body.
+#[utoipa::path(
+    post,
+    path = paths::AUTHORIZE,
+    tag = tags::AUTHORIZATION,
+    request_body(content = AuthorizationRequestParams, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = AUTHORIZE_REDIRECT, headers(
+            ("Location" = String, description = "`/interaction/{id}`, or `{redirect_uri}?code=…&state=…&iss=…`, or `{redirect_uri}?error=…&error_description=…&state=…&iss=…` (RFC 6749 §4.1.2, RFC 9207)."),
+            ("Set-Cookie" = String, description = "`oidc_browser`: binds the interaction to this browser (HttpOnly, SameSite=Lax)."),
+        )),
+        (status = 400, response = HtmlError),
+        (status = 500, response = HtmlServerError),
+    ),
+)]
 async fn post_authorize(State(state): State<AppState>, jar: CookieJar, body: Bytes) -> Response {
     authorize(state, jar, Params::parse(&body)).await
 }
+
+const AUTHORIZE_REDIRECT: &str = "See Other: to the login or consent page of a new \
+    interaction, or (nothing left to ask) to the client's `redirect_uri` with the code, or with \
+    an error once `client_id` and `redirect_uri` are validated.";
 
 #[tracing::instrument(skip_all, fields(client_id))]
 async fn authorize(state: AppState, jar: CookieJar, params: Params) -> Response {
@@ -76,17 +118,15 @@ async fn resolve_pushed_request(
     };
     let invalid =
         |description| PageError::OAuth(OAuthError::new(ErrorCode::InvalidRequestUri, description));
-    let pushed = state
+    let client_id = params
+        .single("client_id")?
+        .ok_or_else(|| invalid("client_id is required with request_uri (RFC 9126 §4)"))?;
+    // Taken only together with the client that pushed it: a wrong client_id spends nothing.
+    let pairs = state
         .ephemeral
-        .take_pushed_request(&SecretDigest::of(request_uri), now())
+        .take_pushed_request(&SecretDigest::of(request_uri), client_id, now())
         .await?
-        .ok_or_else(|| invalid("request_uri is unknown, expired or already used (RFC 9126 §4)"))?;
-    let (client_id, pairs) = pushed;
-    if params.single("client_id")? != Some(client_id.as_str()) {
-        return Err(invalid(
-            "client_id must be the client that pushed the request",
-        ));
-    }
+        .ok_or_else(|| invalid("request_uri is unknown, expired, already used or pushed by another client (RFC 9126 §4)"))?;
     tracing::info!(target: FLOW, "authorize: using the request {client_id} pushed to the PAR endpoint (RFC 9126 §4); it is now spent");
     Ok((Params::from_pairs(pairs), true))
 }
@@ -165,12 +205,14 @@ pub(crate) fn verify_own_id_token(
         Some(client_id) => validation.set_audience(&[client_id]),
         None => validation.validate_aud = false,
     }
-    state
+    let data = state
         .published()
         .keys
         .verify::<serde_json::Value>(token, &validation)
-        .ok()
-        .map(|data| data.claims)
+        .ok()?;
+    // RFC 8725 §3.11 / RFC 9068 §4: an access token (typ at+jwt) is never an ID token.
+    let typ = data.header.typ.as_deref().unwrap_or("JWT");
+    typ.eq_ignore_ascii_case("JWT").then_some(data.claims)
 }
 
 /// OIDC Core §3.1.2.1 `id_token_hint`: an ID token we issued to this client.

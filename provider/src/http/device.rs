@@ -3,15 +3,20 @@
 
 use std::net::SocketAddr;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
-use serde::Serialize;
+use openapi::document::tags;
+use openapi::responses::{CrossOriginRefused, HtmlServerError, InvalidClient, ServerError};
+use openapi::{
+    DeviceAuthorizationRequest, DeviceAuthorizationResponse, DevicePageParams,
+    DeviceVerificationForm, ErrorBody,
+};
 use tower_http::csrf::CsrfLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::{AppState, now};
 use crate::http::authorize::{random_bytes, see_other};
@@ -33,29 +38,38 @@ use crate::telemetry::FLOW;
 use crate::templates::DevicePage;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::DEVICE_AUTHORIZATION, post(post_device_authorization))
-        .route(paths::DEVICE, get(get_device))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(post_device_authorization))
+        .routes(routes!(get_device))
         .merge(
-            Router::new()
-                .route(paths::DEVICE, post(post_device))
+            OpenApiRouter::new()
+                .routes(routes!(post_device))
                 .layer(CsrfLayer::new()),
         )
 }
 
-/// RFC 8628 §3.2 device authorization response.
-#[derive(Serialize)]
-struct DeviceAuthorizationResponse {
-    device_code: String,
-    user_code: String,
-    verification_uri: String,
-    verification_uri_complete: String,
-    expires_in: u64,
-    interval: u64,
-}
-
-/// `POST /device_authorization` (RFC 8628 §3.1).
+/// Device authorization request.
+///
+/// RFC 8628 §3.1: a device without a browser asks for a `device_code` (to poll `/token` with)
+/// and a `user_code` (for the user to type at `/device`). Try it: `client_id=demo-device`.
+#[utoipa::path(
+    post,
+    path = paths::DEVICE_AUTHORIZATION,
+    tag = tags::DEVICE,
+    request_body(content = DeviceAuthorizationRequest, content_type = "application/x-www-form-urlencoded"),
+    security(("client_basic" = []), ()),
+    responses(
+        (status = 200, description = "RFC 8628 §3.2 device authorization response.", body = DeviceAuthorizationResponse, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 400, description = "`invalid_request`, `invalid_scope`, `invalid_target`, or `unauthorized_client` (the client is not registered for the device grant).", body = ErrorBody, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 401, response = InvalidClient),
+        (status = 500, response = ServerError),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(client_id))]
 async fn post_device_authorization(
     State(state): State<AppState>,
@@ -115,7 +129,19 @@ async fn post_device_authorization(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// `GET /device`: the code entry form, pre-filled from `verification_uri_complete`.
+/// User code entry page (HTML).
+///
+/// RFC 8628 §3.3 verification URI: the form where the user types the code shown on the
+/// device, pre-filled from `verification_uri_complete`.
+#[utoipa::path(
+    get,
+    path = paths::DEVICE,
+    tag = tags::DEVICE,
+    params(DevicePageParams),
+    responses((status = 200, description = "The code entry form.", body = String, content_type = "text/html", headers(
+        ("Cache-Control" = String, description = "`no-store`"),
+    ))),
+)]
 async fn get_device(RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     let user_code = params
@@ -134,8 +160,26 @@ async fn get_device(RawQuery(query): RawQuery) -> Response {
         .into_response()
 }
 
-/// `POST /device`: checks the code (rate-limited per client IP) and starts the login/consent
-/// interaction for it.
+/// Submit a user code (HTML form target).
+///
+/// `POST /device` checks the code (10 attempts per minute per client IP, RFC 8628 §5.1) and
+/// starts the login and confirmation interaction for it.
+#[utoipa::path(
+    post,
+    path = paths::DEVICE,
+    tag = tags::DEVICE,
+    request_body(content = DeviceVerificationForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "The code matches a waiting device: on to the sign-in and confirmation pages.", headers(
+            ("Location" = String, description = "`/interaction/{id}`"),
+            ("Set-Cookie" = String, description = "`oidc_browser`: binds the interaction to this browser."),
+        )),
+        (status = 400, description = "The form again: the code is unknown, expired or already used.", body = String, content_type = "text/html"),
+        (status = 403, response = CrossOriginRefused),
+        (status = 429, description = "The form again: too many attempts from this IP; wait a minute.", body = String, content_type = "text/html"),
+        (status = 500, response = HtmlServerError),
+    ),
+)]
 #[tracing::instrument(skip_all)]
 async fn post_device(
     State(state): State<AppState>,

@@ -1,12 +1,14 @@
 //! OIDC Discovery 1.0 / RFC 8414 metadata and the JWKS, both served as bytes serialised once.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use keys::KeySet;
-use openapi::DiscoveryDocument;
+use openapi::document::tags;
+use openapi::{DiscoveryDocument, Jwks};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::config::RegistrationPolicy;
@@ -15,13 +17,13 @@ use crate::protocol::scope::KNOWN_SCOPES;
 use crate::protocol::token::SUPPORTED_GRANT_TYPES;
 use crate::protocol::types::Issuer;
 
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::OPENID_CONFIGURATION, get(get_discovery))
-        .route(paths::OAUTH_AUTHORIZATION_SERVER, get(get_discovery))
-        .route(paths::JWKS, get(get_jwks))
-        .route("/assets/provider.css", get(get_stylesheet))
+/// Routes of this module. The stylesheet is not an API operation (see `docs::UNDOCUMENTED`).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_openid_configuration))
+        .routes(routes!(get_oauth_authorization_server))
+        .routes(routes!(get_jwks))
+        .route(paths::STYLESHEET, get(get_stylesheet))
 }
 
 /// Builds the metadata document. It advertises only what is implemented.
@@ -121,8 +123,41 @@ fn json_bytes(body: axum::body::Bytes, cache_control: &'static str) -> Response 
         .into_response()
 }
 
+/// OpenID Connect Discovery metadata.
+///
+/// OIDC Discovery 1.0 §4: every endpoint, scope, grant and algorithm the provider supports.
+/// `issuer` equals the URL this was fetched from, minus the suffix.
+#[utoipa::path(
+    get,
+    path = paths::OPENID_CONFIGURATION,
+    tag = tags::DISCOVERY,
+    responses((status = 200, description = "The metadata document.", body = DiscoveryDocument, headers(
+        ("Cache-Control" = String, description = "`public, max-age=300`"),
+        ("Access-Control-Allow-Origin" = String, description = "`*`: browser apps may read it."),
+    ))),
+)]
+async fn get_openid_configuration(State(state): State<AppState>) -> Response {
+    get_discovery(&state)
+}
+
+/// OAuth 2.0 authorization server metadata.
+///
+/// RFC 8414 §3: the same document as `/.well-known/openid-configuration`.
+#[utoipa::path(
+    get,
+    path = paths::OAUTH_AUTHORIZATION_SERVER,
+    tag = tags::DISCOVERY,
+    responses((status = 200, description = "The metadata document.", body = DiscoveryDocument, headers(
+        ("Cache-Control" = String, description = "`public, max-age=300`"),
+        ("Access-Control-Allow-Origin" = String, description = "`*`: browser apps may read it."),
+    ))),
+)]
+async fn get_oauth_authorization_server(State(state): State<AppState>) -> Response {
+    get_discovery(&state)
+}
+
 /// OIDC Discovery §4 / RFC 8414 §3: the metadata document.
-async fn get_discovery(State(state): State<AppState>) -> Response {
+fn get_discovery(state: &AppState) -> Response {
     json_bytes(state.published().discovery_json.clone(), CACHE_CONTROL)
 }
 
@@ -130,7 +165,19 @@ async fn get_discovery(State(state): State<AppState>) -> Response {
 /// (`signing::PUBLISH_BEFORE_USE_SECS` is longer).
 const CACHE_CONTROL: &str = "public, max-age=300";
 
-/// RFC 7517: the public signing keys.
+/// The public signing keys (JWK Set).
+///
+/// RFC 7517 §5: the keys that verify ID tokens and access tokens, public members only. A key
+/// is published before it signs and stays after it retires; pick it by the JWS `kid`.
+#[utoipa::path(
+    get,
+    path = paths::JWKS,
+    tag = tags::DISCOVERY,
+    responses((status = 200, description = "The JWK Set.", body = Jwks, content_type = "application/json", headers(
+        ("Cache-Control" = String, description = "`public, max-age=300`"),
+        ("Access-Control-Allow-Origin" = String, description = "`*`"),
+    ))),
+)]
 async fn get_jwks(State(state): State<AppState>) -> Response {
     json_bytes(state.published().jwks_json.clone(), CACHE_CONTROL)
 }

@@ -1,13 +1,16 @@
 //! OpenID Connect RP-Initiated Logout 1.0: the end-session endpoint.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
+use openapi::document::tags;
+use openapi::responses::{CrossOriginRefused, HtmlError, HtmlServerError};
+use openapi::{EndSessionConfirmForm, EndSessionParams};
 use tower_http::csrf::CsrfLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::authorize::{current_session, see_other, verify_own_id_token};
@@ -22,19 +25,36 @@ use crate::telemetry::FLOW;
 use crate::templates::{LogoutPage, MessagePage};
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            paths::END_SESSION,
-            get(get_end_session).post(post_end_session),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_end_session, post_end_session))
         .merge(
-            Router::new()
-                .route(paths::END_SESSION_CONFIRM, post(post_confirm))
+            OpenApiRouter::new()
+                .routes(routes!(post_end_session_confirm))
                 .layer(CsrfLayer::new()),
         )
 }
 
+/// End the session (browser).
+///
+/// OpenID Connect RP-Initiated Logout 1.0 §2. With an `id_token_hint` naming the signed-in
+/// user the session ends at once; otherwise the user confirms on a page. Afterwards the browser
+/// goes to the registered `post_logout_redirect_uri` (with `state`), or sees a signed-out page.
+#[utoipa::path(
+    get,
+    path = paths::END_SESSION,
+    tag = tags::LOGOUT,
+    params(EndSessionParams),
+    responses(
+        (status = 200, description = "The confirmation page, or the signed-out page when there is no redirect.", body = String, content_type = "text/html"),
+        (status = 303, description = "Signed out: on to the validated `post_logout_redirect_uri`.", headers(
+            ("Location" = String, description = "`{post_logout_redirect_uri}?state=…`"),
+            ("Set-Cookie" = String, description = "Removes `oidc_session`."),
+        )),
+        (status = 400, response = HtmlError),
+        (status = 500, response = HtmlServerError),
+    ),
+)]
 async fn get_end_session(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -48,6 +68,24 @@ async fn get_end_session(
     .await
 }
 
+/// End the session, form-encoded (browser).
+///
+/// RP-Initiated Logout §2: the same parameters as `GET /end_session`, in a form body.
+#[utoipa::path(
+    post,
+    path = paths::END_SESSION,
+    tag = tags::LOGOUT,
+    request_body(content = Option<EndSessionParams>, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The confirmation page, or the signed-out page when there is no redirect.", body = String, content_type = "text/html"),
+        (status = 303, description = "Signed out: on to the validated `post_logout_redirect_uri`.", headers(
+            ("Location" = String, description = "`{post_logout_redirect_uri}?state=…`"),
+            ("Set-Cookie" = String, description = "Removes `oidc_session`."),
+        )),
+        (status = 400, response = HtmlError),
+        (status = 500, response = HtmlServerError),
+    ),
+)]
 async fn post_end_session(State(state): State<AppState>, jar: CookieJar, body: Bytes) -> Response {
     end_session(&state, jar, Params::parse(&body)).await
 }
@@ -81,6 +119,9 @@ async fn end_session(state: &AppState, jar: CookieJar, params: Params) -> Respon
             Some(client_id) => state.store.client(client_id).await?,
             None => None,
         };
+        if hint.is_some() && client.is_none() {
+            return Err(PageError::OAuth(OAuthError::invalid_request("id_token_hint was not issued to a registered client")));
+        }
         let session = current_session(state, &jar).await?;
         let decision = decide_logout(
             hint.as_ref(),
@@ -124,9 +165,32 @@ async fn sign_out(state: &AppState, jar: CookieJar, redirect: &str) -> Result<Re
     }
 }
 
-/// `POST /end_session/confirm`.
+/// Confirm or cancel the sign-out (HTML form target).
+///
+/// `POST /end_session/confirm` from the confirmation page. Its token is bound to this
+/// browser's session and to the redirect target.
+#[utoipa::path(
+    post,
+    path = paths::END_SESSION_CONFIRM,
+    tag = tags::LOGOUT,
+    request_body(content = EndSessionConfirmForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "\"Signed out\" (no redirect) or \"Still signed in\".", body = String, content_type = "text/html"),
+        (status = 303, description = "Signed out: on to the validated `post_logout_redirect_uri`.", headers(
+            ("Location" = String, description = "`{post_logout_redirect_uri}?state=…`"),
+            ("Set-Cookie" = String, description = "Removes `oidc_session`."),
+        )),
+        (status = 400, response = HtmlError),
+        (status = 403, response = CrossOriginRefused),
+        (status = 500, response = HtmlServerError),
+    ),
+)]
 #[tracing::instrument(skip_all)]
-async fn post_confirm(State(state): State<AppState>, jar: CookieJar, body: Bytes) -> Response {
+async fn post_end_session_confirm(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    body: Bytes,
+) -> Response {
     let result = async {
         let params = Params::parse(&body);
         let redirect = params

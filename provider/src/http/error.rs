@@ -140,10 +140,17 @@ impl From<crate::store::Error> for BearerError {
 
 impl IntoResponse for BearerError {
     fn into_response(self) -> Response {
+        self.into_response_for("userinfo")
+    }
+}
+
+impl BearerError {
+    /// The RFC 6750 §3 response with `realm` naming the protected endpoint.
+    pub fn into_response_for(self, realm: &str) -> Response {
         let (status, challenge, body) = match self {
             BearerError::Missing => (
                 StatusCode::UNAUTHORIZED,
-                r#"Bearer realm="userinfo""#.to_owned(),
+                format!(r#"Bearer realm="{realm}""#),
                 OAuthError::invalid_token(
                     "an access token is required (RFC 6750 §2.1 Authorization: Bearer)",
                 ),
@@ -157,7 +164,7 @@ impl IntoResponse for BearerError {
                 (
                     status_of(error.code),
                     format!(
-                        r#"Bearer realm="userinfo", error="{}", error_description="{}"{scope}"#,
+                        r#"Bearer realm="{realm}", error="{}", error_description="{}"{scope}"#,
                         error.code.as_str(),
                         error.description
                     ),

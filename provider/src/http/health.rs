@@ -1,26 +1,44 @@
 //! Liveness and readiness probes.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use openapi::document::tags;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::paths;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::HEALTHZ, get(get_healthz))
-        .route(paths::READYZ, get(get_readyz))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_healthz))
+        .routes(routes!(get_readyz))
 }
 
-/// The process is up.
+/// Liveness: the process is up.
+///
+/// Answers without touching the database.
+#[utoipa::path(
+    get,
+    path = paths::HEALTHZ,
+    tag = tags::HEALTH,
+    responses((status = 200, description = "The process is up.", body = String, content_type = "text/plain", example = "ok")),
+)]
 async fn get_healthz() -> &'static str {
     "ok"
 }
 
-/// The database answers.
+/// Readiness: the database answers.
+#[utoipa::path(
+    get,
+    path = paths::READYZ,
+    tag = tags::HEALTH,
+    responses(
+        (status = 200, description = "The database answered a ping.", body = String, content_type = "text/plain", example = "ready"),
+        (status = 503, description = "The database did not answer; take this node out of rotation.", body = String, content_type = "text/plain", example = "database unavailable"),
+    ),
+)]
 async fn get_readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready"),

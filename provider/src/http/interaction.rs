@@ -5,14 +5,17 @@
 //! form carries its synchroniser token; tower-http's cross-origin check guards the form posts
 //! on top. Completing an interaction deletes it, so it completes once.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
+use openapi::document::tags;
+use openapi::responses::{CrossOriginRefused, HtmlError, HtmlServerError};
+use openapi::{ConsentForm, LoginForm};
 use tower_http::csrf::CsrfLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::{AppState, now};
 use crate::http::authorize::{current_session, proceed, random_bytes, see_other};
@@ -34,13 +37,13 @@ use crate::{Error, telemetry::FLOW};
 
 /// Routes of this module. The form targets get tower-http's cross-origin (CSRF) protection on
 /// top of the per-interaction synchroniser token.
-pub fn router() -> Router<AppState> {
-    let forms = Router::new()
-        .route(paths::INTERACTION_LOGIN, post(post_login))
-        .route(paths::INTERACTION_CONSENT, post(post_consent))
+pub fn router() -> OpenApiRouter<AppState> {
+    let forms = OpenApiRouter::new()
+        .routes(routes!(post_login))
+        .routes(routes!(post_consent))
         .layer(CsrfLayer::new());
-    Router::new()
-        .route(paths::INTERACTION, get(get_interaction))
+    OpenApiRouter::new()
+        .routes(routes!(get_interaction))
         .merge(forms)
 }
 
@@ -169,7 +172,27 @@ async fn step_of(
     })
 }
 
-/// `GET /interaction/{id}`: renders the current step (login or consent).
+/// Login or consent page (HTML).
+///
+/// `GET /interaction/{id}` renders the current step of an interaction started by
+/// `/authorize` or `/device`: the login form, the consent page, or (nothing left to ask) the
+/// outcome. Only the browser that started the interaction may open it (`oidc_browser` cookie).
+#[utoipa::path(
+    get,
+    path = paths::INTERACTION,
+    tag = tags::AUTHORIZATION,
+    params(("id" = String, Path, description = "The interaction id from the `/authorize` or `/device` redirect.")),
+    responses(
+        (status = 200, description = "The login form, the consent page, or a device flow's outcome page.", body = String, content_type = "text/html", headers(
+            ("Cache-Control" = String, description = "`no-store` on the login and consent pages."),
+        )),
+        (status = 303, description = "Nothing left to ask: on to the client's `redirect_uri` (code or error) or to this page again.", headers(
+            ("Location" = String, description = "`{redirect_uri}?code=…&state=…&iss=…` or `{redirect_uri}?error=…` (RFC 6749 §4.1.2)."),
+        )),
+        (status = 400, response = HtmlError),
+        (status = 500, response = HtmlServerError),
+    ),
+)]
 #[tracing::instrument(skip_all)]
 async fn get_interaction(
     State(state): State<AppState>,
@@ -329,7 +352,28 @@ fn check_csrf(interaction: &InteractionRecord, params: &Params) -> Result<(), Pa
 const DUMMY_HASH: &str = "$2b$12$2W7WkC7TGP0nh8Dv/sT5X.LbfbH6rG83q5T2OoCCHO3Az.SlSSfHq";
 const LOGIN_FAILED: &str = "The user name or password is incorrect.";
 
-/// `POST /interaction/{id}/login`: checks the credentials and starts the SSO session.
+/// Submit the login form (HTML form target).
+///
+/// `POST /interaction/{id}/login` checks the user name and password (bcrypt; unknown users
+/// take as long as wrong passwords) and starts the SSO session. The form carries the page's
+/// synchroniser token; cross-origin posts are refused.
+#[utoipa::path(
+    post,
+    path = paths::INTERACTION_LOGIN,
+    tag = tags::AUTHORIZATION,
+    params(("id" = String, Path, description = "The interaction id.")),
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The login form again with \"The user name or password is incorrect.\" (the same for unknown users).", body = String, content_type = "text/html"),
+        (status = 303, description = "Signed in: back to the interaction page for the next step.", headers(
+            ("Location" = String, description = "`/interaction/{id}`"),
+            ("Set-Cookie" = String, description = "`oidc_session`: the new SSO session (HttpOnly, SameSite=Lax; a new id at every login)."),
+        )),
+        (status = 400, response = HtmlError),
+        (status = 403, response = CrossOriginRefused),
+        (status = 500, response = HtmlServerError),
+    ),
+)]
 #[tracing::instrument(skip_all)]
 async fn post_login(
     State(state): State<AppState>,
@@ -397,7 +441,26 @@ async fn verify_password(
     .map_err(|err| Error::internal("verifying a password", err))
 }
 
-/// `POST /interaction/{id}/consent`: Allow or Deny.
+/// Submit the consent form (HTML form target).
+///
+/// `POST /interaction/{id}/consent`: Allow or Deny. Allow remembers the consent and continues;
+/// Deny ends the interaction with `access_denied` (RFC 6749 §4.1.2.1).
+#[utoipa::path(
+    post,
+    path = paths::INTERACTION_CONSENT,
+    tag = tags::AUTHORIZATION,
+    params(("id" = String, Path, description = "The interaction id.")),
+    request_body(content = ConsentForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A device flow's outcome page (approved or denied).", body = String, content_type = "text/html"),
+        (status = 303, description = "On to the client's `redirect_uri` (code, or `error=access_denied`), or back to the interaction page when consent is not the current step.", headers(
+            ("Location" = String, description = "`{redirect_uri}?code=…` / `{redirect_uri}?error=access_denied…` / `/interaction/{id}`"),
+        )),
+        (status = 400, response = HtmlError),
+        (status = 403, response = CrossOriginRefused),
+        (status = 500, response = HtmlServerError),
+    ),
+)]
 #[tracing::instrument(skip_all)]
 async fn post_consent(
     State(state): State<AppState>,

@@ -1,11 +1,16 @@
 //! RFC 7662 token introspection and RFC 7009 revocation.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use openapi::document::tags;
+use openapi::responses::{InvalidClient, ServerError};
+use openapi::{
+    ErrorBody, IntrospectionRequest, IntrospectionResponse, RevocationRequest, RevocationResponse,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::{AppState, now};
 use crate::http::error::ApiError;
@@ -23,10 +28,10 @@ use crate::store::RefreshTokenRecord;
 use crate::telemetry::FLOW;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::INTROSPECT, post(post_introspect))
-        .route(paths::REVOKE, post(post_revoke))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(post_introspect))
+        .routes(routes!(post_revoke))
 }
 
 /// A token we issued, found by trying what it can be.
@@ -79,7 +84,28 @@ fn verify_access_token(state: &AppState, token: &str) -> Option<AccessTokenClaim
         .map(|data| data.claims)
 }
 
-/// `POST /introspect` (RFC 7662 §2).
+/// Token introspection.
+///
+/// RFC 7662 §2: is this access or refresh token active, and what does it carry? Confidential
+/// clients only; a client learns about its own tokens (a registered resource server about
+/// any). Unknown, expired, revoked and foreign tokens are all `{"active": false}`.
+#[utoipa::path(
+    post,
+    path = paths::INTROSPECT,
+    tag = tags::TOKEN_MANAGEMENT,
+    request_body(content = IntrospectionRequest, content_type = "application/x-www-form-urlencoded"),
+    security(("client_basic" = []), ()),
+    responses(
+        (status = 200, description = "RFC 7662 §2.2 introspection response.", body = IntrospectionResponse, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 400, description = "`invalid_request` (no `token`, a repeated parameter, body not form-encoded) or `unauthorized_client` (public clients cannot introspect).", body = ErrorBody, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 401, response = InvalidClient),
+        (status = 500, response = ServerError),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(client_id))]
 async fn post_introspect(
     State(state): State<AppState>,
@@ -112,7 +138,10 @@ async fn introspect(
         Some(Found::Access(claims))
             if claims.exp > now.0 && may_introspect(client, &claims.client_id) =>
         {
-            if state.store.is_access_token_denied(&claims.jti).await? {
+            // A revoked token, or one whose client was deleted (RFC 7592 §2.3), is inactive.
+            if state.store.is_access_token_denied(&claims.jti).await?
+                || state.store.client(&claims.client_id).await?.is_none()
+            {
                 Introspection::inactive()
             } else {
                 access_token_introspection(claims)
@@ -134,8 +163,28 @@ async fn introspect(
     })
 }
 
-/// `POST /revoke` (RFC 7009 §2). Always 200 for tokens we do not know or that belong to
-/// someone else: the answer must not tell an attacker anything.
+/// Token revocation.
+///
+/// RFC 7009 §2: revoking a refresh token revokes its whole family and the access tokens issued
+/// from it; an access token is deny-listed until it expires. Always 200 for tokens we do not
+/// know or that belong to someone else: the answer must not tell an attacker anything.
+#[utoipa::path(
+    post,
+    path = paths::REVOKE,
+    tag = tags::TOKEN_MANAGEMENT,
+    request_body(content = RevocationRequest, content_type = "application/x-www-form-urlencoded"),
+    security(("client_basic" = []), ()),
+    responses(
+        (status = 200, description = "RFC 7009 §2.2: revoked, or nothing to revoke (indistinguishable on purpose).", body = RevocationResponse, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 400, description = "`invalid_request`: no `token`, a repeated parameter, or a body that is not form-encoded.", body = ErrorBody, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 401, response = InvalidClient),
+        (status = 500, response = ServerError),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(client_id))]
 async fn post_revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {

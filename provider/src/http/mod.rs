@@ -7,6 +7,7 @@ pub mod authorize;
 pub mod cookies;
 pub mod device;
 pub mod discovery;
+pub mod docs;
 pub mod end_session;
 pub mod error;
 pub mod health;
@@ -18,22 +19,25 @@ pub mod register;
 pub mod token;
 pub mod userinfo;
 
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
 
-/// Every route of the provider.
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// Every route of the provider, with its OpenAPI part: each module registers its handlers with
+/// `routes!`, so a route and its documentation come from the same annotation. Split it with
+/// `split_for_parts()`; the few routes that are not API operations are listed in
+/// [`docs::UNDOCUMENTED`].
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(docs::part())
         .merge(discovery::router())
         .merge(authorize::router())
+        .merge(par::router())
         .merge(interaction::router())
         .merge(token::router())
-        .merge(userinfo::router())
-        .merge(introspect::router())
-        .merge(register::router())
         .merge(device::router())
-        .merge(par::router())
+        .merge(introspect::router())
+        .merge(userinfo::router())
+        .merge(register::router())
         .merge(end_session::router())
         .merge(health::router())
 }

@@ -1,12 +1,14 @@
 //! RFC 9126 pushed authorization requests.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use serde::Serialize;
+use openapi::document::tags;
+use openapi::responses::{InvalidClient, ServerError};
+use openapi::{ErrorBody, ParResponse, PushedAuthorizationRequest};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::{AppState, now};
 use crate::http::authorize::random_bytes;
@@ -24,18 +26,32 @@ const PAR_LIFETIME_SECS: u64 = 60;
 const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route(paths::PAR, post(post_par))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(post_par))
 }
 
-#[derive(Serialize)]
-struct ParResponse {
-    request_uri: String,
-    expires_in: u64,
-}
-
-/// `POST /par`: authenticates the client, validates the request exactly as `/authorize` would,
-/// and returns a one-time `request_uri` (RFC 9126 §2).
+/// Pushed authorization request.
+///
+/// RFC 9126 §2: authenticates the client, validates the request exactly as `/authorize` would,
+/// and returns a one-time `request_uri` (60 seconds) for
+/// `/authorize?client_id=…&request_uri=…`. Try it with the demo-web example values.
+#[utoipa::path(
+    post,
+    path = paths::PAR,
+    tag = tags::AUTHORIZATION,
+    request_body(content = PushedAuthorizationRequest, content_type = "application/x-www-form-urlencoded"),
+    security(("client_basic" = []), ()),
+    responses(
+        (status = 201, description = "RFC 9126 §2.2: the request is stored.", body = ParResponse, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 400, description = "RFC 9126 §2.3: the request is invalid as an authorization request (`invalid_request`, `invalid_scope`, `unsupported_response_type`, `unauthorized_client`, `invalid_target`, ...) or pushes a `request_uri`.", body = ErrorBody, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 401, response = InvalidClient),
+        (status = 500, response = ServerError),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(client_id))]
 async fn post_par(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {

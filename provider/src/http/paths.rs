@@ -58,6 +58,15 @@ pub const END_SESSION: &str = "/end_session";
 /// Logout confirmation form target.
 pub const END_SESSION_CONFIRM: &str = "/end_session/confirm";
 
+/// The stylesheet of the HTML pages (not an API operation: see `docs::UNDOCUMENTED`).
+pub const STYLESHEET: &str = "/assets/provider.css";
+/// The OpenAPI 3.1 document of the provider.
+pub const OPENAPI_JSON: &str = "/openapi.json";
+/// Swagger UI (`/docs` redirects to `/docs/`; the assets live below it).
+pub const DOCS: &str = "/docs";
+/// Swagger UI's OAuth 2.0 redirect page: the redirect URI of the seeded `swagger-ui` client.
+pub const DOCS_OAUTH2_REDIRECT: &str = "/docs/oauth2-redirect.html";
+
 /// The concrete RFC 7592 client configuration URI path.
 pub fn register_client(client_id: &str) -> String {
     REGISTER_CLIENT.replace("{client_id}", client_id)

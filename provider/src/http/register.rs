@@ -1,12 +1,16 @@
 //! RFC 7591 dynamic client registration and RFC 7592 client configuration management.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use openapi::document::tags;
+use openapi::responses::{BearerUnauthorized, ServerError};
+use openapi::{ClientInformation, ClientMetadataRequest, ClientUpdateRequest, ErrorBody};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::{AppState, now};
 use crate::config::RegistrationPolicy;
@@ -21,14 +25,14 @@ use crate::seed::DEMO_API_AUDIENCE;
 use crate::telemetry::FLOW;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::REGISTER, post(post_register))
-        .route(
-            paths::REGISTER_CLIENT,
-            get(get_client).put(put_client).delete(delete_client),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(post_register))
+        .routes(routes!(get_client, put_client, delete_client))
 }
+
+/// The realm of the registration endpoints' Bearer challenges.
+const REALM: &str = "register";
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -84,15 +88,45 @@ fn json_response(status: StatusCode, body: Value) -> Response {
     response
 }
 
-/// `POST /register` (RFC 7591 §3.1).
+/// Register a client.
+///
+/// RFC 7591 §3.1: send client metadata as JSON; the answer carries the `client_id`, the
+/// `client_secret` of a confidential client and the RFC 7592 `registration_access_token`
+/// (each shown once). Open in dev mode; with `--registration-token` it needs that initial
+/// access token; it can also be disabled.
+#[utoipa::path(
+    post,
+    path = paths::REGISTER,
+    tag = tags::REGISTRATION,
+    request_body(content = ClientMetadataRequest, content_type = "application/json"),
+    security((), ("initial_access_token" = [])),
+    responses(
+        (status = 201, description = "RFC 7591 §3.2.1: the client is registered.", body = ClientInformation, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 400, description = "RFC 7591 §3.2.2 `invalid_client_metadata` (also for a body that is not a JSON object) or `invalid_redirect_uri`; `access_denied` when registration is disabled.", body = ErrorBody, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+        ), examples(
+            ("invalid_redirect_uri" = (value = json!({"error": "invalid_redirect_uri", "error_description": "http redirect URIs are allowed on loopback only; use https"}))),
+            ("invalid_client_metadata" = (value = json!({"error": "invalid_client_metadata", "error_description": "the body is not a JSON object of client metadata"}))),
+        )),
+        (status = 401, response = BearerUnauthorized),
+        (status = 500, response = ServerError),
+    ),
+)]
 #[tracing::instrument(skip_all)]
 async fn post_register(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         match &state.registration {
             RegistrationPolicy::Open => {}
             RegistrationPolicy::InitialAccessToken(digest) => {
-                if !bearer(&headers).is_some_and(|token| digest.matches(token)) {
-                    return Err(BearerError::OAuth(OAuthError::invalid_token("registration needs a valid initial access token (RFC 7591 §3)")).into_response());
+                match bearer(&headers) {
+                    Some(token) if digest.matches(token) => {}
+                    Some(_) => {
+                        let error = OAuthError::invalid_token("the initial access token is not valid (RFC 7591 §3)");
+                        return Err(BearerError::OAuth(error).into_response_for(REALM));
+                    }
+                    None => return Err(BearerError::Missing.into_response_for(REALM)),
                 }
             }
             RegistrationPolicy::Disabled => {
@@ -136,11 +170,14 @@ async fn managed_client(
     headers: &HeaderMap,
     client_id: &str,
 ) -> Result<RegisteredClient, Response> {
+    if bearer(headers).is_none() {
+        return Err(BearerError::Missing.into_response_for(REALM));
+    }
     let refused = || {
         BearerError::OAuth(OAuthError::invalid_token(
             "the registration access token is invalid for this client",
         ))
-        .into_response()
+        .into_response_for(REALM)
     };
     let digest = state
         .store
@@ -162,7 +199,24 @@ async fn managed_client(
         .ok_or_else(refused)
 }
 
-/// `GET /register/{client_id}` (RFC 7592 §2.1).
+/// Read a registered client.
+///
+/// RFC 7592 §2.1, authorized by the client's registration access token. An unknown client
+/// and a wrong token get the same 401.
+#[utoipa::path(
+    get,
+    path = paths::REGISTER_CLIENT,
+    tag = tags::REGISTRATION,
+    params(("client_id" = String, Path, description = "The registered client's id.")),
+    security(("registration_access_token" = [])),
+    responses(
+        (status = 200, description = "RFC 7592 §3: the current metadata.", body = ClientInformation, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 401, response = BearerUnauthorized),
+        (status = 500, response = ServerError),
+    ),
+)]
 async fn get_client(
     State(state): State<AppState>,
     Path(client_id): Path<String>,
@@ -182,7 +236,28 @@ async fn get_client(
     }
 }
 
-/// `PUT /register/{client_id}` (RFC 7592 §2.2): replaces the metadata.
+/// Update a registered client.
+///
+/// RFC 7592 §2.2: replaces the metadata (send all of it, repeating `client_id`). A client
+/// cannot switch between public and confidential.
+#[utoipa::path(
+    put,
+    path = paths::REGISTER_CLIENT,
+    tag = tags::REGISTRATION,
+    params(("client_id" = String, Path, description = "The registered client's id.")),
+    request_body(content = ClientUpdateRequest, content_type = "application/json"),
+    security(("registration_access_token" = [])),
+    responses(
+        (status = 200, description = "RFC 7592 §3: the updated metadata.", body = ClientInformation, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 400, description = "`invalid_request` (the body does not repeat the `client_id`), `invalid_client_metadata` or `invalid_redirect_uri`.", body = ErrorBody, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 401, response = BearerUnauthorized),
+        (status = 500, response = ServerError),
+    ),
+)]
 async fn put_client(
     State(state): State<AppState>,
     Path(client_id): Path<String>,
@@ -224,7 +299,21 @@ async fn put_client(
     result.unwrap_or_else(|response| response)
 }
 
-/// `DELETE /register/{client_id}` (RFC 7592 §2.3): deletes the client and revokes its grants.
+/// Delete a registered client.
+///
+/// RFC 7592 §2.3: deletes the client and revokes its refresh tokens.
+#[utoipa::path(
+    delete,
+    path = paths::REGISTER_CLIENT,
+    tag = tags::REGISTRATION,
+    params(("client_id" = String, Path, description = "The registered client's id.")),
+    security(("registration_access_token" = [])),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = BearerUnauthorized),
+        (status = 500, response = ServerError),
+    ),
+)]
 async fn delete_client(
     State(state): State<AppState>,
     Path(client_id): Path<String>,

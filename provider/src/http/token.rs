@@ -1,13 +1,15 @@
 //! RFC 6749 §3.2 token endpoint: authorization_code, refresh_token, client_credentials and the
 //! RFC 8628 device_code grant.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use openapi::TokenResponse;
+use openapi::document::tags;
+use openapi::responses::{InvalidClient, ServerError};
+use openapi::{ErrorBody, TokenResponse};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::{AppState, now};
 use crate::http::authorize::random_bytes;
@@ -33,8 +35,8 @@ use crate::store::{CodeRedemption, RefreshTokenRecord};
 use crate::{Error, telemetry::FLOW};
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route(paths::TOKEN, post(post_token))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(post_token))
 }
 
 /// Reads the form body of a token-family endpoint: `application/x-www-form-urlencoded` only.
@@ -80,7 +82,35 @@ pub(crate) fn no_store_json(body: impl serde::Serialize) -> Response {
     response
 }
 
-/// `POST /token`.
+/// Token request (every grant).
+///
+/// RFC 6749 §3.2: exchange an authorization code (with the PKCE verifier), a refresh token
+/// (rotated: the old one is spent, reuse revokes the family), client credentials, or an RFC
+/// 8628 device code for tokens. Form-encoded; see `TokenRequest` for which members each
+/// grant needs. Try it: `grant_type=client_credentials` with client_basic
+/// `demo-service` / `demo-service-secret` (or those two in the body).
+#[utoipa::path(
+    post,
+    path = paths::TOKEN,
+    tag = tags::TOKEN,
+    request_body(content = openapi::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    security(("client_basic" = []), ()),
+    responses(
+        (status = 200, description = "RFC 6749 §5.1: the tokens.", body = TokenResponse, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+            ("Pragma" = String, description = "`no-cache`"),
+        )),
+        (status = 400, description = "RFC 6749 §5.2 / RFC 8628 §3.5: `invalid_request` (missing, repeated or malformed parameter, body not form-encoded), `invalid_grant` (code or refresh token invalid, expired, used, or PKCE mismatch), `unauthorized_client`, `unsupported_grant_type`, `invalid_scope`, `invalid_target`, or for device polls `authorization_pending`, `slow_down`, `access_denied`, `expired_token`.", body = ErrorBody, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+        ), examples(
+            ("invalid_grant" = (value = json!({"error": "invalid_grant", "error_description": "the authorization code is invalid or expired"}))),
+            ("unsupported_grant_type" = (value = json!({"error": "unsupported_grant_type", "error_description": "this grant type was removed by OAuth 2.1 and is not supported"}))),
+            ("authorization_pending" = (value = json!({"error": "authorization_pending", "error_description": "the user has not finished yet; keep polling"}))),
+        )),
+        (status = 401, response = InvalidClient),
+        (status = 500, response = ServerError),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(client_id, grant_type))]
 async fn post_token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match token(&state, &headers, &body).await {

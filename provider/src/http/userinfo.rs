@@ -1,11 +1,15 @@
 //! OIDC Core §5.3 UserInfo endpoint, protected by our own access tokens (RFC 6750).
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use openapi::document::tags;
+use openapi::responses::{BearerUnauthorized, InsufficientScope, ServerError};
+use openapi::{ErrorBody, UserInfo, UserInfoForm};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::error::BearerError;
@@ -18,8 +22,8 @@ use crate::protocol::{ErrorCode, OAuthError};
 use crate::telemetry::FLOW;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route(paths::USERINFO, get(userinfo).post(userinfo))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_userinfo, post_userinfo))
 }
 
 /// RFC 6750 §2.1 header or (POST only) §2.2 form body; never both, never the query string.
@@ -67,14 +71,77 @@ fn bearer_token(method: &Method, headers: &HeaderMap, body: &Bytes) -> Result<St
     }
 }
 
-/// `GET|POST /userinfo`.
-#[tracing::instrument(skip_all, fields(client_id))]
-async fn userinfo(
+/// Claims about the signed-in user.
+///
+/// OIDC Core §5.3 with an RFC 6750 §2.1 `Authorization: Bearer` access token that carries the
+/// `openid` scope (a user's token: client_credentials tokens have no user). Use Swagger UI's
+/// *Authorize* with the oauth2 scheme to get one.
+#[utoipa::path(
+    get,
+    path = paths::USERINFO,
+    tag = tags::USERINFO,
+    security(("access_token" = []), ("oauth2" = ["openid"])),
+    responses(
+        (status = 200, description = "The claims the token's scopes release.", body = UserInfo, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 400, description = USERINFO_BAD_REQUEST, body = ErrorBody, headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"userinfo\", error=\"invalid_request\", error_description=\"…\"`"),
+            ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 401, response = BearerUnauthorized),
+        (status = 403, response = InsufficientScope),
+        (status = 500, response = ServerError),
+    ),
+)]
+async fn get_userinfo(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    // A GET carries its token in the header only (the body is never read for GET or HEAD).
+    userinfo(state, method, headers, Bytes::new()).await
+}
+
+/// Claims about the signed-in user (form-encoded token).
+///
+/// OIDC Core §5.3 by POST: the access token in the `Authorization: Bearer` header, or as
+/// `access_token` in a form body (RFC 6750 §2.2), never both.
+#[utoipa::path(
+    post,
+    path = paths::USERINFO,
+    tag = tags::USERINFO,
+    request_body(content = Option<UserInfoForm>, content_type = "application/x-www-form-urlencoded"),
+    security(("access_token" = []), ("oauth2" = ["openid"]), ()),
+    responses(
+        (status = 200, description = "The claims the token's scopes release.", body = UserInfo, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 400, description = USERINFO_BAD_REQUEST, body = ErrorBody, headers(
+            ("WWW-Authenticate" = String, description = "`Bearer realm=\"userinfo\", error=\"invalid_request\", error_description=\"…\"`"),
+            ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 401, response = BearerUnauthorized),
+        (status = 403, response = InsufficientScope),
+        (status = 500, response = ServerError),
+    ),
+)]
+async fn post_userinfo(
     State(state): State<AppState>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    userinfo(state, method, headers, body).await
+}
+
+const USERINFO_BAD_REQUEST: &str = "RFC 6750 §3.1 `invalid_request`: a malformed \
+    `Authorization` header, a scheme other than Bearer, a repeated `access_token`, or the token \
+    sent in two places.";
+
+/// `GET|POST /userinfo`.
+#[tracing::instrument(skip_all, fields(client_id))]
+async fn userinfo(state: AppState, method: Method, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         let token = bearer_token(&method, &headers, &body)?;
         let invalid = |description| BearerError::OAuth(OAuthError::invalid_token(description));
@@ -93,6 +160,10 @@ async fn userinfo(
         tracing::Span::current().record("client_id", claims.client_id.as_str());
         if state.store.is_access_token_denied(&claims.jti).await? {
             return Err(invalid("the access token has been revoked"));
+        }
+        // RFC 7592 §2.3: deleting a client invalidates its access tokens too.
+        if state.store.client(&claims.client_id).await?.is_none() {
+            return Err(invalid("the client of this access token no longer exists"));
         }
         let scope = ScopeSet::parse(&claims.scope).unwrap_or_default();
         if !scope.contains("openid") {

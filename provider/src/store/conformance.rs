@@ -303,13 +303,30 @@ pub async fn pushed_requests<B: Backend>(store: Arc<B>) {
         .await
         .unwrap();
     assert_eq!(
-        store.take_pushed_request(&live, NOW).await.unwrap(),
-        Some(("demo-web".to_owned(), params))
+        store
+            .take_pushed_request(&live, "demo-cli", NOW)
+            .await
+            .unwrap(),
+        None,
+        "another client spends nothing"
     );
-    assert_eq!(store.take_pushed_request(&live, NOW).await.unwrap(), None);
     assert_eq!(
         store
-            .take_pushed_request(&stale, NOW.plus(60))
+            .take_pushed_request(&live, "demo-web", NOW)
+            .await
+            .unwrap(),
+        Some(params)
+    );
+    assert_eq!(
+        store
+            .take_pushed_request(&live, "demo-web", NOW)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .take_pushed_request(&stale, "demo-web", NOW.plus(60))
             .await
             .unwrap(),
         None

@@ -358,10 +358,11 @@ pub trait EphemeralStore: Send + Sync {
         params: &[(String, String)],
         expires_at: UnixTime,
     ) -> Result<()>;
-    /// Takes a pushed request once: its client and parameters.
+    /// Takes a pushed request once, and only for the client that pushed it: its parameters.
     async fn take_pushed_request(
         &self,
         digest: &SecretDigest,
+        client_id: &str,
         now: UnixTime,
-    ) -> Result<Option<(String, Vec<(String, String)>)>>;
+    ) -> Result<Option<Vec<(String, String)>>>;
 }

@@ -721,23 +721,19 @@ impl EphemeralStore for SqliteStore {
     async fn take_pushed_request(
         &self,
         digest: &SecretDigest,
+        client_id: &str,
         now: UnixTime,
-    ) -> Result<Option<(String, Vec<(String, String)>)>> {
-        let row = sqlx::query("DELETE FROM pushed_requests WHERE request_uri_digest = $1 RETURNING client_id, params, expires_at")
-            .bind(digest.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let expires_at: i64 = row.try_get("expires_at")?;
-        if expires_at <= now.0 {
-            return Ok(None);
-        }
-        let params: String = row.try_get("params")?;
-        Ok(Some((
-            row.try_get("client_id")?,
-            serde_json::from_str(&params)?,
-        )))
+    ) -> Result<Option<Vec<(String, String)>>> {
+        let params: Option<String> = sqlx::query_scalar(
+            "DELETE FROM pushed_requests WHERE request_uri_digest = $1 AND client_id = $2 AND expires_at > $3 RETURNING params",
+        )
+        .bind(digest.as_str())
+        .bind(client_id)
+        .bind(now.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(params
+            .map(|params| serde_json::from_str(&params))
+            .transpose()?)
     }
 }

@@ -8,6 +8,7 @@
 //! - `tokens`: the back channel (token endpoint, UserInfo, JWKS and JWT verification).
 
 mod browser;
+mod lifecycle;
 mod tokens;
 mod wire;
 
@@ -16,6 +17,7 @@ use std::sync::Once;
 use tempfile::TempDir;
 
 pub use browser::*;
+pub use lifecycle::*;
 pub use tokens::*;
 pub use wire::*;
 
@@ -113,6 +115,12 @@ pub struct TestProvider {
 
 /// Starts a dev-mode provider (demo users and clients) on `127.0.0.1:0` with a fresh database.
 pub async fn spawn_provider() -> TestProvider {
+    spawn_provider_with(|_| {}).await
+}
+
+/// [`spawn_provider`] with the dev-mode test configuration changed before the start (refresh
+/// grace window, registration policy, lifetimes).
+pub async fn spawn_provider_with(configure: impl FnOnce(&mut provider::Config)) -> TestProvider {
     CRYPTO.call_once(|| {
         keys::install_crypto_provider();
         if std::env::var("TEST_LOG").is_ok_and(|value| value == "1") {
@@ -120,7 +128,8 @@ pub async fn spawn_provider() -> TestProvider {
         }
     });
     let dir = tempfile::tempdir().expect("temporary directory");
-    let config = provider::Config::for_tests(&dir.path().join("provider.db"));
+    let mut config = provider::Config::for_tests(&dir.path().join("provider.db"));
+    configure(&mut config);
     let running = provider::start(config).await.expect("provider starts");
     let base_url = format!("http://{}", running.local_addr);
     let issuer = running.issuer.as_str().to_owned();

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# OpenAPI check: (1) the committed openapi/openapi.json and the live /openapi.json are valid
+# OpenAPI 3.1; (2) Schemathesis fuzzes the live provider (dev mode, demo data) from its own
+# document: no 5xx, and every response matches a documented status code, content type,
+# headers and schema. Findings are fixed in the code or the document, never by relaxing this.
+#
+# Needs: CI_ISSUER (a provider started with `provider dev`), CI_WORK (scratch dir; a temp dir
+# otherwise). Installs its Python tools (pinned) into a venv under CI_WORK.
+# Knobs: OPENAPI_MAX_EXAMPLES (default 20), OPENAPI_SEED (default 20261127).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT="$PWD"
+: "${CI_ISSUER:?CI_ISSUER must point at a running provider (dev mode)}"
+WORK="${CI_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/openapi-check.XXXXXX")}"
+OUT="$WORK/openapi-check"
+mkdir -p "$OUT"
+
+# Pinned tool versions (PyPI).
+SCHEMATHESIS_VERSION=4.32.5
+VALIDATOR_VERSION=0.9.0
+VENV="$WORK/openapi-venv"
+if [ ! -x "$VENV/bin/schemathesis" ] || ! "$VENV/bin/schemathesis" --version | grep -q "$SCHEMATHESIS_VERSION"; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$VALIDATOR_VERSION"
+fi
+echo "tools: $("$VENV/bin/schemathesis" --version), openapi-spec-validator $VALIDATOR_VERSION"
+
+echo "-- validating OpenAPI 3.1 documents"
+curl -sf "$CI_ISSUER/openapi.json" -o "$OUT/live-openapi.json"
+"$VENV/bin/openapi-spec-validator" --schema 3.1 --validation-errors all \
+  "$ROOT/openapi/openapi.json" "$OUT/live-openapi.json"
+"$VENV/bin/python" - "$ROOT/openapi/openapi.json" <<'PY'
+import json, sys
+document = json.load(open(sys.argv[1]))
+assert document["openapi"].startswith("3.1."), document["openapi"]
+operations = sum(1 for item in document["paths"].values() for method in item
+                 if method in ("get", "put", "post", "delete", "patch", "options", "head", "trace"))
+print(f"openapi/openapi.json: OpenAPI {document['openapi']}, {len(document['paths'])} paths, {operations} operations")
+PY
+
+echo "-- signing in as alice through the swagger-ui client (code flow + PKCE) for a user token"
+# The same flow Swagger UI's Authorize button runs, which also proves the seeded client works.
+USER_TOKEN="$("$VENV/bin/python" - "$CI_ISSUER" <<'PY'
+import base64, hashlib, http.cookiejar, json, os, re, secrets, sys, urllib.parse, urllib.request
+
+issuer = sys.argv[1].rstrip("/")
+redirect_uri = f"{issuer}/docs/oauth2-redirect.html"
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+jar = http.cookiejar.CookieJar()
+opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+
+def call(url, form=None):
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    try:
+        response = opener.open(urllib.request.Request(url, data=data), timeout=30)
+    except urllib.error.HTTPError as error:  # 3xx and 4xx arrive here without redirects
+        response = error
+    return response.status, response.headers, response.read().decode()
+
+def absolute(location):
+    return urllib.parse.urljoin(issuer + "/", location)
+
+verifier = secrets.token_urlsafe(48)
+challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+query = urllib.parse.urlencode({
+    "response_type": "code", "client_id": "swagger-ui", "redirect_uri": redirect_uri,
+    "scope": "openid profile email", "state": "openapi-check", "code_challenge": challenge,
+    "code_challenge_method": "S256",
+})
+status, headers, _ = call(f"{issuer}/authorize?{query}")
+assert status == 303, f"/authorize answered {status}"
+page = absolute(headers["Location"])
+code = None
+for _ in range(4):
+    status, headers, body = call(page)
+    if status == 303:
+        location = absolute(headers["Location"])
+        if location.startswith(redirect_uri):
+            code = urllib.parse.parse_qs(urllib.parse.urlparse(location).query)["code"][0]
+            break
+        page = location
+        continue
+    assert status == 200, f"{page} answered {status}"
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', body).group(1)
+    action = absolute(re.search(r'<form method="post" action="([^"]+)"', body).group(1))
+    if 'name="password"' in body:
+        form = {"csrf_token": csrf, "username": "alice",
+                "password": os.environ.get("OIDC_DEMO_PASSWORD", "alice-password-2026")}
+    else:
+        form = {"csrf_token": csrf, "decision": "allow"}
+    status, headers, _ = call(action, form)
+    assert status == 303, f"{action} answered {status}"
+    location = absolute(headers["Location"])
+    if location.startswith(redirect_uri):
+        code = urllib.parse.parse_qs(urllib.parse.urlparse(location).query)["code"][0]
+        break
+    page = location
+assert code, "no authorization code"
+status, _, body = call(f"{issuer}/token", {
+    "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+    "code_verifier": verifier, "client_id": "swagger-ui",
+})
+assert status == 200, f"/token answered {status}: {body}"
+print(json.loads(body)["access_token"])
+PY
+)"
+echo "got a user access token (${#USER_TOKEN} characters)"
+
+echo "-- registering two clients for the RFC 7592 management operations"
+register() {
+  curl -sf -X POST "$CI_ISSUER/register" -H 'Content-Type: application/json' \
+    -d '{"client_name":"openapi check","redirect_uris":["http://127.0.0.1:8082/callback"]}'
+}
+field() { "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+KEPT="$(register)"
+DELETED="$(register)"
+export OPENAPI_CHECK_USER_TOKEN="$USER_TOKEN"
+export OPENAPI_CHECK_KEPT_ID="$(field client_id <<<"$KEPT")"
+export OPENAPI_CHECK_KEPT_TOKEN="$(field registration_access_token <<<"$KEPT")"
+export OPENAPI_CHECK_DELETED_ID="$(field client_id <<<"$DELETED")"
+export OPENAPI_CHECK_DELETED_TOKEN="$(field registration_access_token <<<"$DELETED")"
+
+# Credentials per security scheme of the document: Schemathesis picks the scheme an operation
+# declares (client_basic at the token-family endpoints, access_token at /userinfo, the
+# registration access token of a real client at /register/{client_id}; DELETE gets its own
+# client so that GET and PUT keep theirs).
+cat >"$OUT/schemathesis.toml" <<'TOML'
+[auth.openapi.client_basic]
+username = "demo-service"
+password = "demo-service-secret"
+
+[auth.openapi.access_token]
+bearer = "${OPENAPI_CHECK_USER_TOKEN}"
+
+[[operations]]
+include-operation-id = ["get_client", "put_client"]
+parameters = { "path.client_id" = "${OPENAPI_CHECK_KEPT_ID}" }
+headers = { Authorization = "Bearer ${OPENAPI_CHECK_KEPT_TOKEN}" }
+
+[[operations]]
+include-operation-id = "delete_client"
+parameters = { "path.client_id" = "${OPENAPI_CHECK_DELETED_ID}" }
+headers = { Authorization = "Bearer ${OPENAPI_CHECK_DELETED_TOKEN}" }
+TOML
+
+echo "-- schemathesis against $CI_ISSUER/openapi.json"
+CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance
+rm -rf "$OUT/report"
+set +e
+"$VENV/bin/schemathesis" --config-file "$OUT/schemathesis.toml" --no-color run "$CI_ISSUER/openapi.json" \
+  --checks "$CHECKS" \
+  --phases examples,coverage,fuzzing \
+  --max-examples "${OPENAPI_MAX_EXAMPLES:-20}" \
+  --seed "${OPENAPI_SEED:-20261127}" \
+  --request-timeout 10 \
+  --max-redirects 0 \
+  --workers 2 \
+  --report junit,har --report-dir "$OUT/report" \
+  2>&1 | tee "$OUT/schemathesis.txt"
+STATUS=${PIPESTATUS[0]}
+set -e
+"$VENV/bin/python" - "$OUT/report" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+paths = glob.glob(f"{sys.argv[1]}/*.xml")
+if paths:
+    root = ET.parse(paths[0]).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root)
+    tests = sum(int(suite.get("tests", 0)) for suite in suites)
+    failures = sum(int(suite.get("failures", 0)) + int(suite.get("errors", 0)) for suite in suites)
+    print(f"summary: {tests} operations tested, {failures} with failures (JUnit: {paths[0]})")
+PY
+if [ "$STATUS" -ne 0 ]; then
+  echo "schemathesis found problems (exit $STATUS); reports in $OUT" >&2
+  exit "$STATUS"
+fi
+echo "openapi check passed"

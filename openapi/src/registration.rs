@@ -1,0 +1,134 @@
+//! RFC 7591 dynamic client registration and RFC 7592 client configuration management.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::GrantType;
+
+/// RFC 7591 §2 `token_endpoint_auth_method`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthMethod {
+    /// HTTP Basic with the issued secret (the default).
+    ClientSecretBasic,
+    /// `client_id` + `client_secret` in the form body.
+    ClientSecretPost,
+    /// A public client: no secret (PKCE protects its codes).
+    None,
+}
+
+/// OIDC Registration §2 `application_type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationType {
+    /// Redirect URIs use https (http only on loopback). The default.
+    Web,
+    /// RFC 8252 native app: loopback redirects on any port, or a reverse-DNS private scheme.
+    Native,
+}
+
+/// RFC 7591 §2 client metadata, sent as JSON to `POST /register`. Unknown members are ignored
+/// (§2); omitted ones get the defaults below.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "client_name": "My web app",
+    "redirect_uris": ["http://127.0.0.1:8082/callback"],
+    "grant_types": ["authorization_code", "refresh_token"],
+    "token_endpoint_auth_method": "client_secret_basic",
+    "scope": "openid profile email offline_access"
+}))]
+pub struct ClientMetadataRequest {
+    /// Redirect URIs (required for `authorization_code`): absolute, no fragment; https, or
+    /// http on loopback; native apps may use a reverse-DNS private-use scheme.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirect_uris: Vec<String>,
+    /// RP-Initiated Logout §3.1: where `/end_session` may send the browser afterwards.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Default `client_secret_basic`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+    /// Default `["authorization_code"]`. `refresh_token` needs `authorization_code` or the
+    /// device grant; public clients cannot use `client_credentials`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub grant_types: Option<Vec<GrantType>>,
+    /// Only `code`; default `["code"]` when `authorization_code` is used, else `[]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub response_types: Option<Vec<String>>,
+    /// Display name shown on the consent page (at most 100 printable characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 100, example = "My web app")]
+    pub client_name: Option<String>,
+    /// Space-separated scopes the client may request (known scopes only). Default
+    /// `openid profile email offline_access`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "openid profile email offline_access")]
+    pub scope: Option<String>,
+    /// Default `web`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub application_type: Option<ApplicationType>,
+    /// `RS256` (default), `ES256` or `EdDSA`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "RS256")]
+    pub id_token_signed_response_alg: Option<String>,
+}
+
+/// RFC 7592 §2.2 update request: the complete metadata (it replaces the old), repeating the
+/// `client_id`. A client cannot switch between public and confidential.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClientUpdateRequest {
+    /// Must equal the `client_id` in the path.
+    #[schema(min_length = 1)]
+    pub client_id: String,
+    /// The new metadata.
+    #[serde(flatten)]
+    pub metadata: ClientMetadataRequest,
+}
+
+/// RFC 7591 §3.2.1 client information response (and RFC 7592 §3 read/update responses):
+/// the registered metadata with defaults filled in. Sent with `Cache-Control: no-store`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClientInformation {
+    /// The issued client identifier.
+    pub client_id: String,
+    /// Display name.
+    pub client_name: String,
+    /// Registered redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Registered post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Registered grant types.
+    pub grant_types: Vec<String>,
+    /// Registered response types.
+    pub response_types: Vec<String>,
+    /// How the client authenticates at the token endpoint.
+    pub token_endpoint_auth_method: String,
+    /// `web` or `native`.
+    pub application_type: String,
+    /// Scopes the client may request.
+    pub scope: String,
+    /// ID token signature algorithm.
+    pub id_token_signed_response_alg: String,
+    /// RFC 7592 §3: the client configuration endpoint of this client.
+    pub registration_client_uri: String,
+    /// Registration only: issue time (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub client_id_issued_at: Option<i64>,
+    /// Registration only, confidential clients: the secret (shown once, stored hashed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub client_secret: Option<String>,
+    /// Registration only, confidential clients: `0` (the secret does not expire).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub client_secret_expires_at: Option<i64>,
+    /// Registration only: the RFC 7592 bearer token for managing this client (shown once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub registration_access_token: Option<String>,
+}

@@ -1,0 +1,136 @@
+//! Reusable error responses, shared by the servers' operations as
+//! `#[utoipa::path(responses((status = 401, response = openapi::responses::InvalidClient)))]`.
+//! [`crate::document::base`] registers every one of them under `components/responses`.
+
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+use utoipa::{PartialSchema, ToResponse};
+
+/// A string-typed response header with a description.
+pub fn header(description: &str) -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(Some(String::schema()))
+        .description(Some(description))
+        .build()
+}
+
+/// `Cache-Control: no-store` (RFC 6749 §5.1, §5.2).
+pub fn no_store_header() -> utoipa::openapi::header::Header {
+    header("`no-store`: token responses and errors must not be cached (RFC 6749 §5.1).")
+}
+
+fn json_error(description: &str, example: serde_json::Value) -> ResponseBuilder {
+    ResponseBuilder::new()
+        .description(description)
+        .header("Cache-Control", no_store_header())
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .example(Some(example))
+                .build(),
+        )
+}
+
+fn html(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        "text/html",
+        ContentBuilder::new().schema(Some(String::schema())).build(),
+    )
+}
+
+macro_rules! reusable {
+    ($(#[$doc:meta])* $name:ident => $build:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl<'r> ToResponse<'r> for $name {
+            fn response() -> (&'r str, RefOr<Response>) {
+                (stringify!($name), RefOr::T($build))
+            }
+        }
+    };
+}
+
+reusable!(
+    /// 401 `invalid_client` with an RFC 6749 §5.2 `WWW-Authenticate: Basic` challenge.
+    InvalidClient => json_error(
+        "`invalid_client`: client authentication failed (unknown client, wrong secret, a \
+         confidential client without its secret, or an Authorization scheme other than Basic). \
+         RFC 6749 §5.2: the response carries a Basic challenge.",
+        serde_json::json!({"error": "invalid_client", "error_description": "client authentication failed"}),
+    )
+    .header("WWW-Authenticate", header("`Basic realm=\"token\"` (with `charset=\"UTF-8\"` when Basic was used)."))
+    .build()
+);
+
+reusable!(
+    /// 500 `server_error`: our failure, logged with the request id; no internals leak.
+    ServerError => json_error(
+        "`server_error`: the provider failed (a storage or internal error, logged with the \
+         request id). The body never contains internals.",
+        serde_json::json!({"error": "server_error", "error_description": "the server failed to process the request; try again later"}),
+    )
+    .build()
+);
+
+reusable!(
+    /// 401 RFC 6750 §3 Bearer challenge: no token (bare challenge) or an invalid one.
+    BearerUnauthorized => json_error(
+        "RFC 6750 §3.1: no access token (a bare `Bearer` challenge), or `invalid_token` \
+         (malformed, expired, revoked, not an `at+jwt`, or not signed by this provider).",
+        serde_json::json!({"error": "invalid_token", "error_description": "the access token is invalid or expired"}),
+    )
+    .header("WWW-Authenticate", header("`Bearer realm=\"…\"`, plus `error=\"invalid_token\", error_description=\"…\"` when a token was presented (RFC 6750 §3)."))
+    .build()
+);
+
+reusable!(
+    /// 403 RFC 6750 §3.1 `insufficient_scope`.
+    InsufficientScope => json_error(
+        "RFC 6750 §3.1 `insufficient_scope`: the token lacks a scope this endpoint needs.",
+        serde_json::json!({"error": "insufficient_scope", "error_description": "the access token lacks the openid scope"}),
+    )
+    .header("WWW-Authenticate", header("`Bearer realm=\"…\", error=\"insufficient_scope\", error_description=\"…\", scope=\"…\"` (RFC 6750 §3).")) 
+    .build()
+);
+
+reusable!(
+    /// 400 HTML error page (browser endpoints before anything is trusted).
+    HtmlError => html(
+        "An HTML error page naming the RFC error code (`invalid_request`, `invalid_client`, \
+         `invalid_request_uri`, ...). Browser endpoints show errors to the user; they never \
+         redirect to an unvalidated URI (RFC 6749 §4.1.2.1).",
+    )
+    .build()
+);
+
+reusable!(
+    /// 500 HTML error page.
+    HtmlServerError => html("An HTML `server_error` page (the cause is logged with the request id).").build()
+);
+
+reusable!(
+    /// 403 from the cross-origin (CSRF) guard of the HTML form targets.
+    CrossOriginRefused => ResponseBuilder::new()
+        .description(
+            "Refused before the handler: a cross-site form post (`Sec-Fetch-Site: cross-site`, \
+             or an `Origin` that is not this host). Browsers always send these headers; \
+             non-browser clients that send neither pass.",
+        )
+        .build()
+);
+
+/// Every reusable response by component name, for `components/responses`.
+pub fn all() -> Vec<(&'static str, RefOr<Response>)> {
+    vec![
+        InvalidClient::response(),
+        ServerError::response(),
+        BearerUnauthorized::response(),
+        InsufficientScope::response(),
+        HtmlError::response(),
+        HtmlServerError::response(),
+        CrossOriginRefused::response(),
+    ]
+}

@@ -1,0 +1,109 @@
+//! RFC 6749 §3.2 token endpoint: the form-encoded request of every grant and the response.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The grants the token endpoint accepts. OAuth 2.1 removed `password` and `implicit`; they
+/// are answered with `unsupported_grant_type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum GrantType {
+    /// RFC 6749 §4.1.3 with RFC 7636 PKCE: exchange an authorization code.
+    #[serde(rename = "authorization_code")]
+    AuthorizationCode,
+    /// RFC 6749 §6: exchange a refresh token (rotated at every use).
+    #[serde(rename = "refresh_token")]
+    RefreshToken,
+    /// RFC 6749 §4.4: a confidential client acting on its own behalf.
+    #[serde(rename = "client_credentials")]
+    ClientCredentials,
+    /// RFC 8628 §3.4: poll for the tokens of a device authorization.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+    DeviceCode,
+}
+
+/// RFC 6749 §3.2 token request (`application/x-www-form-urlencoded`). One schema for every
+/// grant: `grant_type` decides which of the other members are required.
+///
+/// - `authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5): `code`, `redirect_uri` (exactly as
+///   sent to `/authorize`) and `code_verifier` are required.
+/// - `refresh_token` (RFC 6749 §6): `refresh_token` is required; `scope` may narrow it.
+/// - `client_credentials` (RFC 6749 §4.4): confidential clients only; `scope` and `resource`
+///   are optional (default: everything the client may request, for its default audience).
+/// - `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4): `device_code` is required.
+///
+/// Client authentication (RFC 6749 §2.3.1): confidential clients use HTTP Basic
+/// (`client_secret_basic`) *or* `client_id` + `client_secret` in this body
+/// (`client_secret_post`), never both; public clients send only `client_id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TokenRequest {
+    /// Which grant this request uses.
+    #[schema(example = "client_credentials")]
+    pub grant_type: GrantType,
+    /// `authorization_code` only: the code from the authorization response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub code: Option<String>,
+    /// `authorization_code` only: the redirect URI of the authorization request, repeated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub redirect_uri: Option<String>,
+    /// `authorization_code` only: the RFC 7636 PKCE verifier (43-128 characters of
+    /// `[A-Za-z0-9-._~]`) whose S256 hash was the `code_challenge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, pattern = "^[A-Za-z0-9._~-]{43,128}$")]
+    pub code_verifier: Option<String>,
+    /// `refresh_token` only: the refresh token (one use: the response carries its successor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub refresh_token: Option<String>,
+    /// `urn:ietf:params:oauth:grant-type:device_code` only: the `device_code` of the device
+    /// authorization response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub device_code: Option<String>,
+    /// `refresh_token` and `client_credentials`: space-separated scopes (a subset of what was
+    /// granted or of what the client may request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "api:read")]
+    pub scope: Option<String>,
+    /// `client_credentials` only: RFC 8707 resource indicator, the audience of the access
+    /// token (one of the client's allowed resources).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub resource: Option<String>,
+    /// `client_secret_post` and public clients: the client id. With HTTP Basic it may be
+    /// omitted (if sent, it must match).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = json!(crate::demo::SERVICE_CLIENT_ID))]
+    pub client_id: Option<String>,
+    /// `client_secret_post` only: the client secret. Never together with HTTP Basic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = json!(crate::demo::SERVICE_CLIENT_SECRET))]
+    pub client_secret: Option<String>,
+}
+
+/// RFC 6749 §5.1 successful token response (plus the OIDC `id_token`). Sent with
+/// `Cache-Control: no-store`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    /// RFC 9068 JWT access token (`typ: at+jwt`).
+    pub access_token: String,
+    /// Always `Bearer` (RFC 6750).
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Access token lifetime in seconds.
+    #[schema(example = 600)]
+    pub expires_in: u64,
+    /// The granted scope, when it differs from the request or always (we always send it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "openid profile offline_access")]
+    pub scope: Option<String>,
+    /// OIDC Core §3.1.3.3 ID token, for `openid` requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub id_token: Option<String>,
+    /// Rotating refresh token, when `offline_access` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub refresh_token: Option<String>,
+}

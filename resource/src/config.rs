@@ -1,0 +1,312 @@
+//! What a [`Verifier`](crate::Verifier) checks, and where it finds the issuer's keys.
+
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
+use reqwest::Url;
+
+use crate::Error;
+use crate::metadata::well_known_url;
+
+/// Algorithms accepted unless configured otherwise: the three our provider signs with.
+pub const DEFAULT_ALGORITHMS: [Algorithm; 3] =
+    [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
+/// Clock-skew allowance for `exp`, `nbf` and `iat` unless configured otherwise.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// The largest leeway accepted: more would keep expired tokens alive for minutes.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+/// At most one JWKS refetch for unknown `kid`s per this interval, unless configured otherwise.
+pub const DEFAULT_MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+/// Timeout of each discovery or JWKS request, unless configured otherwise.
+pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Configuration of a [`Verifier`](crate::Verifier): a builder with safe defaults.
+///
+/// ```
+/// use std::time::Duration;
+/// use resource::VerifierConfig;
+///
+/// let config = VerifierConfig::new("https://issuer.example", "https://api.example")
+///     .leeway(Duration::from_secs(10));
+/// ```
+#[derive(Clone, Debug)]
+pub struct VerifierConfig {
+    pub(crate) issuer: String,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) algorithms: Vec<Algorithm>,
+    pub(crate) leeway: Duration,
+    pub(crate) jwks_uri: Option<String>,
+    pub(crate) min_refetch_interval: Duration,
+    pub(crate) http_timeout: Duration,
+    pub(crate) realm: Option<String>,
+    pub(crate) resource_metadata_url: ResourceMetadataUrl,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum ResourceMetadataUrl {
+    /// RFC 9728 §3.1: derived from the first audience when it is an http(s) URL.
+    Derived,
+    Explicit(String),
+    Omitted,
+}
+
+impl VerifierConfig {
+    /// Trusts tokens from `issuer` (its `iss`, exactly) that name `audience` in `aud`.
+    ///
+    /// The JWKS location is learnt once from `{issuer}/.well-known/openid-configuration`
+    /// unless [`VerifierConfig::jwks_uri`] sets it.
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        VerifierConfig {
+            issuer: issuer.into(),
+            audiences: vec![audience.into()],
+            algorithms: DEFAULT_ALGORITHMS.to_vec(),
+            leeway: DEFAULT_LEEWAY,
+            jwks_uri: None,
+            min_refetch_interval: DEFAULT_MIN_REFETCH_INTERVAL,
+            http_timeout: DEFAULT_HTTP_TIMEOUT,
+            realm: None,
+            resource_metadata_url: ResourceMetadataUrl::Derived,
+        }
+    }
+
+    /// Accepts one more audience: a token passes when its `aud` names any of them.
+    pub fn also_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Replaces the algorithm allow-list (default RS256, ES256, EdDSA).
+    ///
+    /// # Security
+    /// HS* algorithms are refused when the verifier is built: a public key must never be used
+    /// as an HMAC secret. `none` cannot be expressed.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Clock-skew leeway for `exp`, `nbf` and `iat` (default 30 s, at most 300 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Fetches keys from this JWKS URL instead of learning it by OpenID discovery, for issuers
+    /// that publish no discovery document.
+    pub fn jwks_uri(mut self, jwks_uri: impl Into<String>) -> Self {
+        self.jwks_uri = Some(jwks_uri.into());
+        self
+    }
+
+    /// At most one refetch per `interval` when tokens name unknown `kid`s (default 10 s).
+    pub fn min_refetch_interval(mut self, interval: Duration) -> Self {
+        self.min_refetch_interval = interval;
+        self
+    }
+
+    /// Timeout of each discovery or JWKS request (default 5 s).
+    pub fn http_timeout(mut self, timeout: Duration) -> Self {
+        self.http_timeout = timeout;
+        self
+    }
+
+    /// The `realm` of `WWW-Authenticate` challenges (default: the first audience).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    /// The RFC 9728 metadata URL sent as `resource_metadata=` in challenges.
+    ///
+    /// By default it is derived from the first audience when that is an http(s) URL
+    /// (RFC 9728 §3.1), and omitted otherwise.
+    pub fn resource_metadata_url(mut self, url: impl Into<String>) -> Self {
+        self.resource_metadata_url = ResourceMetadataUrl::Explicit(url.into());
+        self
+    }
+
+    /// Sends no `resource_metadata=` parameter in challenges.
+    pub fn without_resource_metadata(mut self) -> Self {
+        self.resource_metadata_url = ResourceMetadataUrl::Omitted;
+        self
+    }
+
+    /// The configured issuer.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Checks everything that does not need the network; called by every constructor.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        if self.issuer.is_empty() {
+            return Err(Error::Config("the issuer is empty".into()));
+        }
+        if self.audiences.is_empty() || self.audiences.iter().any(String::is_empty) {
+            return Err(Error::Config("an audience is empty".into()));
+        }
+        if self.algorithms.is_empty() {
+            return Err(Error::Config("the algorithm allow-list is empty".into()));
+        }
+        if let Some(alg) = self
+            .algorithms
+            .iter()
+            .find(|alg| alg.family() == AlgorithmFamily::Hmac)
+        {
+            return Err(Error::Config(format!(
+                "{alg:?} is not allowed: a resource server verifies with public keys only"
+            )));
+        }
+        if self.leeway > MAX_LEEWAY {
+            return Err(Error::Config(format!(
+                "the leeway must be at most {} s",
+                MAX_LEEWAY.as_secs()
+            )));
+        }
+        if let Some(jwks_uri) = &self.jwks_uri {
+            parse_http_url("jwks_uri", jwks_uri)?;
+        }
+        Ok(())
+    }
+
+    /// The URL where keys are fetched from: the explicit `jwks_uri`, or the discovery document.
+    pub(crate) fn key_location(&self) -> Result<KeyLocation, Error> {
+        match &self.jwks_uri {
+            Some(jwks_uri) => Ok(KeyLocation::JwksUri(parse_http_url("jwks_uri", jwks_uri)?)),
+            None => {
+                let issuer = parse_http_url("issuer", &self.issuer)?;
+                let discovery = format!(
+                    "{}/.well-known/openid-configuration",
+                    issuer.as_str().trim_end_matches('/')
+                );
+                Ok(KeyLocation::Discovery(parse_http_url(
+                    "issuer", &discovery,
+                )?))
+            }
+        }
+    }
+
+    pub(crate) fn realm_or_default(&self) -> String {
+        self.realm
+            .clone()
+            .unwrap_or_else(|| self.audiences[0].clone())
+    }
+
+    pub(crate) fn resource_metadata(&self) -> Option<String> {
+        match &self.resource_metadata_url {
+            ResourceMetadataUrl::Derived => well_known_url(&self.audiences[0]),
+            ResourceMetadataUrl::Explicit(url) => Some(url.clone()),
+            ResourceMetadataUrl::Omitted => None,
+        }
+    }
+}
+
+/// Where the issuer's keys come from.
+#[derive(Clone, Debug)]
+pub(crate) enum KeyLocation {
+    /// OpenID Connect Discovery 1.0 §4: fetched once to learn `jwks_uri`.
+    Discovery(Url),
+    JwksUri(Url),
+}
+
+fn parse_http_url(name: &str, text: &str) -> Result<Url, Error> {
+    let url =
+        Url::parse(text).map_err(|_| Error::Config(format!("{name} {text:?} is not a URL")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::Config(format!(
+            "{name} {text:?} must be an http(s) URL"
+        )));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(config: VerifierConfig, expected_error: Option<&str>) {
+        match (config.validate(), expected_error) {
+            (Ok(()), None) => {}
+            (Err(Error::Config(text)), Some(expected)) => {
+                assert!(text.contains(expected), "{text}")
+            }
+            (result, expected) => panic!("got {result:?}, expected {expected:?}"),
+        }
+    }
+
+    fn base() -> VerifierConfig {
+        VerifierConfig::new("https://issuer.example", "https://api.example")
+    }
+
+    #[test]
+    fn validation_table() {
+        check(base(), None);
+        check(VerifierConfig::new("", "a"), Some("issuer"));
+        check(VerifierConfig::new("https://i", ""), Some("audience"));
+        check(base().also_audience(""), Some("audience"));
+        check(base().algorithms([]), Some("allow-list"));
+        check(
+            base().algorithms([Algorithm::RS256, Algorithm::HS256]),
+            Some("HS256"),
+        );
+        check(base().algorithms([Algorithm::HS512]), Some("HS512"));
+        check(base().algorithms([Algorithm::PS256]), None);
+        check(base().leeway(Duration::from_secs(301)), Some("leeway"));
+        check(base().leeway(Duration::ZERO), None);
+        check(base().jwks_uri("file:///etc/passwd"), Some("http(s)"));
+        check(base().jwks_uri("not a url"), Some("not a URL"));
+    }
+
+    #[test]
+    fn discovery_url_is_built_from_the_issuer() {
+        let cases = [
+            (
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8080/.well-known/openid-configuration",
+            ),
+            (
+                "https://issuer.example/",
+                "https://issuer.example/.well-known/openid-configuration",
+            ),
+            (
+                "https://host/tenant",
+                "https://host/tenant/.well-known/openid-configuration",
+            ),
+        ];
+        for (issuer, expected) in cases {
+            match VerifierConfig::new(issuer, "a").key_location().unwrap() {
+                KeyLocation::Discovery(url) => assert_eq!(url.as_str(), expected),
+                other => panic!("{other:?}"),
+            }
+        }
+        let explicit = base()
+            .jwks_uri("https://keys.example/jwks")
+            .key_location()
+            .unwrap();
+        assert!(
+            matches!(explicit, KeyLocation::JwksUri(url) if url.as_str() == "https://keys.example/jwks")
+        );
+    }
+
+    #[test]
+    fn challenge_defaults_come_from_the_first_audience() {
+        let config = base().also_audience("urn:other");
+        assert_eq!(config.realm_or_default(), "https://api.example");
+        assert_eq!(
+            config.resource_metadata().as_deref(),
+            Some("https://api.example/.well-known/oauth-protected-resource")
+        );
+        assert_eq!(
+            VerifierConfig::new("i", "urn:api").resource_metadata(),
+            None
+        );
+        assert_eq!(base().without_resource_metadata().resource_metadata(), None);
+        assert_eq!(
+            base()
+                .resource_metadata_url("https://x/m")
+                .realm("r")
+                .resource_metadata()
+                .as_deref(),
+            Some("https://x/m")
+        );
+    }
+}
