@@ -15,5 +15,6 @@ mod par;
 mod refresh;
 mod refresh_grace;
 mod registration;
+mod resource_server;
 mod token_errors;
 mod userinfo;

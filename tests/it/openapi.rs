@@ -56,14 +56,28 @@ fn committed_openapi_json_is_what_the_code_generates() {
 #[tokio::test]
 async fn the_provider_serves_the_document_and_swagger_ui() {
     let provider = spawn_provider().await;
-    let served = provider.get(&provider.http, &provider.url("/openapi.json")).await;
+    let served = provider
+        .get(&provider.http, &provider.url("/openapi.json"))
+        .await;
     assert_eq!(served.status, StatusCode::OK);
     let served: Value = serde_json::from_str(&served.text).expect("JSON");
     let generated: Value = serde_json::from_str(&generated()).expect("JSON");
-    assert_eq!(served, generated, "/openapi.json differs from the generated document");
+    assert_eq!(
+        served, generated,
+        "/openapi.json differs from the generated document"
+    );
     assert_eq!(served["openapi"], "3.1.0");
-    for path in ["/token", "/authorize", "/userinfo", "/register/{client_id}", "/healthz"] {
-        assert!(served["paths"][path].is_object(), "{path} is not documented");
+    for path in [
+        "/token",
+        "/authorize",
+        "/userinfo",
+        "/register/{client_id}",
+        "/healthz",
+    ] {
+        assert!(
+            served["paths"][path].is_object(),
+            "{path} is not documented"
+        );
     }
 
     let redirect = provider.get(&provider.http, &provider.url("/docs")).await;
@@ -79,10 +93,17 @@ async fn the_provider_serves_the_document_and_swagger_ui() {
         .await;
     assert_eq!(bundle.status, StatusCode::OK, "vendored assets are served");
     let initializer = provider
-        .get(&provider.http, &provider.url("/docs/swagger-initializer.js"))
+        .get(
+            &provider.http,
+            &provider.url("/docs/swagger-initializer.js"),
+        )
         .await;
     assert!(initializer.text.contains(r#""clientId": "swagger-ui""#));
-    assert!(initializer.text.contains(r#""usePkceWithAuthorizationCodeGrant": true"#));
+    assert!(
+        initializer
+            .text
+            .contains(r#""usePkceWithAuthorizationCodeGrant": true"#)
+    );
 }
 
 #[tokio::test]
