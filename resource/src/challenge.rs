@@ -238,7 +238,10 @@ mod tests {
         let missing: Response<String> =
             Rejection::new(Error::MissingToken, challenge()).into_http_response();
         let body: serde_json::Value = serde_json::from_str(missing.body()).unwrap();
-        assert!(body.get("error").is_none(), "no error code without credentials: {body}");
+        assert!(
+            body.get("error").is_none(),
+            "no error code without credentials: {body}"
+        );
         assert!(body["error_description"].is_string());
     }
 }

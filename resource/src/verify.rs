@@ -155,8 +155,11 @@ impl Verifier {
         self.verify_at(token, now).await
     }
 
-    /// [`Verifier::verify`] with the current time passed in (unix seconds).
-    pub(crate) async fn verify_at(&self, token: &str, now: u64) -> Result<AccessClaims, Error> {
+    /// [`Verifier::verify`] as if the clock read `now` (unix seconds).
+    ///
+    /// For tests and teaching: it shows what a resource server answers at another moment (an
+    /// expired token, a token not yet valid) without waiting. Servers call [`Verifier::verify`].
+    pub async fn verify_at(&self, token: &str, now: u64) -> Result<AccessClaims, Error> {
         let parts = split_compact(token).inspect_err(|error| log_rejection(None, error))?;
         let header_json =
             decode_base64url(parts.header).inspect_err(|error| log_rejection(None, error))?;

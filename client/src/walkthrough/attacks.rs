@@ -10,7 +10,6 @@ use crate::jwt;
 use crate::oidc::OidcClient;
 use crate::oidc::authorize::{AuthorizeOptions, PendingAuthorization};
 use crate::oidc::callback::AuthorizationCode;
-use crate::oidc::jwks::ACCEPTED_ALGORITHMS;
 use crate::oidc::token::{AccessToken, IdToken};
 use crate::pkce::CodeVerifier;
 use crate::timeline::{Exchange, Lane, Outcome, Timeline};
@@ -136,7 +135,7 @@ pub(crate) async fn run(attack: Attack, context: &Context<'_>) -> anyhow::Result
         Attack::ReusedAuthorizationCode => reused_code(context).await,
         Attack::UnregisteredRedirectUri => unregistered_redirect_uri(context).await,
         Attack::TamperedAccessToken => tampered_access_token(context).await,
-        Attack::ExpiredAccessToken => expired_access_token(context),
+        Attack::ExpiredAccessToken => expired_access_token(context).await,
         Attack::AlgNone => alg_none(context).await,
         Attack::IdTokenAsAccessToken => id_token_as_access_token(context).await,
         Attack::InsufficientScope => insufficient_scope(context).await,
@@ -368,42 +367,52 @@ async fn tampered_access_token(context: &Context<'_>) -> anyhow::Result<Verdict>
     ))
 }
 
-fn expired_access_token(context: &Context<'_>) -> anyhow::Result<Verdict> {
+async fn expired_access_token(context: &Context<'_>) -> anyhow::Result<Verdict> {
     // The resource server's leeway for clock skew.
-    let leeway = i64::try_from(resource::DEFAULT_LEEWAY.as_secs()).unwrap_or(30);
-    let jwks = context.client.jwks();
-    let verified = jwks
-        .verify(context.access_token.expose(), &ACCEPTED_ALGORITHMS)
-        .context("the real access token must verify against the JWKS")?;
-    let exp = verified
-        .claims
+    let leeway = resource::DEFAULT_LEEWAY.as_secs();
+    let claims =
+        crate::jwt::decode(context.access_token.expose()).context("the access token is a JWT")?;
+    let exp = claims
+        .payload
         .get("exp")
-        .and_then(Value::as_i64)
+        .and_then(Value::as_u64)
         .context("the access token has no exp")?;
     let moved_clock = exp + 2 * leeway;
-    let expired = crate::oidc::id_token::is_expired(exp, moved_clock, leeway);
+    // The resource crate's own verifier, pointed at the same issuer and audience as the API,
+    // asked what it would answer when its clock reads exp + 60 s.
+    let verifier = resource::Verifier::new(resource::VerifierConfig::new(
+        context.client.issuer(),
+        resource::demo::DEFAULT_AUDIENCE,
+    ))
+    .await
+    .context("a resource verifier for the provider")?;
+    let now_verdict = verifier.verify(context.access_token.expose()).await;
+    let later_verdict = verifier
+        .verify_at(context.access_token.expose(), moved_clock)
+        .await;
+    let refused = now_verdict.is_ok() && later_verdict.is_err();
     let note = Exchange::note(Lane::Resource, "Verify the access token with the clock past exp")
         .explain(
-            "The same checks as the resource server, with now = exp + 60 s: the signature is still fine, \
-             the time is not.",
+            "The resource crate's Verifier checks the same token twice: now, and as if its clock read exp + 60 s. \
+             The signature is fine both times; the time is not.",
             "RFC 9068 §4, RFC 7519 §4.1.4",
         )
-        .with_note(format!("✓ signature valid ({:?}, kid {})", verified.alg, verified.kid))
-        .with_note(format!(
-            "{} exp {exp} is {} s before the moved clock {moved_clock} (leeway {leeway} s)",
-            if expired { "✗" } else { "✓" },
-            moved_clock - exp
-        ))
-        .with_outcome(if expired { Outcome::Refused } else { Outcome::Ok });
+        .with_note(format!("now: {}", if now_verdict.is_ok() { "accepted" } else { "refused" }))
+        .with_note(match &later_verdict {
+            Ok(_) => format!("at exp + {} s: accepted", moved_clock - exp),
+            Err(error) => format!("at exp + {} s (leeway {leeway} s): refused, {}", moved_clock - exp, error.description()),
+        })
+        .with_outcome(if refused { Outcome::Refused } else { Outcome::Ok });
     context.timeline.record(note);
-    Ok(if expired {
-        Verdict::Refused(format!(
-            "exp passed {} s ago (more than the {leeway} s leeway): the resource server answers 401 invalid_token \
-             \"The access token has expired.\" Clients refresh before exp instead",
-            moved_clock - exp
-        ))
-    } else {
-        Verdict::NotRefused("the token would still be accepted".into())
+    Ok(match later_verdict {
+        Err(error) if refused => Verdict::Refused(format!(
+            "exp passed {} s ago (more than the {leeway} s leeway): the resource server answers 401 {} \"{}\". \
+             Clients refresh before exp instead",
+            moved_clock - exp,
+            error.code().as_str().unwrap_or("invalid_token"),
+            error.description()
+        )),
+        _ => Verdict::NotRefused("the verifier did not refuse the token after exp".into()),
     })
 }
 

@@ -98,7 +98,10 @@ async fn no_token_gets_a_bare_challenge_with_realm_and_metadata() {
             format!(r#"Bearer realm="notes", resource_metadata="{METADATA}""#),
             "{path}"
         );
-        assert!(body.get("error").is_none(), "{path}: RFC 6750 §3.1 no error code without credentials");
+        assert!(
+            body.get("error").is_none(),
+            "{path}: RFC 6750 §3.1 no error code without credentials"
+        );
     }
 }
 
