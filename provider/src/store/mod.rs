@@ -5,6 +5,7 @@
 //! **Invariant:** one-time artifacts are consumed atomically in one statement, so two concurrent
 //! redemptions of one authorization code cannot both succeed.
 
+pub mod client_cache;
 #[cfg(test)]
 pub mod conformance;
 pub mod sqlite;

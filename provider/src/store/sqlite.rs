@@ -16,15 +16,17 @@ use crate::protocol::device::{DeviceGrant, DeviceStatus};
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::token::{IssuedCode, RefreshGrant};
 use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
+use crate::store::client_cache::ClientCache;
 use crate::store::{
     CodeRedemption, DeviceRecord, EphemeralStore, Error, InteractionRecord, RefreshTokenRecord,
     Result, SessionRecord, SigningKeyRecord, Store, UserRecord,
 };
 
 /// SQLite implementation of [`Store`] and [`EphemeralStore`].
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    clients: ClientCache,
 }
 
 impl SqliteStore {
@@ -41,7 +43,10 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            clients: ClientCache::default(),
+        })
     }
 }
 
@@ -128,13 +133,17 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip(self), level = "debug")]
     async fn client(&self, client_id: &str) -> Result<Option<RegisteredClient>> {
+        if let Some(client) = self.clients.get(client_id) {
+            return Ok(Some((*client).clone()));
+        }
         let row = sqlx::query(
             "SELECT client_id, secret_digest, metadata FROM clients WHERE client_id = $1",
         )
         .bind(client_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(client_from_row).transpose()
+        let client = row.as_ref().map(client_from_row).transpose()?;
+        Ok(client.map(|client| (*self.clients.put(client)).clone()))
     }
 
     async fn upsert_client(&self, client: &RegisteredClient, now: UnixTime) -> Result<()> {
@@ -148,6 +157,8 @@ impl Store for SqliteStore {
         .bind(now.0)
         .execute(&self.pool)
         .await?;
+        // After the write: a concurrent read cannot re-cache the old row.
+        self.clients.invalidate(client.client_id.as_str());
         Ok(())
     }
 
@@ -186,6 +197,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.clients.invalidate(client_id);
         Ok(())
     }
 
