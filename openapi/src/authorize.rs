@@ -84,7 +84,7 @@ pub struct AuthorizationRequestParams {
     /// OIDC `prompt`: `none`, or any of `login`, `consent`, `select_account`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(nullable = false)]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, example = "")]
     pub prompt: Option<String>,
     /// Maximum authentication age in seconds; an older session must log in again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,22 +94,22 @@ pub struct AuthorizationRequestParams {
     /// Pre-fills the user name on the login page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(nullable = false, max_length = 256)]
-    #[schema(nullable = false, max_length = 256)]
+    #[schema(nullable = false, max_length = 256, example = "")]
     pub login_hint: Option<String>,
     /// An ID token this provider issued to this client: the user it names must be signed in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(nullable = false)]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, example = "")]
     pub id_token_hint: Option<String>,
     /// RFC 8707 resource indicator: the access token's audience.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(nullable = false)]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, example = json!(crate::demo::API_RESOURCE))]
     pub resource: Option<String>,
     /// RFC 9126 §4: the `request_uri` returned by `/par` (one use, 60 seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(nullable = false)]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, example = "")]
     pub request_uri: Option<String>,
 }
 
@@ -147,7 +147,7 @@ pub struct PushedAuthorizationRequest {
     pub state: Option<String>,
     /// OIDC nonce.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, max_length = 512)]
+    #[schema(nullable = false, max_length = 512, example = "n-0S6_WzA2Mj")]
     pub nonce: Option<String>,
     /// `query` (the only mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -155,7 +155,7 @@ pub struct PushedAuthorizationRequest {
     pub response_mode: Option<ResponseMode>,
     /// OIDC `prompt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, example = "")]
     pub prompt: Option<String>,
     /// Maximum authentication age in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,11 +163,11 @@ pub struct PushedAuthorizationRequest {
     pub max_age: Option<u64>,
     /// Pre-fills the user name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, max_length = 256)]
+    #[schema(nullable = false, max_length = 256, example = "")]
     pub login_hint: Option<String>,
     /// RFC 8707 resource indicator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, example = json!(crate::demo::API_RESOURCE))]
     pub resource: Option<String>,
 }
 
@@ -225,7 +225,7 @@ pub struct EndSessionParams {
     /// asked (expired tokens are accepted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(nullable = false)]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, example = "")]
     pub id_token_hint: Option<String>,
     /// The client asking (needed for `post_logout_redirect_uri` without `id_token_hint`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -240,7 +240,7 @@ pub struct EndSessionParams {
     /// Echoed back to the post-logout redirect URI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(nullable = false)]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, example = "")]
     pub state: Option<String>,
 }
 

@@ -14,7 +14,7 @@ pub struct DeviceAuthorizationRequest {
     pub client_id: Option<String>,
     /// Confidential clients using `client_secret_post` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, example = "")]
     pub client_secret: Option<String>,
     /// Space-separated scopes (default `openid`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -22,7 +22,7 @@ pub struct DeviceAuthorizationRequest {
     pub scope: Option<String>,
     /// RFC 8707 resource indicator (one of the client's allowed resources).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, example = json!(crate::demo::API_RESOURCE))]
     pub resource: Option<String>,
 }
 

@@ -206,19 +206,30 @@ fn check_conflicts(document: &OpenApi, part: &OpenApi) -> Result<(), Error> {
         }
     }
     if let (Some(ours), Some(theirs)) = (&document.components, &part.components) {
-        let same = |a: &dyn erased::Json, b: &dyn erased::Json| a.json() == b.json();
         for (name, schema) in &theirs.schemas {
-            if ours.schemas.get(name).is_some_and(|existing| !same(existing, schema)) {
+            if ours
+                .schemas
+                .get(name)
+                .is_some_and(|existing| !same(existing, schema))
+            {
                 return conflict(format!("component schema {name}"));
             }
         }
         for (name, response) in &theirs.responses {
-            if ours.responses.get(name).is_some_and(|existing| !same(existing, response)) {
+            if ours
+                .responses
+                .get(name)
+                .is_some_and(|existing| !same(existing, response))
+            {
                 return conflict(format!("component response {name}"));
             }
         }
         for (name, scheme) in &theirs.security_schemes {
-            if ours.security_schemes.get(name).is_some_and(|existing| !same(existing, scheme)) {
+            if ours
+                .security_schemes
+                .get(name)
+                .is_some_and(|existing| !same(existing, scheme))
+            {
                 return conflict(format!("security scheme {name}"));
             }
         }
@@ -234,7 +245,15 @@ fn operations(item: &utoipa::openapi::PathItem) -> BTreeMap<String, serde_json::
             .filter(|(key, _)| {
                 matches!(
                     key.as_str(),
-                    "get" | "put" | "post" | "delete" | "options" | "head" | "patch" | "trace" | "query"
+                    "get"
+                        | "put"
+                        | "post"
+                        | "delete"
+                        | "options"
+                        | "head"
+                        | "patch"
+                        | "trace"
+                        | "query"
                 )
             })
             .collect(),
@@ -242,16 +261,9 @@ fn operations(item: &utoipa::openapi::PathItem) -> BTreeMap<String, serde_json::
     }
 }
 
-mod erased {
-    /// Compares serialisable values by their JSON form.
-    pub trait Json {
-        fn json(&self) -> serde_json::Value;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> serde_json::Value {
-            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
-        }
-    }
+/// Compares two items by their JSON form (utoipa's types have no `PartialEq` for all).
+fn same<T: serde::Serialize>(a: &T, b: &T) -> bool {
+    serde_json::to_value(a).ok() == serde_json::to_value(b).ok()
 }
 
 /// The document as committed and served: pretty JSON with a final newline.
@@ -269,13 +281,21 @@ mod tests {
 
     fn part(path: &str, method: HttpMethod) -> OpenApi {
         OpenApiBuilder::new()
-            .paths(PathsBuilder::new().path(path, PathItem::new(method, OperationBuilder::new().build())))
+            .paths(
+                PathsBuilder::new()
+                    .path(path, PathItem::new(method, OperationBuilder::new().build())),
+            )
             .build()
     }
 
     #[test]
     fn combine_merges_disjoint_parts() {
-        let document = combine([part("/token", HttpMethod::Post), part("/api/me", HttpMethod::Get), part("/token", HttpMethod::Get)]).unwrap();
+        let document = combine([
+            part("/token", HttpMethod::Post),
+            part("/api/me", HttpMethod::Get),
+            part("/token", HttpMethod::Get),
+        ])
+        .unwrap();
         assert_eq!(document.paths.paths.len(), 2);
         assert_eq!(document.info.title, "OpenID Connect provider");
         let json = to_json(&document).unwrap();
@@ -285,7 +305,10 @@ mod tests {
 
     #[test]
     fn combine_refuses_the_same_operation_twice() {
-        let Err(error) = combine([part("/healthz", HttpMethod::Get), part("/healthz", HttpMethod::Get)]) else {
+        let Err(error) = combine([
+            part("/healthz", HttpMethod::Get),
+            part("/healthz", HttpMethod::Get),
+        ]) else {
             panic!("the same operation twice must be refused");
         };
         assert!(error.to_string().contains("get /healthz"), "{error}");
@@ -295,13 +318,20 @@ mod tests {
     fn combine_refuses_clashing_security_schemes() {
         let with_scheme = |scheme: SecurityScheme| {
             let mut document = OpenApiBuilder::new().build();
-            document.components.get_or_insert_default().security_schemes.insert(schemes::ACCESS_TOKEN.into(), scheme.into());
+            document
+                .components
+                .get_or_insert_default()
+                .security_schemes
+                .insert(schemes::ACCESS_TOKEN.into(), scheme.into());
             document
         };
         assert!(combine([with_scheme(access_token()), with_scheme(access_token())]).is_ok());
         let Err(error) = combine([with_scheme(access_token()), with_scheme(client_basic())]) else {
             panic!("clashing security schemes must be refused");
         };
-        assert!(error.to_string().contains("security scheme access_token"), "{error}");
+        assert!(
+            error.to_string().contains("security scheme access_token"),
+            "{error}"
+        );
     }
 }

@@ -20,7 +20,7 @@ pub enum TokenTypeHint {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IntrospectionRequest {
     /// The access or refresh token to look at.
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, example = "paste an access or refresh token")]
     pub token: String,
     /// Optional hint for the lookup order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,7 +86,7 @@ pub struct IntrospectionResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RevocationRequest {
     /// The token to revoke.
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, example = "paste a token issued to this client")]
     pub token: String,
     /// Optional hint for the lookup order.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,8 +8,10 @@
 //! RFC 6749 §5.2 error body). Each derives [`utoipa::ToSchema`], so the servers document
 //! their endpoints with the very types they serialise. [`document`] holds the base OpenAPI
 //! document, the shared security schemes and [`document::combine`], which assembles the
-//! published document from the parts each server contributes. With the `swagger-ui` feature,
-//! [`swagger`] mounts Swagger UI (vendored assets, no download at build time).
+//! published document from the parts each server contributes; [`responses`] holds the error
+//! responses operations share; [`demo`] holds example values that work against
+//! `provider dev`. With the `swagger-ui` feature, `swagger` mounts Swagger UI (vendored
+//! assets, no download at build time).
 //!
 //! What it does not do: any protocol logic or IO, and it never depends on the provider or the
 //! resource server: they hand their parts in. Form bodies are documented here but parsed by
@@ -68,6 +70,9 @@ pub mod demo {
     pub const CLI_CLIENT_ID: &str = "demo-cli";
     /// Its registered loopback redirect URI.
     pub const CLI_REDIRECT_URI: &str = "http://127.0.0.1/callback";
+    /// The demo API: the default audience and the one allowed RFC 8707 `resource` of every
+    /// demo client.
+    pub const API_RESOURCE: &str = "http://127.0.0.1:8081";
     /// Public device-flow client.
     pub const DEVICE_CLIENT_ID: &str = "demo-device";
     /// RFC 7636 Appendix B `code_challenge` (its verifier is

@@ -92,7 +92,7 @@ reusable!(
         "RFC 6750 §3.1 `insufficient_scope`: the token lacks a scope this endpoint needs.",
         serde_json::json!({"error": "insufficient_scope", "error_description": "the access token lacks the openid scope"}),
     )
-    .header("WWW-Authenticate", header("`Bearer realm=\"…\", error=\"insufficient_scope\", error_description=\"…\", scope=\"…\"` (RFC 6750 §3).")) 
+    .header("WWW-Authenticate", header("`Bearer realm=\"…\", error=\"insufficient_scope\", error_description=\"…\", scope=\"…\"` (RFC 6750 §3)."))
     .build()
 );
 

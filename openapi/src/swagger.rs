@@ -89,11 +89,23 @@ mod tests {
         let (status, page) = get(&router, "/docs/").await;
         assert_eq!(status, StatusCode::OK);
         assert!(page.contains("swagger-ui-bundle.js"), "{page}");
-        assert_eq!(get(&router, "/docs/swagger-ui-bundle.js").await.0, StatusCode::OK);
-        assert_eq!(get(&router, "/docs/oauth2-redirect.html").await.0, StatusCode::OK);
+        assert_eq!(
+            get(&router, "/docs/swagger-ui-bundle.js").await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            get(&router, "/docs/oauth2-redirect.html").await.0,
+            StatusCode::OK
+        );
         let (_, initializer) = get(&router, "/docs/swagger-initializer.js").await;
-        assert!(initializer.contains(r#""clientId": "swagger-ui""#), "{initializer}");
-        assert!(initializer.contains("usePkceWithAuthorizationCodeGrant"), "{initializer}");
+        assert!(
+            initializer.contains(r#""clientId": "swagger-ui""#),
+            "{initializer}"
+        );
+        assert!(
+            initializer.contains("usePkceWithAuthorizationCodeGrant"),
+            "{initializer}"
+        );
         let (status, document) = get(&router, "/openapi.json").await;
         assert_eq!(status, StatusCode::OK);
         assert!(document.contains("\"openapi\":\"3.1.0\""), "{document}");

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 /// The grants the token endpoint accepts. OAuth 2.1 removed `password` and `implicit`; they
 /// are answered with `unsupported_grant_type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = "client_credentials")]
 pub enum GrantType {
     /// RFC 6749 §4.1.3 with RFC 7636 PKCE: exchange an authorization code.
     #[serde(rename = "authorization_code")]
@@ -41,25 +42,25 @@ pub struct TokenRequest {
     pub grant_type: GrantType,
     /// `authorization_code` only: the code from the authorization response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, example = "")]
     pub code: Option<String>,
     /// `authorization_code` only: the redirect URI of the authorization request, repeated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, example = "")]
     pub redirect_uri: Option<String>,
     /// `authorization_code` only: the RFC 7636 PKCE verifier (43-128 characters of
     /// `[A-Za-z0-9-._~]`) whose S256 hash was the `code_challenge`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, pattern = "^[A-Za-z0-9._~-]{43,128}$")]
+    #[schema(nullable = false, pattern = "^[A-Za-z0-9._~-]{43,128}$", example = json!(crate::demo::CODE_VERIFIER))]
     pub code_verifier: Option<String>,
     /// `refresh_token` only: the refresh token (one use: the response carries its successor).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, example = "")]
     pub refresh_token: Option<String>,
     /// `urn:ietf:params:oauth:grant-type:device_code` only: the `device_code` of the device
     /// authorization response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, example = "")]
     pub device_code: Option<String>,
     /// `refresh_token` and `client_credentials`: space-separated scopes (a subset of what was
     /// granted or of what the client may request).
@@ -69,7 +70,7 @@ pub struct TokenRequest {
     /// `client_credentials` only: RFC 8707 resource indicator, the audience of the access
     /// token (one of the client's allowed resources).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, example = json!(crate::demo::API_RESOURCE))]
     pub resource: Option<String>,
     /// `client_secret_post` and public clients: the client id. With HTTP Basic it may be
     /// omitted (if sent, it must match).

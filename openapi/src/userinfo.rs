@@ -41,6 +41,6 @@ pub struct UserInfo {
 pub struct UserInfoForm {
     /// The access token (omit it when sending `Authorization: Bearer`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, example = "")]
     pub access_token: Option<String>,
 }

@@ -82,7 +82,11 @@ async fn get_authorize(
     post,
     path = paths::AUTHORIZE,
     tag = tags::AUTHORIZATION,
-    request_body(content = AuthorizationRequestParams, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = AuthorizationRequestParams, content_type = "application/x-www-form-urlencoded", example = json!({
+        "client_id": openapi::demo::CLI_CLIENT_ID, "response_type": "code", "redirect_uri": openapi::demo::CLI_REDIRECT_URI,
+        "scope": "openid profile", "state": "af0ifjsldkj", "nonce": "n-0S6_WzA2Mj",
+        "code_challenge": openapi::demo::CODE_CHALLENGE, "code_challenge_method": "S256",
+    })),
     responses(
         (status = 303, description = AUTHORIZE_REDIRECT, headers(
             ("Location" = String, description = "`/interaction/{id}`, or `{redirect_uri}?code=…&state=…&iss=…`, or `{redirect_uri}?error=…&error_description=…&state=…&iss=…` (RFC 6749 §4.1.2, RFC 9207)."),

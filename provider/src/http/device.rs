@@ -57,7 +57,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     post,
     path = paths::DEVICE_AUTHORIZATION,
     tag = tags::DEVICE,
-    request_body(content = DeviceAuthorizationRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = DeviceAuthorizationRequest, content_type = "application/x-www-form-urlencoded", example = json!({
+        "client_id": openapi::demo::DEVICE_CLIENT_ID, "scope": "openid profile offline_access",
+    })),
     security(("client_basic" = []), ()),
     responses(
         (status = 200, description = "RFC 8628 §3.2 device authorization response.", body = DeviceAuthorizationResponse, headers(
@@ -168,7 +170,9 @@ async fn get_device(RawQuery(query): RawQuery) -> Response {
     post,
     path = paths::DEVICE,
     tag = tags::DEVICE,
-    request_body(content = DeviceVerificationForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = DeviceVerificationForm, content_type = "application/x-www-form-urlencoded", example = json!({
+        "user_code": "BDWP-HQPK",
+    })),
     responses(
         (status = 303, description = "The code matches a waiting device: on to the sign-in and confirmation pages.", headers(
             ("Location" = String, description = "`/interaction/{id}`"),

@@ -94,6 +94,21 @@ pub fn swagger_ui(document: OpenApi) -> Router<AppState> {
     ))
 }
 
+/// Test helper: asserts that every member `value` has is a property of the document's
+/// `schema`, i.e. the `openapi` DTOs cover what the provider's own types serialise.
+#[cfg(test)]
+pub(crate) fn assert_documented(value: &serde_json::Value, schema: &str) {
+    let document = openapi::document::combine([openapi_part()]).unwrap();
+    let json = serde_json::to_value(&document).unwrap();
+    let properties = &json["components"]["schemas"][schema]["properties"];
+    for key in value.as_object().unwrap().keys() {
+        assert!(
+            properties.get(key).is_some(),
+            "{schema} does not document `{key}`"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -132,6 +147,13 @@ mod tests {
 
     /// A bare HTTP/1.1 request; returns the status code.
     async fn status(addr: std::net::SocketAddr, method: &str, path: &str) -> u16 {
+        let head = head(addr, method, path).await;
+        head.split(' ').nth(1).unwrap().parse().unwrap()
+    }
+
+    /// A bare HTTP/1.1 request (no client library: paths are sent exactly as given); returns
+    /// the response head, lower-cased.
+    async fn head(addr: std::net::SocketAddr, method: &str, path: &str) -> String {
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         let request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\n\r\n",
@@ -140,8 +162,9 @@ mod tests {
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await.unwrap();
-        let head = String::from_utf8_lossy(&response);
-        head.split(' ').nth(1).unwrap().parse().unwrap()
+        let response = String::from_utf8_lossy(&response);
+        let head = response.split("\r\n\r\n").next().unwrap_or_default();
+        head.to_lowercase()
     }
 
     fn concrete(path: &str) -> String {
@@ -200,6 +223,42 @@ mod tests {
         running.shutdown().await.unwrap();
     }
 
+    /// A path id that is not UTF-8 is an unknown id, answered in the operation's documented
+    /// format (not axum's plain-text rejection).
+    #[tokio::test]
+    async fn malformed_path_ids_get_the_documented_error_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let running = crate::start(Config::for_tests(&dir.path().join("p.db")))
+            .await
+            .unwrap();
+        let addr = running.local_addr;
+        for (method, path) in [
+            ("get", "/interaction/%FF"),
+            ("post", "/interaction/%FF/login"),
+            ("post", "/interaction/%C3%28/consent"),
+        ] {
+            let head = head(addr, method, path).await;
+            assert!(head.starts_with("http/1.1 400"), "{method} {path}: {head}");
+            assert!(
+                head.contains("content-type: text/html"),
+                "{method} {path}: {head}"
+            );
+        }
+        for method in ["get", "put", "delete"] {
+            let head = head(addr, method, "/register/%FF").await;
+            assert!(head.starts_with("http/1.1 401"), "{method}: {head}");
+            assert!(
+                head.contains("www-authenticate: bearer"),
+                "{method}: {head}"
+            );
+            assert!(
+                head.contains("content-type: application/json"),
+                "{method}: {head}"
+            );
+        }
+        running.shutdown().await.unwrap();
+    }
+
     #[test]
     fn security_requirements_name_declared_schemes() {
         let document = openapi::document::combine([openapi_part()]).unwrap();
@@ -248,20 +307,6 @@ mod tests {
                     "{method} {path} has no summary"
                 );
             }
-        }
-    }
-
-    /// Asserts that every member `value` has is a property of the document's `schema`: the
-    /// wire DTOs in `openapi` cover what the protocol types serialise.
-    pub(crate) fn assert_documented(value: &serde_json::Value, schema: &str) {
-        let document = openapi::document::combine([openapi_part()]).unwrap();
-        let json = serde_json::to_value(&document).unwrap();
-        let properties = &json["components"]["schemas"][schema]["properties"];
-        for key in value.as_object().unwrap().keys() {
-            assert!(
-                properties.get(key).is_some(),
-                "{schema} does not document `{key}`"
-            );
         }
     }
 

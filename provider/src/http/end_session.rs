@@ -75,7 +75,9 @@ async fn get_end_session(
     post,
     path = paths::END_SESSION,
     tag = tags::LOGOUT,
-    request_body(content = Option<EndSessionParams>, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = Option<EndSessionParams>, content_type = "application/x-www-form-urlencoded", example = json!({
+        "client_id": openapi::demo::WEB_CLIENT_ID, "post_logout_redirect_uri": "http://127.0.0.1:8082/",
+    })),
     responses(
         (status = 200, description = "The confirmation page, or the signed-out page when there is no redirect.", body = String, content_type = "text/html"),
         (status = 303, description = "Signed out: on to the validated `post_logout_redirect_uri`.", headers(
@@ -173,7 +175,9 @@ async fn sign_out(state: &AppState, jar: CookieJar, redirect: &str) -> Result<Re
     post,
     path = paths::END_SESSION_CONFIRM,
     tag = tags::LOGOUT,
-    request_body(content = EndSessionConfirmForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = EndSessionConfirmForm, content_type = "application/x-www-form-urlencoded", example = json!({
+        "csrf_token": "the token from the confirmation page", "post_logout_redirect": "", "decision": "logout",
+    })),
     responses(
         (status = 200, description = "\"Signed out\" (no redirect) or \"Still signed in\".", body = String, content_type = "text/html"),
         (status = 303, description = "Signed out: on to the validated `post_logout_redirect_uri`.", headers(

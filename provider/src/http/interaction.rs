@@ -6,7 +6,7 @@
 //! on top. Completing an interaction deletes it, so it completes once.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -21,6 +21,7 @@ use crate::app::{AppState, now};
 use crate::http::authorize::{current_session, proceed, random_bytes, see_other};
 use crate::http::cookies;
 use crate::http::error::PageError;
+use crate::http::extractors::PathId;
 use crate::http::paths;
 use crate::protocol::authorize::{
     Authentication, InteractionProgress, NextStep, error_redirect, next_step,
@@ -197,7 +198,7 @@ async fn step_of(
 async fn get_interaction(
     State(state): State<AppState>,
     jar: CookieJar,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Response {
     let result = async {
         let (interaction, client) = load_interaction(&state, &jar, &id).await?;
@@ -362,7 +363,9 @@ const LOGIN_FAILED: &str = "The user name or password is incorrect.";
     path = paths::INTERACTION_LOGIN,
     tag = tags::AUTHORIZATION,
     params(("id" = String, Path, description = "The interaction id.")),
-    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded", example = json!({
+        "csrf_token": "the token from the login page", "username": "alice", "password": "",
+    })),
     responses(
         (status = 200, description = "The login form again with \"The user name or password is incorrect.\" (the same for unknown users).", body = String, content_type = "text/html"),
         (status = 303, description = "Signed in: back to the interaction page for the next step.", headers(
@@ -378,7 +381,7 @@ const LOGIN_FAILED: &str = "The user name or password is incorrect.";
 async fn post_login(
     State(state): State<AppState>,
     jar: CookieJar,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     body: Bytes,
 ) -> Response {
     let result = async {
@@ -450,7 +453,9 @@ async fn verify_password(
     path = paths::INTERACTION_CONSENT,
     tag = tags::AUTHORIZATION,
     params(("id" = String, Path, description = "The interaction id.")),
-    request_body(content = ConsentForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = ConsentForm, content_type = "application/x-www-form-urlencoded", example = json!({
+        "csrf_token": "the token from the consent page", "decision": "allow",
+    })),
     responses(
         (status = 200, description = "A device flow's outcome page (approved or denied).", body = String, content_type = "text/html"),
         (status = 303, description = "On to the client's `redirect_uri` (code, or `error=access_denied`), or back to the interaction page when consent is not the current step.", headers(
@@ -465,7 +470,7 @@ async fn verify_password(
 async fn post_consent(
     State(state): State<AppState>,
     jar: CookieJar,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     body: Bytes,
 ) -> Response {
     let result = async {

@@ -93,7 +93,10 @@ fn verify_access_token(state: &AppState, token: &str) -> Option<AccessTokenClaim
     post,
     path = paths::INTROSPECT,
     tag = tags::TOKEN_MANAGEMENT,
-    request_body(content = IntrospectionRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = IntrospectionRequest, content_type = "application/x-www-form-urlencoded", example = json!({
+        "token": "paste an access or refresh token",
+        "client_id": openapi::demo::SERVICE_CLIENT_ID, "client_secret": openapi::demo::SERVICE_CLIENT_SECRET,
+    })),
     security(("client_basic" = []), ()),
     responses(
         (status = 200, description = "RFC 7662 §2.2 introspection response.", body = IntrospectionResponse, headers(
@@ -172,7 +175,10 @@ async fn introspect(
     post,
     path = paths::REVOKE,
     tag = tags::TOKEN_MANAGEMENT,
-    request_body(content = RevocationRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = RevocationRequest, content_type = "application/x-www-form-urlencoded", example = json!({
+        "token": "paste a token issued to demo-service",
+        "client_id": openapi::demo::SERVICE_CLIENT_ID, "client_secret": openapi::demo::SERVICE_CLIENT_SECRET,
+    })),
     security(("client_basic" = []), ()),
     responses(
         (status = 200, description = "RFC 7009 §2.2: revoked, or nothing to revoke (indistinguishable on purpose).", body = RevocationResponse, headers(

@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod docs;
 pub mod end_session;
 pub mod error;
+pub mod extractors;
 pub mod health;
 pub mod interaction;
 pub mod introspect;

@@ -39,7 +39,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     post,
     path = paths::PAR,
     tag = tags::AUTHORIZATION,
-    request_body(content = PushedAuthorizationRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = PushedAuthorizationRequest, content_type = "application/x-www-form-urlencoded", example = json!({
+        "client_id": openapi::demo::WEB_CLIENT_ID, "client_secret": openapi::demo::WEB_CLIENT_SECRET,
+        "response_type": "code", "redirect_uri": openapi::demo::WEB_REDIRECT_URI, "scope": "openid profile",
+        "code_challenge": openapi::demo::CODE_CHALLENGE, "code_challenge_method": "S256", "state": "af0ifjsldkj",
+    })),
     security(("client_basic" = []), ()),
     responses(
         (status = 201, description = "RFC 9126 §2.2: the request is stored.", body = ParResponse, headers(

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use openapi::document::tags;
@@ -16,6 +16,7 @@ use crate::app::{AppState, now};
 use crate::config::RegistrationPolicy;
 use crate::http::authorize::random_bytes;
 use crate::http::error::{ApiError, BearerError, no_store};
+use crate::http::extractors::PathId;
 use crate::http::paths;
 use crate::protocol::client::{ClientMetadata, RegisteredClient};
 use crate::protocol::registration::{RegistrationRequest, validate_registration};
@@ -219,7 +220,7 @@ async fn managed_client(
 )]
 async fn get_client(
     State(state): State<AppState>,
-    Path(client_id): Path<String>,
+    PathId(client_id): PathId,
     headers: HeaderMap,
 ) -> Response {
     match managed_client(&state, &headers, &client_id).await {
@@ -260,7 +261,7 @@ async fn get_client(
 )]
 async fn put_client(
     State(state): State<AppState>,
-    Path(client_id): Path<String>,
+    PathId(client_id): PathId,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -316,7 +317,7 @@ async fn put_client(
 )]
 async fn delete_client(
     State(state): State<AppState>,
-    Path(client_id): Path<String>,
+    PathId(client_id): PathId,
     headers: HeaderMap,
 ) -> Response {
     let result = async {
@@ -329,4 +330,26 @@ async fn delete_client(
     }
     .await;
     result.unwrap_or_else(|response: Response| response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-built registration bodies use only members `ClientInformation` documents.
+    #[test]
+    fn client_information_documents_every_member() {
+        let client = crate::seed::demo_clients().remove(0);
+        let mut body = metadata_json(&client.client_id, &client.metadata);
+        for member in [
+            "client_id_issued_at",
+            "client_secret",
+            "client_secret_expires_at",
+            "registration_access_token",
+            "registration_client_uri",
+        ] {
+            body[member] = json!("set by post_register");
+        }
+        crate::http::docs::assert_documented(&body, "ClientInformation");
+    }
 }

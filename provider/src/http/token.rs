@@ -93,7 +93,26 @@ pub(crate) fn no_store_json(body: impl serde::Serialize) -> Response {
     post,
     path = paths::TOKEN,
     tag = tags::TOKEN,
-    request_body(content = openapi::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = openapi::TokenRequest, content_type = "application/x-www-form-urlencoded", examples(
+        ("1-client_credentials" = (summary = "client_credentials: demo-service, secret in the body (works as is)", value = json!({
+            "grant_type": "client_credentials", "scope": "api:read",
+            "client_id": openapi::demo::SERVICE_CLIENT_ID, "client_secret": openapi::demo::SERVICE_CLIENT_SECRET,
+        }))),
+        ("2-authorization_code" = (summary = "authorization_code: demo-cli with PKCE (paste the code from the redirect)", value = json!({
+            "grant_type": "authorization_code", "code": "paste the code from the redirect",
+            "redirect_uri": openapi::demo::CLI_REDIRECT_URI, "code_verifier": openapi::demo::CODE_VERIFIER,
+            "client_id": openapi::demo::CLI_CLIENT_ID,
+        }))),
+        ("3-refresh_token" = (summary = "refresh_token: demo-cli (paste a refresh token)", value = json!({
+            "grant_type": "refresh_token", "refresh_token": "paste a refresh token",
+            "client_id": openapi::demo::CLI_CLIENT_ID,
+        }))),
+        ("4-device_code" = (summary = "device_code: demo-device polls (paste the device_code)", value = json!({
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "device_code": "paste the device_code from /device_authorization",
+            "client_id": openapi::demo::DEVICE_CLIENT_ID,
+        }))),
+    )),
     security(("client_basic" = []), ()),
     responses(
         (status = 200, description = "RFC 6749 §5.1: the tokens.", body = TokenResponse, headers(

@@ -111,7 +111,7 @@ async fn get_userinfo(
     post,
     path = paths::USERINFO,
     tag = tags::USERINFO,
-    request_body(content = Option<UserInfoForm>, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = Option<UserInfoForm>, content_type = "application/x-www-form-urlencoded", example = json!({})),
     security(("access_token" = []), ("oauth2" = ["openid"]), ()),
     responses(
         (status = 200, description = "The claims the token's scopes release.", body = UserInfo, headers(
@@ -198,4 +198,26 @@ fn jsonwebtoken_header_typ(token: &str) -> Option<String> {
     let bytes = keys::b64url_decode(header)?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     value.get("typ")?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::protocol::claims::{UserProfile, userinfo_claims};
+    use crate::protocol::scope::ScopeSet;
+    use crate::protocol::types::Subject;
+
+    /// Every claim UserInfo can release is documented in `UserInfo`.
+    #[test]
+    fn released_claims_are_documented() {
+        let profile = UserProfile {
+            subject: Subject("sub".into()),
+            username: "alice".into(),
+            name: "Alice".into(),
+            email: "alice@example.com".into(),
+            email_verified: true,
+        };
+        let scope = ScopeSet::parse("openid profile email").unwrap();
+        let claims = serde_json::Value::Object(userinfo_claims(&profile, &scope));
+        crate::http::docs::assert_documented(&claims, "UserInfo");
+    }
 }
