@@ -61,6 +61,9 @@ cleanup() {
     for pid in "${pids[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
+    # Chromium's helper processes (zygote, renderer) are not our children: stop everything
+    # that uses the temporary profile before removing it.
+    pkill -f -- "$work" 2>/dev/null || true
     wait 2>/dev/null || true
     if [[ $status -ne 0 ]]; then
         for log in "$work"/*.log; do
@@ -69,7 +72,11 @@ cleanup() {
             tail -n 30 "$log" >&2
         done
     fi
-    rm -rf "$work"
+    # A straggler may still hold a file for a moment; a failed clean-up must not fail the check.
+    for _ in 1 2 3 4 5; do
+        rm -rf "$work" 2>/dev/null && break
+        sleep 0.2
+    done
     exit $status
 }
 trap cleanup EXIT
