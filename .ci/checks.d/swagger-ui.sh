@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Swagger UI check: headless Chromium opens $CI_ISSUER/docs, Swagger UI must render every
-# operation of the provider's /openapi.json (no script blocked by the page's CSP), and a
-# screenshot is saved to target/browser-check/swagger-ui.png for humans to look at.
+# Swagger UI check: headless Chromium opens $CI_ISSUER/docs and $CI_RESOURCE/docs; Swagger UI
+# must render every operation of that server's /openapi.json (no script blocked by the page's
+# CSP), and screenshots are saved to target/browser-check/swagger-ui.png (provider) and
+# target/browser-check/swagger-ui-resource.png (resource server) for humans to look at.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${CI_ISSUER:?CI_ISSUER must point at a running provider}"
+: "${CI_RESOURCE:?CI_RESOURCE must point at the running resource demo}"
 WORK="${CI_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/swagger-ui-check.XXXXXX")}"
 OUT="target/browser-check"
 mkdir -p "$OUT" "$WORK/swagger-ui-check"
@@ -20,19 +22,22 @@ fi
 echo "browser: $("$CHROMIUM" --version 2>/dev/null | head -n 1)"
 
 # --no-sandbox: CI runs as root in a container; the page is our own loopback server.
-FLAGS=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run
-  --hide-scrollbars --user-data-dir="$WORK/swagger-ui-check/profile" --virtual-time-budget=15000)
-URL="$CI_ISSUER/docs"
-DOM="$WORK/swagger-ui-check/dom.html"
-LOG="$WORK/swagger-ui-check/chromium.log"
-"$CHROMIUM" "${FLAGS[@]}" --enable-logging=stderr --v=0 --dump-dom "$URL" >"$DOM" 2>"$LOG"
-"$CHROMIUM" "${FLAGS[@]}" --window-size=1280,2200 --screenshot="$OUT/swagger-ui.png" "$URL" >/dev/null 2>&1
-
-curl -sf "$CI_ISSUER/openapi.json" -o "$WORK/swagger-ui-check/openapi.json"
-python3 - "$DOM" "$WORK/swagger-ui-check/openapi.json" "$LOG" "$OUT/swagger-ui.png" <<'PY'
+# check_docs <name> <server URL> <title> <screenshot>
+check_docs() {
+  local name="$1" server="$2" title="$3" screenshot="$4"
+  local dir="$WORK/swagger-ui-check/$name"
+  mkdir -p "$dir"
+  local flags=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run
+    --hide-scrollbars --user-data-dir="$dir/profile" --virtual-time-budget=15000)
+  "$CHROMIUM" "${flags[@]}" --enable-logging=stderr --v=0 --dump-dom "$server/docs" \
+    >"$dir/dom.html" 2>"$dir/chromium.log"
+  "$CHROMIUM" "${flags[@]}" --window-size=1280,2200 --screenshot="$screenshot" "$server/docs" \
+    >/dev/null 2>&1
+  curl -sf "$server/openapi.json" -o "$dir/openapi.json"
+  python3 - "$dir/dom.html" "$dir/openapi.json" "$dir/chromium.log" "$screenshot" "$title" <<'PY'
 import html, json, os, re, sys
 
-dom, document, log, screenshot = sys.argv[1:5]
+dom, document, log, screenshot, title = sys.argv[1:6]
 page = open(dom, encoding="utf-8", errors="replace").read()
 spec = json.load(open(document))
 methods = ("get", "put", "post", "delete", "patch")
@@ -47,8 +52,8 @@ problems = []
 missing = sorted(set(expected) - set(rendered))
 if missing:
     problems.append(f"operations not rendered: {missing}")
-if "OpenID Connect provider" not in page:
-    problems.append("the document's title is not on the page")
+if title not in page:
+    problems.append(f"the document's title ({title}) is not on the page")
 if 'class="btn authorize' not in page:
     problems.append("no Authorize button (security schemes missing?)")
 blocked = [line.strip() for line in open(log, errors="replace")
@@ -57,10 +62,14 @@ if blocked:
     problems.append("browser console errors:\n  " + "\n  ".join(blocked[:10]))
 if not os.path.exists(screenshot) or os.path.getsize(screenshot) < 20_000:
     problems.append(f"screenshot {screenshot} missing or blank")
-print(f"swagger-ui: {len(rendered)} of {len(expected)} operations rendered; screenshot {screenshot} "
-      f"({os.path.getsize(screenshot) if os.path.exists(screenshot) else 0} bytes)")
+print(f"swagger-ui ({title}): {len(rendered)} of {len(expected)} operations rendered; "
+      f"screenshot {screenshot} ({os.path.getsize(screenshot) if os.path.exists(screenshot) else 0} bytes)")
 if problems:
     print("swagger-ui check FAILED:\n- " + "\n- ".join(problems), file=sys.stderr)
     sys.exit(1)
-print("swagger-ui check passed")
 PY
+}
+
+check_docs provider "$CI_ISSUER" "OpenID Connect provider" "$OUT/swagger-ui.png"
+check_docs resource "$CI_RESOURCE" "Notes demo API (resource server)" "$OUT/swagger-ui-resource.png"
+echo "swagger-ui check passed"

@@ -4,8 +4,9 @@
 //! What it does: defines the bodies that cross the wire, with the member names the RFCs give
 //! them (OpenID Connect Discovery / RFC 8414 metadata, the RFC 7517 JWK Set, RFC 6749 token
 //! requests and responses, RFC 7662 introspection, RFC 7009 revocation, RFC 7591/7592
-//! registration, RFC 8628 device authorization, RFC 9126 pushed requests, UserInfo and the
-//! RFC 6749 §5.2 error body). Each derives [`utoipa::ToSchema`], so the servers document
+//! registration, RFC 8628 device authorization, RFC 9126 pushed requests, UserInfo, the
+//! RFC 6749 §5.2 error body, and for protected resources RFC 9728 metadata, the RFC 6750 §3
+//! error body and the demo notes API's bodies). Each derives [`utoipa::ToSchema`], so the servers document
 //! their endpoints with the very types they serialise. [`document`] holds the base OpenAPI
 //! document, the shared security schemes and [`document::combine`], which assembles the
 //! published document from the parts each server contributes; [`responses`] holds the error
@@ -24,6 +25,7 @@ mod discovery;
 pub mod document;
 mod error;
 mod introspection;
+mod protected_resource;
 mod registration;
 pub mod responses;
 #[cfg(feature = "swagger-ui")]
@@ -45,6 +47,10 @@ pub use error::{Error, ErrorBody};
 pub use introspection::{
     IntrospectionRequest, IntrospectionResponse, RevocationRequest, RevocationResponse,
     TokenTypeHint,
+};
+pub use protected_resource::{
+    BearerErrorBody, MAX_NOTE_CHARS, Me, NOT_BLANK_PATTERN, NewNote, Note, NoteList,
+    ProtectedResourceMetadata,
 };
 pub use registration::{
     ApplicationType, ClientInformation, ClientMetadataRequest, ClientUpdateRequest,

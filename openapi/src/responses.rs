@@ -1,6 +1,7 @@
 //! Reusable error responses, shared by the servers' operations as
 //! `#[utoipa::path(responses((status = 401, response = openapi::responses::InvalidClient)))]`.
-//! [`crate::document::base`] registers every one of them under `components/responses`.
+//! [`crate::document::base`] registers the provider's ([`all`]) under `components/responses`;
+//! a protected resource registers [`resource_server`] in its part.
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
@@ -122,7 +123,81 @@ reusable!(
         .build()
 );
 
-/// Every reusable response by component name, for `components/responses`.
+fn bearer_error(description: &str, example: serde_json::Value) -> ResponseBuilder {
+    ResponseBuilder::new()
+        .description(description)
+        .header("Cache-Control", header("`no-store`."))
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("BearerErrorBody")))
+                .example(Some(example))
+                .build(),
+        )
+}
+
+const RESOURCE_CHALLENGE: &str = "RFC 6750 §3 challenge: `Bearer realm=\"…\"`, then \
+     `error=\"…\", error_description=\"…\"` (absent when the request had no credentials), \
+     `scope=\"…\"` for `insufficient_scope`, and RFC 9728 §5.1 \
+     `resource_metadata=\"…/.well-known/oauth-protected-resource\"`.";
+
+reusable!(
+    /// A protected resource's 401: RFC 6750 §3.1, no token or `invalid_token`.
+    ResourceUnauthorized => bearer_error(
+        "RFC 6750 §3.1: no `Authorization: Bearer` header (a challenge without an error code, \
+         and a body without `error`), or `invalid_token`: the token is malformed, expired, not \
+         an `at+jwt`, not signed by a key of the issuer's JWKS, or names another issuer or \
+         audience.",
+        serde_json::json!({"error": "invalid_token", "error_description": "The access token has expired."}),
+    )
+    .header("WWW-Authenticate", header(RESOURCE_CHALLENGE))
+    .build()
+);
+
+reusable!(
+    /// A protected resource's 400: RFC 6750 §3.1 `invalid_request`.
+    ResourceBadRequest => bearer_error(
+        "RFC 6750 §3.1 `invalid_request`: several `Authorization` headers, a header that is not \
+         `Bearer <token>`, or an `access_token` query parameter (only the header is accepted).",
+        serde_json::json!({"error": "invalid_request", "error_description": "Invalid request: send exactly one Authorization header."}),
+    )
+    .header("WWW-Authenticate", header(RESOURCE_CHALLENGE))
+    .build()
+);
+
+reusable!(
+    /// A protected resource's 403: RFC 6750 §3.1 `insufficient_scope`.
+    ResourceInsufficientScope => bearer_error(
+        "RFC 6750 §3.1 `insufficient_scope`: the token is valid but lacks the scope this \
+         operation needs; the challenge's `scope` names it.",
+        serde_json::json!({"error": "insufficient_scope", "error_description": "The access token lacks the scope api:write."}),
+    )
+    .header("WWW-Authenticate", header(RESOURCE_CHALLENGE))
+    .build()
+);
+
+reusable!(
+    /// A protected resource's 503: no signing keys loaded yet.
+    ResourceUnavailable => bearer_error(
+        "`temporarily_unavailable`: the issuer's signing keys have not been loaded yet (the \
+         issuer has been unreachable since start-up), so no token can be judged. No challenge.",
+        serde_json::json!({"error": "temporarily_unavailable", "error_description": "The issuer's signing keys are not available yet; retry later."}),
+    )
+    .build()
+);
+
+/// The responses of a protected resource (the `resource` crate's `BearerLayer`, `AccessClaims`
+/// and `require_scope`), for its `components/responses`.
+pub fn resource_server() -> Vec<(&'static str, RefOr<Response>)> {
+    vec![
+        ResourceBadRequest::response(),
+        ResourceUnauthorized::response(),
+        ResourceInsufficientScope::response(),
+        ResourceUnavailable::response(),
+    ]
+}
+
+/// Every reusable response of the provider by component name, for `components/responses`.
 pub fn all() -> Vec<(&'static str, RefOr<Response>)> {
     vec![
         InvalidClient::response(),

@@ -38,7 +38,7 @@ where
         .persist_authorization(false);
     let oauth = oauth::Config::new()
         .client_id(options.oauth_client_id)
-        .app_name("OpenID Connect provider")
+        .app_name(&document.info.title)
         .scopes(
             options
                 .oauth_scopes

@@ -25,9 +25,9 @@ pub(crate) struct Challenge {
 /// - missing scope: `403`, `Bearer …, error="insufficient_scope", scope="…"`;
 /// - malformed request: `400`, `Bearer …, error="invalid_request"`.
 ///
-/// The body is JSON `{error, error_description}` (for the no-token case `error` is
-/// `unauthorized`: RFC 6750 sends no code then, but a body without one helps nobody).
-/// Responses carry `Cache-Control: no-store`.
+/// The body is JSON `{error, error_description}` ([`openapi::BearerErrorBody`]); for the
+/// no-token case it has no `error`, as RFC 6750 §3.1 sends no code then. Responses carry
+/// `Cache-Control: no-store`.
 #[derive(Debug)]
 pub struct Rejection {
     error: Error,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::http::HeaderValue;
 use axum::http::header::CACHE_CONTROL;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use reqwest::Url;
@@ -91,15 +91,34 @@ impl ProtectedResourceMetadata {
             &path,
             get(move || {
                 let document = Arc::clone(&document);
-                async move {
-                    (
-                        [(CACHE_CONTROL, HeaderValue::from_static("max-age=3600"))],
-                        Json(document.as_ref().clone()),
-                    )
-                        .into_response()
-                }
+                async move { document.as_ref().clone().into_response() }
             }),
         )
+    }
+}
+
+impl From<ProtectedResourceMetadata> for openapi::ProtectedResourceMetadata {
+    /// The wire form: the `openapi` crate's DTO, which documents the response.
+    fn from(metadata: ProtectedResourceMetadata) -> Self {
+        openapi::ProtectedResourceMetadata {
+            resource: metadata.resource,
+            authorization_servers: metadata.authorization_servers,
+            scopes_supported: metadata.scopes_supported,
+            bearer_methods_supported: metadata.bearer_methods_supported,
+            resource_name: metadata.resource_name,
+        }
+    }
+}
+
+impl IntoResponse for ProtectedResourceMetadata {
+    /// `200` with the JSON document (as [`openapi::ProtectedResourceMetadata`]) and
+    /// `Cache-Control: max-age=3600`.
+    fn into_response(self) -> Response {
+        (
+            [(CACHE_CONTROL, HeaderValue::from_static("max-age=3600"))],
+            Json(openapi::ProtectedResourceMetadata::from(self)),
+        )
+            .into_response()
     }
 }
 

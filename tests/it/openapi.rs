@@ -1,7 +1,8 @@
-//! The OpenAPI document: the committed `openapi/openapi.json` is exactly what the code
-//! generates, the provider serves it at `/openapi.json` with Swagger UI at `/docs`, and the
-//! seeded `swagger-ui` client (what Swagger UI's Authorize button uses) completes the code flow
-//! with PKCE to a UserInfo call.
+//! The OpenAPI documents: the committed `openapi/openapi.json` (the provider's and the demo
+//! resource server's operations, each at its server) is exactly what the code generates; the
+//! provider serves its part at `/openapi.json` with Swagger UI at `/docs`, and so does the
+//! resource server; the seeded `swagger-ui` client (what the provider's Swagger UI Authorize
+//! button uses) completes the code flow with PKCE to a UserInfo call.
 
 use std::path::PathBuf;
 
@@ -20,12 +21,80 @@ fn committed_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../openapi/openapi.json")
 }
 
-/// The published document, assembled from every server's part. Today that is the provider's;
-/// when the resource server documents its API, add its part to `parts` (and regenerate).
+/// The published document, assembled from every server's part, each placed at its server
+/// (the defaults of `provider dev` and of the demo resource server). The two serve the same
+/// probe paths; `combine` joins those per server (see openapi/README.md).
 fn generated() -> String {
-    let parts = [provider::http::docs::openapi_part()];
-    let document = ::openapi::document::combine(parts).expect("the parts do not clash");
-    ::openapi::document::to_json(&document).expect("the document serialises")
+    use ::openapi::document::{at_server, combine, server, to_json};
+    use resource::demo::{DEFAULT_AUDIENCE, DEFAULT_BIND, DEFAULT_ISSUER};
+
+    let provider = at_server(
+        provider::http::docs::openapi_part(),
+        server(
+            DEFAULT_ISSUER,
+            "The provider (`provider dev`'s issuer; use your own).",
+        ),
+    );
+    let resource = at_server(
+        resource::demo::docs::openapi_part(DEFAULT_ISSUER, DEFAULT_AUDIENCE),
+        server(
+            &format!("http://{DEFAULT_BIND}"),
+            "The demo resource server (`resource`'s default address).",
+        ),
+    );
+    let document = combine([provider, resource]).expect("the parts do not clash");
+    to_json(&document).expect("the document serialises")
+}
+
+/// What the provider serves at `/openapi.json`: its own part alone.
+fn provider_document() -> Value {
+    let document = ::openapi::document::combine([provider::http::docs::openapi_part()])
+        .expect("one part cannot clash");
+    serde_json::to_value(document).expect("JSON")
+}
+
+#[test]
+fn the_committed_document_holds_both_servers_operations() {
+    let document: Value = serde_json::from_str(&generated()).expect("JSON");
+    assert_eq!(document["servers"][0]["url"], "http://127.0.0.1:8080");
+    let resource = "http://127.0.0.1:8081";
+    for path in [
+        "/api/me",
+        "/api/notes",
+        "/.well-known/oauth-protected-resource",
+    ] {
+        assert_eq!(
+            document["paths"][path]["servers"][0]["url"], resource,
+            "{path} is the resource server's"
+        );
+    }
+    assert!(document["paths"]["/token"].get("servers").is_none());
+    for probe in ["/healthz", "/readyz"] {
+        let servers: Vec<&str> = document["paths"][probe]["servers"]
+            .as_array()
+            .expect("both servers")
+            .iter()
+            .map(|server| server["url"].as_str().expect("url"))
+            .collect();
+        assert_eq!(servers, ["http://127.0.0.1:8080", resource], "{probe}");
+    }
+    let readiness = &document["paths"]["/readyz"]["get"]["responses"]["200"]["content"];
+    assert!(readiness.get("text/plain").is_some() && readiness.get("application/json").is_some());
+    let operations: usize = document["paths"]
+        .as_object()
+        .expect("paths")
+        .values()
+        .map(|item| {
+            ["get", "put", "post", "delete", "patch"]
+                .iter()
+                .filter(|method| item.get(**method).is_some())
+                .count()
+        })
+        .sum();
+    assert_eq!(
+        operations, 30,
+        "26 provider operations, 4 more from the resource server"
+    );
 }
 
 #[test]
@@ -61,9 +130,9 @@ async fn the_provider_serves_the_document_and_swagger_ui() {
         .await;
     assert_eq!(served.status, StatusCode::OK);
     let served: Value = serde_json::from_str(&served.text).expect("JSON");
-    let generated: Value = serde_json::from_str(&generated()).expect("JSON");
     assert_eq!(
-        served, generated,
+        served,
+        provider_document(),
         "/openapi.json differs from the generated document"
     );
     assert_eq!(served["openapi"], "3.1.0");
@@ -104,6 +173,66 @@ async fn the_provider_serves_the_document_and_swagger_ui() {
             .text
             .contains(r#""usePkceWithAuthorizationCodeGrant": true"#)
     );
+}
+
+#[tokio::test]
+async fn the_resource_server_serves_its_document_and_swagger_ui() {
+    let provider = spawn_provider().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let server = resource::demo::serve(
+        resource::demo::Config::new(provider.issuer.clone()),
+        listener,
+    )
+    .await
+    .expect("the demo API starts");
+    let http = reqwest::Client::new();
+    let base_url = server.base_url();
+    let served: Value = http
+        .get(format!("{base_url}/openapi.json"))
+        .send()
+        .await
+        .expect("GET /openapi.json")
+        .json()
+        .await
+        .expect("JSON");
+    let expected = serde_json::to_value(resource::demo::docs::openapi(
+        &provider.issuer,
+        resource::demo::DEFAULT_AUDIENCE,
+    ))
+    .expect("JSON");
+    assert_eq!(served, expected);
+    let flow =
+        &served["components"]["securitySchemes"]["issuer_oauth2"]["flows"]["authorizationCode"];
+    assert_eq!(
+        flow["authorizationUrl"],
+        format!("{}/authorize", provider.issuer),
+        "absolute URLs at the configured issuer"
+    );
+    assert_eq!(flow["tokenUrl"], format!("{}/token", provider.issuer));
+    // The committed document describes the same operations (at the default issuer).
+    let committed: Value = serde_json::from_str(&generated()).expect("JSON");
+    for path in ["/api/me", "/api/notes"] {
+        assert_eq!(
+            served["paths"][path]["get"]["responses"], committed["paths"][path]["get"]["responses"],
+            "{path}"
+        );
+    }
+
+    let page = http
+        .get(format!("{base_url}/docs/"))
+        .send()
+        .await
+        .expect("GET /docs/");
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.text()
+            .await
+            .expect("text")
+            .contains("swagger-ui-bundle.js")
+    );
+    server.shutdown().await.expect("shutdown");
 }
 
 #[tokio::test]

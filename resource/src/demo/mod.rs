@@ -8,6 +8,7 @@
 //! | `GET /healthz` | none | `200` always |
 //! | `GET /readyz` | none | `200` once the JWKS is loaded (says if stale), else `503` |
 //! | `GET /.well-known/oauth-protected-resource` | none | RFC 9728 metadata |
+//! | `GET /openapi.json`, `GET /docs` | none | this server's OpenAPI document and Swagger UI ([`docs`]) |
 //!
 //! Integration tests start it on port 0 with [`serve`]:
 //!
@@ -23,19 +24,24 @@
 //! ```
 
 mod config;
+pub mod docs;
+mod health;
 mod notes;
+pub mod paths;
 pub mod telemetry;
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Json;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, State};
-use axum::handler::Handler;
-use axum::http::{HeaderName, Request, StatusCode};
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::json;
+use axum::http::{HeaderName, Request};
+use axum::response::{IntoResponse, Response};
+use openapi::Me;
+use openapi::document::tags;
+use openapi::responses::{ResourceBadRequest, ResourceUnauthorized, ResourceUnavailable};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -43,21 +49,27 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 pub use config::{Args, Config, DEFAULT_AUDIENCE, DEFAULT_BIND, DEFAULT_ISSUER};
-pub use notes::{MAX_BODY_BYTES, MAX_NOTE_CHARS, MAX_NOTES_PER_USER, Note};
+pub use health::{Readiness, ReadinessStatus};
+pub use notes::{MAX_BODY_BYTES, MAX_NOTE_CHARS, MAX_NOTES_PER_USER};
+pub use openapi::Note;
 
 use self::notes::NotesStore;
 use crate::{
-    AccessClaims, BearerLayer, Error, JwksStatus, ProtectedResourceMetadata, Verifier,
-    WELL_KNOWN_PATH, require_scope,
+    AccessClaims, BearerLayer, Error, ProtectedResourceMetadata, Verifier, WELL_KNOWN_PATH,
+    require_scope,
 };
 
-/// The demo's shared state: the verifier (found by `AccessClaims` via `FromRef`) and the notes.
+/// The demo's shared state: the verifier (found by `AccessClaims` via `FromRef`), the notes
+/// and the RFC 9728 metadata.
 #[derive(Clone)]
 struct DemoState {
     verifier: Verifier,
     notes: Arc<NotesStore>,
+    metadata: Arc<ProtectedResourceMetadata>,
 }
 
 impl FromRef<DemoState> for Verifier {
@@ -72,66 +84,108 @@ impl FromRef<DemoState> for Arc<NotesStore> {
     }
 }
 
-/// The demo router (no tracing layer): the API, health probes and RFC 9728 metadata.
-pub fn app(verifier: Verifier, metadata: ProtectedResourceMetadata) -> Router {
-    let state = DemoState {
-        verifier: verifier.clone(),
-        notes: Arc::new(NotesStore::default()),
-    };
-    // /api/notes: the layer verifies, each method's guard checks its scope.
-    let notes = Router::new()
-        .route(
-            "/api/notes",
-            get(notes::get_notes.layer(require_scope("api:read"))).post(
-                notes::post_notes
-                    .layer(require_scope("api:write"))
-                    .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
-            ),
-        )
-        .layer(BearerLayer::new(verifier));
-    Router::new()
-        // /api/me: no layer; the extractor verifies with the Verifier from the state.
-        .route("/api/me", get(get_me))
-        .merge(notes)
-        .route("/healthz", get(get_healthz))
-        .route("/readyz", get(get_readyz))
-        .merge(metadata.router())
-        .with_state(state)
-}
-
-/// `GET /api/me`: who the token speaks for.
-#[tracing::instrument(skip_all, fields(client_id = %claims.client_id, jti = %claims.jti))]
-async fn get_me(claims: AccessClaims) -> Json<serde_json::Value> {
-    let scope: Vec<&str> = claims.scope.iter().collect();
-    Json(json!({ "sub": claims.sub, "client_id": claims.client_id, "scope": scope }))
-}
-
-async fn get_healthz() -> &'static str {
-    "ok"
-}
-
-/// `GET /readyz`: ready once keys are loaded; stale keys still serve (and say so).
-async fn get_readyz(State(verifier): State<Verifier>) -> impl IntoResponse {
-    match verifier.status() {
-        JwksStatus::Ready { keys } => (
-            StatusCode::OK,
-            Json(json!({"status": "ready", "keys": keys})),
-        ),
-        JwksStatus::Stale { keys, reason } => (
-            StatusCode::OK,
-            Json(json!({"status": "stale", "keys": keys, "reason": reason})),
-        ),
-        JwksStatus::Loading { last_error } => {
-            let reason = last_error.map_or_else(
-                || "the JWKS has not been loaded yet".to_owned(),
-                |error| format!("the JWKS has not been loaded yet: {error}"),
-            );
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "loading", "reason": reason})),
-            )
-        }
+impl FromRef<DemoState> for Arc<ProtectedResourceMetadata> {
+    fn from_ref(state: &DemoState) -> Arc<ProtectedResourceMetadata> {
+        Arc::clone(&state.metadata)
     }
+}
+
+/// The demo's routes with their documentation, in two groups: `open` (no layer; `/api/me`
+/// verifies through its extractor) and `protected` (`/api/notes`: each method's scope guard,
+/// which needs [`BearerLayer`] around the group). [`app`] adds the layer; [`docs`] reads the
+/// same routes for the document, so routes and documentation cannot drift.
+fn routes(metadata_path: &str) -> (OpenApiRouter<DemoState>, OpenApiRouter<DemoState>) {
+    let open = OpenApiRouter::new()
+        .routes(routes!(get_me))
+        .routes(routes!(health::get_healthz))
+        .routes(routes!(health::get_readyz))
+        .routes(at_path(
+            routes!(get_protected_resource_metadata),
+            metadata_path,
+        ));
+    let protected = OpenApiRouter::new()
+        .routes(routes!(notes::get_notes).layer::<_, Infallible>(require_scope("api:read")))
+        .routes(
+            routes!(notes::post_notes)
+                .layer::<_, Infallible>(require_scope("api:write"))
+                .layer::<_, Infallible>(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        );
+    (open, protected)
+}
+
+/// Serves (and documents) a route at `path` instead of the path in its annotation: RFC 9728
+/// §3.1 puts the resource identifier's path, if any, after the well-known suffix.
+fn at_path<S>(
+    (schemas, mut paths, method_router): UtoipaMethodRouter<S>,
+    path: &str,
+) -> UtoipaMethodRouter<S> {
+    for (_, item) in std::mem::take(&mut paths.paths) {
+        paths.paths.insert(path.to_owned(), item);
+    }
+    (schemas, paths, method_router)
+}
+
+/// The demo router (no tracing layer): the API, health probes, RFC 9728 metadata, and this
+/// server's OpenAPI document at `/openapi.json` with Swagger UI at `/docs` (both outside the
+/// bearer layer).
+pub fn app(verifier: Verifier, metadata: ProtectedResourceMetadata) -> Router {
+    let (open, protected) = routes(&metadata.well_known_path());
+    let (router, part) = open
+        // /api/notes: the layer verifies, each method's guard checks its scope.
+        .merge(protected.layer(BearerLayer::new(verifier.clone())))
+        .split_for_parts();
+    let document = docs::document(part, verifier.issuer(), &metadata.resource);
+    let state = DemoState {
+        verifier,
+        notes: Arc::new(NotesStore::default()),
+        metadata: Arc::new(metadata),
+    };
+    router.merge(docs::swagger_ui(document)).with_state(state)
+}
+
+/// Whom the token speaks for (any valid token).
+///
+/// The token's subject, client and granted scopes. No scope is needed: any access token the
+/// issuer minted for this resource (its `aud`) will do.
+#[utoipa::path(
+    get,
+    path = paths::ME,
+    tag = tags::NOTES,
+    security(("access_token" = []), ("issuer_oauth2" = [])),
+    responses(
+        (status = 200, description = "The token's subject, client and scopes.", body = Me),
+        (status = 400, response = ResourceBadRequest),
+        (status = 401, response = ResourceUnauthorized),
+        (status = 503, response = ResourceUnavailable),
+    ),
+)]
+#[tracing::instrument(skip_all, fields(client_id = %claims.client_id, jti = %claims.jti))]
+async fn get_me(claims: AccessClaims) -> Json<Me> {
+    Json(Me {
+        sub: claims.sub,
+        client_id: claims.client_id,
+        scope: claims.scope.iter().map(str::to_owned).collect(),
+    })
+}
+
+/// RFC 9728 protected resource metadata.
+///
+/// Which issuer's tokens this resource accepts, the audience (`resource`) they must name,
+/// the scopes it understands, and how to send the token (the `Authorization` header only).
+/// A `WWW-Authenticate: Bearer` challenge points here (`resource_metadata`, RFC 9728 §5.1).
+#[utoipa::path(
+    get,
+    path = WELL_KNOWN_PATH,
+    tag = tags::PROTECTED_RESOURCE,
+    responses(
+        (status = 200, description = "RFC 9728 §3.2 metadata.", body = openapi::ProtectedResourceMetadata,
+            headers(("Cache-Control" = String, description = "`max-age=3600`"))),
+    ),
+)]
+async fn get_protected_resource_metadata(
+    State(metadata): State<Arc<ProtectedResourceMetadata>>,
+) -> Response {
+    metadata.as_ref().clone().into_response()
 }
 
 /// The request-id header set on every request and echoed in the response.

@@ -1,4 +1,4 @@
-//! The demo's notes: per-user (`sub`) notes kept in memory.
+//! The demo's notes: per-user (`sub`) notes kept in memory, and `GET`/`POST /api/notes`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,35 +10,19 @@ use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use openapi::document::tags;
+use openapi::responses::{ResourceInsufficientScope, ResourceUnauthorized, ResourceUnavailable};
+use openapi::{ErrorBody, NewNote, Note, NoteList};
 
+use super::paths;
 use crate::AccessClaims;
 
 /// Largest request body of `POST /api/notes`; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Longest note text, in characters.
-pub const MAX_NOTE_CHARS: usize = 1000;
+pub const MAX_NOTE_CHARS: usize = openapi::MAX_NOTE_CHARS;
 /// Notes kept per user; more get 409, so one caller cannot exhaust memory.
 pub const MAX_NOTES_PER_USER: usize = 1000;
-
-/// One note.
-#[derive(Clone, Debug, Serialize)]
-pub struct Note {
-    /// Unique across users.
-    pub id: u64,
-    /// 1 to 1000 characters.
-    pub text: String,
-    /// Unix seconds.
-    pub created_at: u64,
-}
-
-/// The body of `POST /api/notes`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewNote {
-    text: String,
-}
 
 /// Notes by subject; nobody sees another subject's notes.
 #[derive(Default)]
@@ -96,21 +80,69 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(json!({"error": self.error, "error_description": self.description}));
-        (self.status, body).into_response()
+        let body = ErrorBody {
+            error: self.error.to_owned(),
+            error_description: Some(self.description),
+        };
+        (self.status, Json(body)).into_response()
     }
 }
 
-/// `GET /api/notes` (scope `api:read`): the caller's notes.
+/// The caller's notes (scope api:read).
+///
+/// Only the notes of the token's subject (`sub`), oldest first. Needs a token with the
+/// `api:read` scope; e.g. client_credentials for `demo-service` with `scope=api:read api:write`.
+#[utoipa::path(
+    get,
+    path = paths::NOTES,
+    tag = tags::NOTES,
+    security(("access_token" = ["api:read"]), ("issuer_oauth2" = ["api:read"])),
+    responses(
+        (status = 200, description = "The caller's notes.", body = NoteList),
+        (status = 400, response = openapi::responses::ResourceBadRequest),
+        (status = 401, response = ResourceUnauthorized),
+        (status = 403, response = ResourceInsufficientScope),
+        (status = 503, response = ResourceUnavailable),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(client_id = %claims.client_id, jti = %claims.jti))]
 pub(crate) async fn get_notes(
     State(store): State<std::sync::Arc<NotesStore>>,
     claims: AccessClaims,
-) -> Json<serde_json::Value> {
-    Json(json!({ "notes": store.list(&claims.sub) }))
+) -> Json<NoteList> {
+    Json(NoteList {
+        notes: store.list(&claims.sub),
+    })
 }
 
-/// `POST /api/notes` (scope `api:write`): adds a note for the caller; 201 with the note.
+/// Adds a note for the caller (scope api:write).
+///
+/// The body is `{"text": "..."}`: 1 to 1000 characters (Unicode scalar values), not all
+/// whitespace, and no other member. A user keeps at most 1000 notes; bodies over 16 KiB are
+/// refused unread. Needs a token with the `api:write` scope.
+#[utoipa::path(
+    post,
+    path = paths::NOTES,
+    tag = tags::NOTES,
+    request_body(content = NewNote, content_type = "application/json", description = "The note to add."),
+    security(("access_token" = ["api:write"]), ("issuer_oauth2" = ["api:write"])),
+    responses(
+        (status = 201, description = "The note was added.", body = Note),
+        (status = 400, description = "`invalid_request`: the body is not JSON, not sent as \
+            `application/json`, not `{\"text\": \"...\"}` with a string `text` and no other \
+            member, or `text` is empty, blank or over 1000 characters. Also RFC 6750 \
+            `invalid_request` when the `Authorization` header itself is malformed (then with a \
+            `WWW-Authenticate: Bearer` challenge and `Cache-Control: no-store`).",
+            body = ErrorBody, example = json!({"error": "invalid_request", "error_description": "text must have 1 to 1000 characters and not be blank (got 0)."})),
+        (status = 401, response = ResourceUnauthorized),
+        (status = 403, response = ResourceInsufficientScope),
+        (status = 409, description = "`limit_reached`: the caller already keeps 1000 notes.",
+            body = ErrorBody, example = json!({"error": "limit_reached", "error_description": "A user may keep at most 1000 notes."})),
+        (status = 413, description = "`payload_too_large`: the body is over 16 KiB.",
+            body = ErrorBody, example = json!({"error": "payload_too_large", "error_description": "The body must be at most 16384 bytes."})),
+        (status = 503, response = ResourceUnavailable),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(client_id = %claims.client_id, jti = %claims.jti))]
 pub(crate) async fn post_notes(
     State(store): State<std::sync::Arc<NotesStore>>,
@@ -119,6 +151,7 @@ pub(crate) async fn post_notes(
 ) -> Result<(StatusCode, Json<Note>), ApiError> {
     let Json(new_note) = body.map_err(json_rejection)?;
     let length = new_note.text.chars().count();
+    // The same rule as NewNote's schema (openapi::NOT_BLANK_PATTERN, maxLength).
     if new_note.text.trim().is_empty() || length > MAX_NOTE_CHARS {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,

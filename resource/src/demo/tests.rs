@@ -1,6 +1,7 @@
 //! The demo API through `oneshot`, and the real server on 127.0.0.1:0.
 
 use axum::body::Body;
+use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -359,4 +360,39 @@ async fn served_demo_is_not_ready_while_the_issuer_is_down() {
         .unwrap();
     assert_eq!(healthz.status(), StatusCode::OK);
     server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_note_limit_is_answered_with_409() {
+    let app = demo();
+    let writer = bearer("erin", "api:write");
+    for _ in 0..MAX_NOTES_PER_USER {
+        let (status, _) = send(
+            &app,
+            post_note(&writer, Some("application/json"), r#"{"text":"x"}"#),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (status, body) = send(
+        &app,
+        post_note(
+            &writer,
+            Some("application/json"),
+            r#"{"text":"one too many"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"], "limit_reached");
+    let (status, _) = send(
+        &app,
+        post_note(
+            &bearer("frank", "api:write"),
+            Some("application/json"),
+            r#"{"text":"x"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "the limit is per user");
 }
