@@ -47,6 +47,10 @@ pub struct Shared {
     pub registration: RegistrationPolicy,
     /// Limits user-code guesses at the device verification page, per client IP.
     pub user_code_limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    /// Limits password attempts per user name (whether or not the user exists).
+    pub login_limiter_by_user: governor::DefaultKeyedRateLimiter<String>,
+    /// Limits password attempts per client IP.
+    pub login_limiter_by_ip: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
 }
 
 /// The signing keys with the discovery document and JWKS serialised once from them.
@@ -184,6 +188,14 @@ pub async fn start(config: Config) -> Result<RunningProvider, Error> {
         user_code_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(
             USER_CODE_ATTEMPTS_PER_MINUTE,
         )),
+        login_limiter_by_user: governor::RateLimiter::keyed(login_quota(
+            config.login_burst_per_user,
+            LOGIN_REFILL_PER_USER,
+        )),
+        login_limiter_by_ip: governor::RateLimiter::keyed(login_quota(
+            LOGIN_BURST_PER_IP,
+            LOGIN_REFILL_PER_IP,
+        )),
     }));
     let router = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     spawn_maintenance(state, schedule);
@@ -271,6 +283,21 @@ fn ensure_sqlite_directory(url: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Password attempts per user name: a burst (`Config::login_burst_per_user`, default 20), then
+/// one more every 6 s. Generous enough that people, test suites and repeated interop runs
+/// against a dev provider do not meet it; with bcrypt behind it, online guessing stays slow.
+const LOGIN_REFILL_PER_USER: Duration = Duration::from_secs(6);
+/// The same per client IP, wider because several users may share an address.
+const LOGIN_BURST_PER_IP: u32 = 60;
+const LOGIN_REFILL_PER_IP: Duration = Duration::from_secs(1);
+
+fn login_quota(burst: u32, refill: Duration) -> governor::Quota {
+    let burst = std::num::NonZeroU32::new(burst).unwrap_or(std::num::NonZeroU32::MIN);
+    governor::Quota::with_period(refill).map_or(governor::Quota::per_minute(burst), |quota| {
+        quota.allow_burst(burst)
+    })
+}
+
 /// User-code attempts per client IP per minute at the device verification page (RFC 8628 §5.1).
 const USER_CODE_ATTEMPTS_PER_MINUTE: std::num::NonZeroU32 =
     std::num::NonZeroU32::new(10).expect("10 is not zero");
@@ -289,8 +316,9 @@ fn spawn_maintenance(state: AppState, schedule: signing::Schedule) {
                 tracing::warn!(error = %err, "key maintenance failed; keeping the current keys");
             }
             if ticks.is_multiple_of(10) {
-                let limiter = &state.user_code_limiter;
-                limiter.retain_recent();
+                state.user_code_limiter.retain_recent();
+                state.login_limiter_by_user.retain_recent();
+                state.login_limiter_by_ip.retain_recent();
                 match state.store.purge_expired(now()).await {
                     Ok(0) => {}
                     Ok(count) => tracing::debug!(count, "purged expired rows"),

@@ -185,7 +185,12 @@ pub struct Config {
     pub registration: RegistrationPolicy,
     /// Automatic key rotation interval in seconds.
     pub key_rotation_interval: Option<u64>,
+    /// Password attempts per user name before throttling starts (then one more every 6 s).
+    pub login_burst_per_user: u32,
 }
+
+/// Default of [`Config::login_burst_per_user`].
+pub const DEFAULT_LOGIN_BURST_PER_USER: u32 = 20;
 
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// The default SQLite database of dev mode.
@@ -291,6 +296,7 @@ impl Config {
             refresh_grace_secs: args.refresh_grace.or(file.refresh_grace).unwrap_or(0),
             registration,
             key_rotation_interval,
+            login_burst_per_user: DEFAULT_LOGIN_BURST_PER_USER,
         })
     }
 
@@ -308,6 +314,7 @@ impl Config {
             refresh_grace_secs: 0,
             registration: RegistrationPolicy::Open,
             key_rotation_interval: None,
+            login_burst_per_user: DEFAULT_LOGIN_BURST_PER_USER,
         }
     }
 }

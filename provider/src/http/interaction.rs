@@ -6,8 +6,10 @@
 //! on top. Completing an interaction deletes it, so it completes once.
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::header;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use openapi::document::tags;
@@ -352,6 +354,7 @@ fn check_csrf(interaction: &InteractionRecord, params: &Params) -> Result<(), Pa
 /// as long as known ones (no user enumeration by timing).
 const DUMMY_HASH: &str = "$2b$12$2W7WkC7TGP0nh8Dv/sT5X.LbfbH6rG83q5T2OoCCHO3Az.SlSSfHq";
 const LOGIN_FAILED: &str = "The user name or password is incorrect.";
+const LOGIN_THROTTLED: &str = "Too many sign-in attempts. Wait a minute and try again.";
 
 /// Submit the login form (HTML form target).
 ///
@@ -368,6 +371,7 @@ const LOGIN_FAILED: &str = "The user name or password is incorrect.";
     })),
     responses(
         (status = 200, description = "The login form again with \"The user name or password is incorrect.\" (the same for unknown users).", body = String, content_type = "text/html"),
+        (status = 429, description = "Too many password attempts for this user name or client address: the login form again with \"Too many sign-in attempts. Wait a minute and try again.\"; the password was not checked.", body = String, content_type = "text/html"),
         (status = 303, description = "Signed in: back to the interaction page for the next step.", headers(
             ("Location" = String, description = "`/interaction/{id}`"),
             ("Set-Cookie" = String, description = "`oidc_session`: the new SSO session (HttpOnly, SameSite=Lax; a new id at every login)."),
@@ -380,6 +384,7 @@ const LOGIN_FAILED: &str = "The user name or password is incorrect.";
 #[tracing::instrument(skip_all)]
 async fn post_login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     jar: CookieJar,
     PathId(id): PathId,
     body: Bytes,
@@ -389,6 +394,15 @@ async fn post_login(
         let params = Params::parse(&body);
         check_csrf(&interaction, &params)?;
         let username = params.single("username").ok().flatten().unwrap_or_default().trim().to_owned();
+        // Throttled before any bcrypt work, per user name (existing or not) and per client IP.
+        let throttled = state.login_limiter_by_ip.check_key(&peer.ip()).is_err()
+            || state.login_limiter_by_user.check_key(&username.to_lowercase()).is_err();
+        if throttled {
+            tracing::warn!(ip = %peer.ip(), "password attempts throttled");
+            tracing::info!(target: FLOW, "login: too many attempts for this user name or address; refused before checking the password");
+            let page = login_page(&state, &interaction, &client, &username, Some(LOGIN_THROTTLED));
+            return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
+        }
         let password = Password::new(params.single("password").ok().flatten().unwrap_or_default().to_owned());
         let user = if username.is_empty() { None } else { state.store.user_by_username(&username).await? };
         let hash = user.as_ref().map_or(DUMMY_HASH.to_owned(), |user| user.password_hash.clone());
