@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 
 use tracing::{Event, Subscriber};
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::format::{DefaultFields, Format, Writer};
+use tracing_subscriber::fmt::format::{Format, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -108,7 +108,3 @@ impl tracing::field::Visit for MessageVisitor<'_> {
         }
     }
 }
-
-// Keeps DefaultFields referenced for readers looking for the field formatter in use.
-#[allow(dead_code)] // documentation aid: the subscriber uses DefaultFields for non-flow events
-type Fields = DefaultFields;

@@ -199,6 +199,30 @@ pub enum RefreshState {
     Revoked,
 }
 
+impl RefreshState {
+    /// A stored token's state. A rotated token is still usable once within `grace_secs` of its
+    /// rotation (0 = never), for concurrent refreshes of one client; that one use is spent once
+    /// `grace_used` is set.
+    pub fn of(
+        revoked: bool,
+        rotated_at: Option<UnixTime>,
+        grace_used: bool,
+        grace_secs: u64,
+        now: UnixTime,
+    ) -> Self {
+        match (revoked, rotated_at) {
+            (true, _) => RefreshState::Revoked,
+            (false, None) => RefreshState::Live,
+            (false, Some(rotated_at)) => RefreshState::Rotated {
+                within_grace: !grace_used
+                    && grace_secs > 0
+                    && now.0.saturating_sub(rotated_at.0)
+                        <= i64::try_from(grace_secs).unwrap_or(i64::MAX),
+            },
+        }
+    }
+}
+
 /// What to do with a presented refresh token.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RefreshDecision {
@@ -406,6 +430,44 @@ mod tests {
             check(&public, Some("api:read")),
             Err(ErrorCode::UnauthorizedClient)
         );
+    }
+
+    #[test]
+    fn refresh_state_and_grace_window() {
+        use RefreshState::*;
+        let t = UnixTime(1000);
+        let cases = [
+            ((false, None, false, 0, 1000), Live),
+            ((true, Some(t), false, 30, 1000), Revoked),
+            (
+                (false, Some(t), false, 0, 1000),
+                Rotated {
+                    within_grace: false,
+                },
+            ),
+            (
+                (false, Some(t), false, 30, 1030),
+                Rotated { within_grace: true },
+            ),
+            (
+                (false, Some(t), false, 30, 1031),
+                Rotated {
+                    within_grace: false,
+                },
+            ),
+            (
+                (false, Some(t), true, 30, 1001),
+                Rotated {
+                    within_grace: false,
+                },
+            ),
+        ];
+        for ((revoked, rotated_at, grace_used, grace, now), expected) in cases {
+            assert_eq!(
+                RefreshState::of(revoked, rotated_at, grace_used, grace, UnixTime(now)),
+                expected
+            );
+        }
     }
 
     #[test]

@@ -90,15 +90,13 @@ pub struct RefreshTokenRecord {
 impl RefreshTokenRecord {
     /// The token's state, given the configured grace window (0 = off).
     pub fn state(&self, grace_secs: u64, now: UnixTime) -> RefreshState {
-        match (self.revoked, self.rotated_at) {
-            (true, _) => RefreshState::Revoked,
-            (false, None) => RefreshState::Live,
-            (false, Some(rotated_at)) => RefreshState::Rotated {
-                within_grace: !self.grace_used
-                    && grace_secs > 0
-                    && now.0 - rotated_at.0 <= i64::try_from(grace_secs).unwrap_or(i64::MAX),
-            },
-        }
+        RefreshState::of(
+            self.revoked,
+            self.rotated_at,
+            self.grace_used,
+            grace_secs,
+            now,
+        )
     }
 }
 
