@@ -33,6 +33,33 @@ pub enum Command {
     /// Signing-key management.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// User accounts (for serve mode, which seeds no demo users).
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+/// `provider users ...`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Creates a user. The password is read from standard input (one line), never from a flag,
+    /// so it stays out of shell history and process listings.
+    Add {
+        /// Database URL [default: sqlite://data/provider.db].
+        #[arg(long = "database", env = "OIDC_DATABASE_URL")]
+        database_url: Option<String>,
+        /// Login name (`preferred_username`).
+        #[arg(long)]
+        username: String,
+        /// Display name (`name`).
+        #[arg(long)]
+        name: String,
+        /// Email address (`email`).
+        #[arg(long)]
+        email: String,
+        /// Mark the address as verified (`email_verified: true`).
+        #[arg(long)]
+        email_verified: bool,
+    },
 }
 
 /// `provider keys ...`.
@@ -202,7 +229,9 @@ impl Config {
         let (mode, args) = match command {
             Command::Dev(args) => (Mode::Dev, args),
             Command::Serve(args) => (Mode::Serve, args),
-            Command::Keys(_) => return Err("provider keys is not a server mode".into()),
+            Command::Keys(_) | Command::Users(_) => {
+                return Err("provider keys and provider users are not server modes".into());
+            }
         };
         let file = match &args.config {
             Some(path) => read_file(path)?,

@@ -21,6 +21,7 @@ pub mod signing;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
+pub mod users;
 
 pub use app::{RunningProvider, start};
 pub use config::Config;

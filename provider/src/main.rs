@@ -1,7 +1,10 @@
-//! `provider dev` / `provider serve` / `provider keys rotate`: parses the command line and runs.
+//! `provider dev` / `provider serve` / `provider keys rotate` / `provider users add`: parses the
+//! command line and runs.
 
 use clap::Parser;
-use provider::config::{Cli, Command, Config, KeysCommand, Mode};
+use std::io::BufRead;
+
+use provider::config::{Cli, Command, Config, KeysCommand, Mode, UsersCommand};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -15,6 +18,39 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(
                 "rotated {alg}: new key {kid} is published now and signs from unix time {activate_at}"
             );
+        }
+        return Ok(());
+    }
+    if let Command::Users(UsersCommand::Add {
+        database_url,
+        username,
+        name,
+        email,
+        email_verified,
+    }) = cli.command
+    {
+        provider::telemetry::init(Mode::Serve);
+        let database_url =
+            database_url.unwrap_or_else(|| provider::config::DEFAULT_DATABASE_URL.to_owned());
+        eprintln!("password for {username} (one line on standard input):");
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let password = provider::protocol::types::Password::new(
+            line.trim_end_matches(['\r', '\n']).to_owned(),
+        );
+        let user = provider::users::NewUser {
+            username,
+            name,
+            email,
+            email_verified,
+            password,
+        };
+        match provider::users::add_user(&database_url, user, rand::random()).await {
+            Ok(subject) => eprintln!("created the user with sub {}", subject.as_str()),
+            Err(error) => {
+                eprintln!("provider users add: {error}");
+                std::process::exit(1);
+            }
         }
         return Ok(());
     }
