@@ -123,11 +123,13 @@ pub fn demo_clients() -> Vec<RegisteredClient> {
 /// The public client of Swagger UI's *Authorize* button (served at `/docs`).
 pub const SWAGGER_UI_CLIENT_ID: &str = "swagger-ui";
 
-/// Swagger UI's client: public (PKCE protects its codes), authorization code only, its one
-/// redirect URI is `{issuer}/docs/oauth2-redirect.html`. The issuer is known only once the
+/// Swagger UI's client: public (PKCE protects its codes), authorization code only, redirect
+/// URIs `{issuer}/docs/oauth2-redirect.html` and the demo API's `/docs/oauth2-redirect.html`. The issuer is known only once the
 /// provider has bound its address, so it is passed in.
 pub fn swagger_ui_client(issuer: &Issuer) -> RegisteredClient {
     let redirect_uri = issuer.url_for(paths::DOCS_OAUTH2_REDIRECT);
+    // The demo API's own Swagger UI (resource server on its default address) signs in too.
+    let demo_api_redirect_uri = format!("{DEMO_API_AUDIENCE}{}", paths::DOCS_OAUTH2_REDIRECT);
     RegisteredClient {
         client_id: ClientId::parse(SWAGGER_UI_CLIENT_ID)
             .expect("the Swagger UI client id is short printable ASCII"),
@@ -137,7 +139,7 @@ pub fn swagger_ui_client(issuer: &Issuer) -> RegisteredClient {
             "none",
             "web",
             &["authorization_code"],
-            &[&redirect_uri],
+            &[&redirect_uri, &demo_api_redirect_uri],
             "openid profile email api:read api:write",
         ),
     }

@@ -6,6 +6,7 @@ mod support;
 mod authorize_errors;
 mod client_credentials;
 mod code_flow;
+mod cors;
 mod device;
 mod discovery;
 mod introspect_revoke;

@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(post_introspect))
         .routes(routes!(post_revoke))
+        .layer(crate::http::cross_origin_api())
 }
 
 /// A token we issued, found by trying what it can be.

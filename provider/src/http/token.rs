@@ -36,7 +36,9 @@ use crate::{Error, telemetry::FLOW};
 
 /// Routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(post_token))
+    OpenApiRouter::new()
+        .routes(routes!(post_token))
+        .layer(crate::http::cross_origin_api())
 }
 
 /// Reads the form body of a token-family endpoint: `application/x-www-form-urlencoded` only.

@@ -23,7 +23,9 @@ use crate::telemetry::FLOW;
 
 /// Routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_userinfo, post_userinfo))
+    OpenApiRouter::new()
+        .routes(routes!(get_userinfo, post_userinfo))
+        .layer(crate::http::cross_origin_api())
 }
 
 /// RFC 6750 §2.1 header or (POST only) §2.2 form body; never both, never the query string.

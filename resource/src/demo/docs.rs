@@ -131,28 +131,50 @@ pub(super) fn document(part: OpenApi, issuer: &str, audience: &str) -> OpenApi {
 }
 
 /// Where Swagger UI lives. Its *Authorize* dialog offers `access_token` (paste a token) and
-/// `issuer_oauth2`; no client is pre-filled, as the issuer has none for this origin.
+/// `issuer_oauth2`, pre-filled with the provider's public `swagger-ui` client: in dev mode the
+/// provider registers this demo's `/docs/oauth2-redirect.html` for it (on the default address
+/// `127.0.0.1:8081`), and its token endpoint allows cross-origin calls.
 pub const SWAGGER_UI: SwaggerUiOptions = SwaggerUiOptions {
     docs_path: paths::DOCS,
     document_path: paths::OPENAPI_JSON,
-    oauth_client_id: "",
+    oauth_client_id: "swagger-ui",
     oauth_scopes: &["api:read", "api:write"],
 };
 
 /// Swagger UI runs its own scripts (from `'self'` only) and sets inline styles; its "Try it
-/// out" calls this origin only.
-const SWAGGER_UI_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-     img-src 'self' data:; font-src 'self' data:; connect-src 'self'; form-action 'self'; \
-     frame-ancestors 'none'; base-uri 'none'";
+/// out" calls this origin, and its *Authorize* flow calls the issuer's token endpoint.
+fn swagger_ui_csp(issuer: &str) -> String {
+    let issuer_origin = issuer_origin(issuer).unwrap_or_default();
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; font-src 'self' data:; connect-src 'self' {issuer_origin}; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'"
+    )
+}
+
+/// `scheme://host[:port]` of the issuer URL, for the CSP; `None` if it is not a plain URL.
+fn issuer_origin(issuer: &str) -> Option<String> {
+    let (scheme, rest) = issuer.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    let safe = |text: &str| {
+        !text.is_empty()
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+    };
+    (safe(scheme) && safe(authority)).then(|| format!("{scheme}://{authority}"))
+}
 
 /// `/openapi.json` and Swagger UI under `/docs`, with their own Content-Security-Policy.
-pub(super) fn swagger_ui<S>(document: OpenApi) -> Router<S>
+pub(super) fn swagger_ui<S>(document: OpenApi, issuer: &str) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
+    let policy = HeaderValue::from_str(&swagger_ui_csp(issuer))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
     openapi::swagger::router(document, &SWAGGER_UI).layer(SetResponseHeaderLayer::overriding(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(SWAGGER_UI_CSP),
+        policy,
     ))
 }
 
@@ -392,6 +414,24 @@ mod tests {
     }
 
     #[test]
+    fn issuer_origins_for_the_policy() {
+        assert_eq!(
+            issuer_origin("http://127.0.0.1:8080").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            issuer_origin("https://id.example.com/tenant").as_deref(),
+            Some("https://id.example.com")
+        );
+        assert_eq!(
+            issuer_origin("https://id.example.com; script-src *"),
+            None,
+            "no header injection"
+        );
+        assert_eq!(issuer_origin("not a url"), None);
+    }
+
+    #[test]
     fn the_metadata_path_follows_the_audience() {
         let document = openapi_part(ISSUER, "https://api.example/notes");
         let paths: Vec<&String> = document.paths.paths.keys().collect();
@@ -415,10 +455,19 @@ mod tests {
                 .to_str()
                 .unwrap();
             assert!(policy.contains("script-src 'self'"), "{path}: {policy}");
+            // Authorize exchanges the code at the issuer's token endpoint from the browser.
+            assert!(
+                policy.contains("connect-src 'self' https://issuer.example;"),
+                "{path}: {policy}"
+            );
         }
         let (_, initializer) = call(&router, "get", "/docs/swagger-initializer.js").await;
         let initializer = String::from_utf8(initializer).unwrap();
         assert!(initializer.contains(TITLE), "{initializer}");
+        assert!(
+            initializer.contains(r#""clientId": "swagger-ui""#),
+            "{initializer}"
+        );
     }
 
     #[tokio::test]

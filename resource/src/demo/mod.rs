@@ -135,12 +135,15 @@ pub fn app(verifier: Verifier, metadata: ProtectedResourceMetadata) -> Router {
         .merge(protected.layer(BearerLayer::new(verifier.clone())))
         .split_for_parts();
     let document = docs::document(part, verifier.issuer(), &metadata.resource);
+    let issuer = verifier.issuer().to_owned();
     let state = DemoState {
         verifier,
         notes: Arc::new(NotesStore::default()),
         metadata: Arc::new(metadata),
     };
-    router.merge(docs::swagger_ui(document)).with_state(state)
+    router
+        .merge(docs::swagger_ui(document, &issuer))
+        .with_state(state)
 }
 
 /// Whom the token speaks for (any valid token).
