@@ -50,6 +50,26 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// One transaction: `mark_old` must change exactly one row (the presented token, still in
+    /// the state the statement requires); only then is `new` stored. Otherwise nothing changes
+    /// and the answer is `false`: a concurrent request used the token first.
+    async fn replace_refresh_token(
+        &self,
+        mark_old: sqlx::query::Query<'_, sqlx::Sqlite, <sqlx::Sqlite as sqlx::Database>::Arguments>,
+        new: &RefreshTokenRecord,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        if mark_old.execute(&mut *tx).await?.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_refresh(&mut *tx, new).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
 fn client_from_row(row: &SqliteRow) -> Result<RegisteredClient> {
     let client_id: String = row.try_get("client_id")?;
     let secret_digest: Option<String> = row.try_get("secret_digest")?;
@@ -342,22 +362,12 @@ impl Store for SqliteStore {
         new: &RefreshTokenRecord,
         now: UnixTime,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
+        let mark_rotated = sqlx::query(
             "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_digest = $2 AND rotated_at IS NULL AND revoked_at IS NULL",
         )
         .bind(now.0)
-        .bind(old.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        insert_refresh(&mut *tx, new).await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(old.as_str());
+        self.replace_refresh_token(mark_rotated, new).await
     }
 
     async fn use_refresh_grace(
@@ -365,21 +375,11 @@ impl Store for SqliteStore {
         old: &SecretDigest,
         new: &RefreshTokenRecord,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
+        let mark_grace_spent = sqlx::query(
             "UPDATE refresh_tokens SET grace_used = 1 WHERE token_digest = $1 AND grace_used = 0 AND revoked_at IS NULL AND rotated_at IS NOT NULL",
         )
-        .bind(old.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        insert_refresh(&mut *tx, new).await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(old.as_str());
+        self.replace_refresh_token(mark_grace_spent, new).await
     }
 
     async fn deny_access_token(&self, jti: &str, expires_at: UnixTime) -> Result<()> {
