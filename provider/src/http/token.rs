@@ -70,11 +70,11 @@ pub(crate) async fn authenticated_client(
         .and_then(|value| value.to_str().ok());
     let presented = parse_client_credentials(authorization, params)?;
     let registered = state.store.client(presented.client_id()).await?;
-    let client = authenticate_client(&presented, registered.as_ref()).inspect_err(|_| {
+    let client = authenticate_client(&presented, registered).inspect_err(|_| {
         tracing::info!(target: FLOW, "token: client authentication failed -> 401 invalid_client (RFC 6749 §5.2)");
     })?;
     tracing::Span::current().record("client_id", client.client_id.as_str());
-    Ok(client.clone())
+    Ok(client)
 }
 
 /// A JSON success response that must not be cached (RFC 6749 §5.1).

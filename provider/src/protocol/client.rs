@@ -1,5 +1,7 @@
 //! Registered clients (RFC 7591 metadata names) and RFC 6749 §2.3 client authentication.
 
+use std::borrow::Borrow;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use keys::SigningAlg;
@@ -282,13 +284,17 @@ fn decode_basic(value: &str) -> Option<(String, ClientSecret)> {
 ///
 /// `client` is `None` when no client has the presented id; that fails exactly like a wrong
 /// secret, so responses do not reveal which client ids exist.
-pub fn authenticate_client<'c>(
+///
+/// Generic over ownership: callers holding the record get it back, callers with a reference
+/// get the reference (no copy either way).
+pub fn authenticate_client<C: Borrow<RegisteredClient>>(
     presented: &PresentedCredentials,
-    client: Option<&'c RegisteredClient>,
-) -> Result<&'c RegisteredClient, ClientAuthError> {
+    client: Option<C>,
+) -> Result<C, ClientAuthError> {
     let used_basic = presented.used_basic();
     let client = client.ok_or(ClientAuthError::new(BAD_CLIENT, used_basic))?;
-    match (presented, &client.secret_digest, client.is_public()) {
+    let registered: &RegisteredClient = client.borrow();
+    match (presented, &registered.secret_digest, registered.is_public()) {
         (PresentedCredentials::None { .. }, None, true) => Ok(client),
         (
             PresentedCredentials::Basic { secret, .. } | PresentedCredentials::Post { secret, .. },
