@@ -23,6 +23,7 @@ use crate::protocol::authorize::{
     Authentication, AuthorizationRequest, InteractionProgress, NextStep, error_redirect, next_step,
     success_redirect, validate_authorize, validate_client_redirect,
 };
+use crate::protocol::claims::AccessTokenClaims;
 use crate::protocol::client::RegisteredClient;
 use crate::protocol::params::Params;
 use crate::protocol::token::IssuedCode;
@@ -192,6 +193,41 @@ async fn authorize_inner(
         None,
     )
     .await
+}
+
+/// Why a presented token is not one of our access tokens.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum NotOurAccessToken {
+    /// Not signed by our keys for our issuer (or not a JWT at all).
+    Invalid,
+    /// Signed by us, but `typ` is not `at+jwt` (an ID token, RFC 9068 §4).
+    NotAnAccessToken,
+}
+
+/// Verifies an access token we issued: signature by our keys, our issuer, `typ` `at+jwt`
+/// (RFC 9068 §4; media-type names compare case-insensitively, `application/` may be spelled
+/// out). Any audience; expiry is left to the caller (UserInfo refuses, introspection answers
+/// inactive).
+pub(crate) fn verify_own_access_token(
+    state: &AppState,
+    token: &str,
+) -> Result<AccessTokenClaims, NotOurAccessToken> {
+    let mut validation = keys::Validation::new(keys::SigningAlg::RS256.jwt_algorithm());
+    validation.set_issuer(&[state.issuer.as_str()]);
+    validation.validate_aud = false;
+    validation.validate_exp = false;
+    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+    let data = state
+        .published()
+        .keys
+        .verify::<AccessTokenClaims>(token, &validation)
+        .map_err(|_| NotOurAccessToken::Invalid)?;
+    let typ = data.header.typ.as_deref().unwrap_or_default();
+    if typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt") {
+        Ok(data.claims)
+    } else {
+        Err(NotOurAccessToken::NotAnAccessToken)
+    }
 }
 
 /// Verifies an ID token we issued to `client` (signature, issuer, audience; expiry does not

@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::{AppState, now};
+use crate::http::authorize::verify_own_access_token;
 use crate::http::error::ApiError;
 use crate::http::paths;
 use crate::http::token::{authenticated_client, form_params, no_store_json};
@@ -54,7 +55,7 @@ async fn find_token(
     {
         return Ok(Some(Found::Refresh(record)));
     }
-    if let Some(claims) = verify_access_token(state, token) {
+    if let Ok(claims) = verify_own_access_token(state, token) {
         return Ok(Some(Found::Access(claims)));
     }
     if !try_refresh_first
@@ -63,26 +64,6 @@ async fn find_token(
         return Ok(Some(Found::Refresh(record)));
     }
     Ok(None)
-}
-
-/// Verifies one of our access tokens: signature, `typ`, issuer; expiry is checked by callers.
-fn verify_access_token(state: &AppState, token: &str) -> Option<AccessTokenClaims> {
-    let header = keys::b64url_decode(token.split('.').next()?)?;
-    let header: serde_json::Value = serde_json::from_slice(&header).ok()?;
-    if header.get("typ")?.as_str()? != "at+jwt" {
-        return None;
-    }
-    let mut validation = keys::Validation::new(keys::SigningAlg::RS256.jwt_algorithm());
-    validation.set_issuer(&[state.issuer.as_str()]);
-    validation.validate_aud = false;
-    validation.validate_exp = false;
-    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-    state
-        .published()
-        .keys
-        .verify::<AccessTokenClaims>(token, &validation)
-        .ok()
-        .map(|data| data.claims)
 }
 
 /// Token introspection.
