@@ -11,12 +11,14 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
-/// The JWS algorithms this provider signs with (RFC 7518 §3.1, RFC 8037 §3.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The JWS algorithms this provider signs with (RFC 7518 §3.1, RFC 8037 §3.1). Serialised as
+/// the JOSE `alg` name; deserialising anything else (including `none` and HS*) fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum SigningAlg {
     /// RSASSA-PKCS1-v1_5 with SHA-256 over a 2048-bit key: the OpenID Connect default.
     RS256,
@@ -56,6 +58,20 @@ impl SigningAlg {
             SigningAlg::ES256 => Algorithm::ES256,
             SigningAlg::EdDSA => Algorithm::EdDSA,
         }
+    }
+}
+
+impl From<SigningAlg> for &'static str {
+    fn from(alg: SigningAlg) -> Self {
+        alg.as_str()
+    }
+}
+
+impl TryFrom<String> for SigningAlg {
+    type Error = Error;
+
+    fn try_from(name: String) -> Result<Self, Error> {
+        SigningAlg::parse(&name)
     }
 }
 

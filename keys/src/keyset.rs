@@ -20,6 +20,27 @@ pub enum KeyStatus {
     Retired,
 }
 
+impl KeyStatus {
+    /// Every status.
+    pub const ALL: [KeyStatus; 3] = [KeyStatus::Active, KeyStatus::Next, KeyStatus::Retired];
+
+    /// The name a store keeps: `active`, `next` or `retired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "active",
+            KeyStatus::Next => "next",
+            KeyStatus::Retired => "retired",
+        }
+    }
+
+    /// Parses a stored name; `None` for anything else.
+    pub fn parse(name: &str) -> Option<Self> {
+        KeyStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == name)
+    }
+}
+
 struct Entry {
     key: Arc<SigningKey>,
     status: KeyStatus,
@@ -148,6 +169,25 @@ mod tests {
             crate::install_crypto_provider();
             SigningAlg::ALL.map(|alg| Arc::new(SigningKey::generate(alg).expect("keygen")))
         })
+    }
+
+    #[test]
+    fn statuses_and_algorithms_round_trip_through_their_names() {
+        for status in KeyStatus::ALL {
+            assert_eq!(KeyStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(KeyStatus::parse("Active"), None);
+        for alg in SigningAlg::ALL {
+            let json = serde_json::to_value(alg).unwrap();
+            assert_eq!(json, json!(alg.as_str()));
+            assert_eq!(serde_json::from_value::<SigningAlg>(json).unwrap(), alg);
+        }
+        for refused in ["none", "HS256", "rs256", ""] {
+            assert!(
+                serde_json::from_value::<SigningAlg>(json!(refused)).is_err(),
+                "{refused}"
+            );
+        }
     }
 
     fn key(alg: SigningAlg) -> &'static Arc<SigningKey> {

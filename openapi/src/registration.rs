@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use crate::GrantType;
 
 /// RFC 7591 §2 `token_endpoint_auth_method`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenEndpointAuthMethod {
     /// HTTP Basic with the issued secret (the default).
@@ -17,6 +17,36 @@ pub enum TokenEndpointAuthMethod {
     None,
 }
 
+impl TokenEndpointAuthMethod {
+    /// Every method the token endpoint accepts.
+    pub const ALL: [TokenEndpointAuthMethod; 3] = [
+        TokenEndpointAuthMethod::ClientSecretBasic,
+        TokenEndpointAuthMethod::ClientSecretPost,
+        TokenEndpointAuthMethod::None,
+    ];
+
+    /// The registered name (RFC 7591 §2).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TokenEndpointAuthMethod::ClientSecretBasic => "client_secret_basic",
+            TokenEndpointAuthMethod::ClientSecretPost => "client_secret_post",
+            TokenEndpointAuthMethod::None => "none",
+        }
+    }
+
+    /// Parses a registered name; `None` for methods this provider does not implement.
+    pub fn parse(value: &str) -> Option<Self> {
+        TokenEndpointAuthMethod::ALL
+            .into_iter()
+            .find(|method| method.as_str() == value)
+    }
+
+    /// True for the methods that present a client secret.
+    pub const fn uses_secret(self) -> bool {
+        !matches!(self, TokenEndpointAuthMethod::None)
+    }
+}
+
 /// OIDC Registration §2 `application_type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -25,6 +55,26 @@ pub enum ApplicationType {
     Web,
     /// RFC 8252 native app: loopback redirects on any port, or a reverse-DNS private scheme.
     Native,
+}
+
+impl ApplicationType {
+    /// Both kinds.
+    pub const ALL: [ApplicationType; 2] = [ApplicationType::Web, ApplicationType::Native];
+
+    /// The registered name (OIDC Registration §2).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ApplicationType::Web => "web",
+            ApplicationType::Native => "native",
+        }
+    }
+
+    /// Parses a registered name.
+    pub fn parse(value: &str) -> Option<Self> {
+        ApplicationType::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == value)
+    }
 }
 
 /// RFC 7591 §2 client metadata, sent as JSON to `POST /register`. Unknown members are ignored

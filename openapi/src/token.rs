@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 /// The grants the token endpoint accepts. OAuth 2.1 removed `password` and `implicit`; they
 /// are answered with `unsupported_grant_type`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[schema(example = "client_credentials")]
 pub enum GrantType {
     /// RFC 6749 §4.1.3 with RFC 7636 PKCE: exchange an authorization code.
@@ -20,6 +20,40 @@ pub enum GrantType {
     /// RFC 8628 §3.4: poll for the tokens of a device authorization.
     #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
     DeviceCode,
+}
+
+impl GrantType {
+    /// Every grant the token endpoint accepts, in the order discovery lists them. Adding a
+    /// variant makes the compiler point at every `match` that must learn it.
+    pub const ALL: [GrantType; 4] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+        GrantType::DeviceCode,
+    ];
+
+    /// The `grant_type` value on the wire (RFC 6749 §4, RFC 8628 §3.4).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+        }
+    }
+
+    /// Parses a `grant_type` value; `None` for anything this provider does not implement.
+    pub fn parse(value: &str) -> Option<Self> {
+        GrantType::ALL
+            .into_iter()
+            .find(|grant| grant.as_str() == value)
+    }
+}
+
+impl std::fmt::Display for GrantType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// RFC 6749 §3.2 token request (`application/x-www-form-urlencoded`). One schema for every
@@ -107,4 +141,35 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub refresh_token: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ApplicationType, TokenEndpointAuthMethod};
+
+    /// The serde spelling and `as_str` are written twice; they must agree for every variant.
+    #[test]
+    fn wire_names_agree_with_serde() {
+        fn check<T: Serialize + Copy>(values: &[T], name: impl Fn(T) -> &'static str) {
+            for value in values {
+                assert_eq!(
+                    serde_json::to_value(value).unwrap(),
+                    serde_json::Value::from(name(*value))
+                );
+            }
+        }
+        check(&GrantType::ALL, GrantType::as_str);
+        check(
+            &TokenEndpointAuthMethod::ALL,
+            TokenEndpointAuthMethod::as_str,
+        );
+        check(&ApplicationType::ALL, ApplicationType::as_str);
+        for grant in GrantType::ALL {
+            assert_eq!(GrantType::parse(grant.as_str()), Some(grant));
+        }
+        assert_eq!(GrantType::parse("password"), None);
+        assert_eq!(GrantType::parse("implicit"), None);
+        assert_eq!(TokenEndpointAuthMethod::parse("private_key_jwt"), None);
+    }
 }

@@ -1,16 +1,17 @@
-//! Application assembly: state, router, listener, graceful shutdown.
+//! Application assembly: opens the store, seeds (dev), loads the keys, builds the state and the
+//! router with its cross-cutting layers, binds, serves until shutdown, and runs the
+//! maintenance task (key schedule, purges).
 
 use std::net::SocketAddr;
-use std::ops::Deref;
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::extract::MatchedPath;
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use keys::KeySet;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -19,110 +20,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::config::{Config, Lifetimes, RegistrationPolicy};
-use crate::protocol::types::{Issuer, UnixTime};
-use crate::store::sqlite::SqliteStore;
-use crate::store::{EphemeralStore, Store};
-use crate::{Error, http, seed, signing};
-
-/// Shared, read-mostly state of a running provider.
-pub struct Shared {
-    /// The issuer identifier.
-    pub issuer: Issuer,
-    /// Lifetimes.
-    pub lifetimes: Lifetimes,
-    /// Durable storage.
-    pub store: Arc<dyn Store>,
-    /// Short-lived artifacts.
-    pub ephemeral: Arc<dyn EphemeralStore>,
-    /// Keys and the documents derived from them; replaced whole on rotation.
-    published: RwLock<Arc<Published>>,
-    /// Bounds concurrent bcrypt work so a login storm cannot starve other endpoints.
-    pub password_hashing: Semaphore,
-    /// Show the demo accounts on the login page.
-    pub show_demo_hint: bool,
-    /// Refresh-token grace window in seconds (0 = off).
-    pub refresh_grace_secs: u64,
-    /// Who may register clients.
-    pub registration: RegistrationPolicy,
-    /// Limits user-code guesses at the device verification page, per client IP.
-    pub user_code_limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
-    /// Limits password attempts per user name (whether or not the user exists).
-    pub login_limiter_by_user: governor::DefaultKeyedRateLimiter<String>,
-    /// Limits password attempts per client IP.
-    pub login_limiter_by_ip: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
-}
-
-/// The signing keys with the discovery document and JWKS serialised once from them.
-pub struct Published {
-    /// Signing keys, parsed once.
-    pub keys: KeySet,
-    /// The discovery document bytes.
-    pub discovery_json: Bytes,
-    /// The JWKS bytes.
-    pub jwks_json: Bytes,
-}
-
-impl Published {
-    fn build(
-        issuer: &Issuer,
-        keys: KeySet,
-        registration: &RegistrationPolicy,
-    ) -> Result<Self, Error> {
-        let discovery = http::discovery::document(issuer, &keys, registration);
-        let discovery_json = Bytes::from(
-            serde_json::to_vec(&discovery)
-                .map_err(|err| Error::internal("serialising discovery", err))?,
-        );
-        let jwks_json = Bytes::from(
-            serde_json::to_vec(&keys.jwks())
-                .map_err(|err| Error::internal("serialising the JWKS", err))?,
-        );
-        Ok(Published {
-            keys,
-            discovery_json,
-            jwks_json,
-        })
-    }
-}
-
-impl Shared {
-    /// The current keys and documents (cheap: one `Arc` clone).
-    pub fn published(&self) -> Arc<Published> {
-        let guard = self
-            .published
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Arc::clone(&guard)
-    }
-
-    fn replace_published(&self, published: Published) {
-        let mut guard = self
-            .published
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *guard = Arc::new(published);
-    }
-}
-
-/// The axum state: a cheap handle to [`Shared`].
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-impl Deref for AppState {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
-
-/// The current time as [`UnixTime`]: the one place the HTTP layer reads the clock.
-pub fn now() -> UnixTime {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
-    UnixTime(i64::try_from(seconds).unwrap_or(i64::MAX))
-}
+use crate::config::{Config, RegistrationPolicy};
+use crate::protocol::types::Issuer;
+use crate::state::{AppState, Environment, Published, Shared};
+use crate::{Error, http, seed, signing, store};
 
 /// A running provider.
 pub struct RunningProvider {
@@ -149,8 +50,17 @@ impl RunningProvider {
     }
 }
 
-/// Opens the store, runs migrations, seeds (dev), loads keys, binds and starts serving.
+/// [`start_with`] the real clock and the operating system's randomness.
 pub async fn start(config: Config) -> Result<RunningProvider, Error> {
+    start_with(config, Environment::default()).await
+}
+
+/// Opens the store (migrations included), seeds (dev), loads keys, binds and starts serving,
+/// reading time and randomness from `environment`.
+pub async fn start_with(
+    config: Config,
+    environment: Environment,
+) -> Result<RunningProvider, Error> {
     keys::install_crypto_provider();
     let listener = TcpListener::bind(config.bind)
         .await
@@ -163,40 +73,22 @@ pub async fn start(config: Config) -> Result<RunningProvider, Error> {
         None => Issuer::parse(&format!("http://{local_addr}"), true)
             .map_err(|err| Error::internal("deriving the issuer", err))?,
     };
-    ensure_sqlite_directory(&config.database_url)?;
-    let sqlite = Arc::new(SqliteStore::connect(&config.database_url).await?);
-    let store: Arc<dyn Store> = sqlite.clone();
-    let ephemeral: Arc<dyn EphemeralStore> = sqlite;
-    let now = now();
+    let store = store::open(&config.database_url).await?;
+    let now = environment.clock.now();
     if config.seed_demo_data {
-        seed::seed_demo_data(store.as_ref(), &issuer, now).await?;
+        seed::seed_demo_data(&store, &issuer, now).await?;
     }
     let schedule = signing::Schedule::from_config(&config);
-    signing::apply_schedule(store.as_ref(), &schedule, now).await?;
-    let keys = signing::load_or_generate(store.as_ref(), now).await?;
-    let published = Published::build(&issuer, keys, &config.registration)?;
-    let state = AppState(Arc::new(Shared {
-        issuer: issuer.clone(),
-        lifetimes: config.lifetimes,
+    signing::apply_schedule(store.keys.as_ref(), &schedule, now).await?;
+    let keys = signing::load_or_generate(store.keys.as_ref(), now).await?;
+    let published = publish(&issuer, keys, &config.registration)?;
+    let state = AppState::new(Shared::new(
+        &config,
+        issuer.clone(),
         store,
-        ephemeral,
-        published: RwLock::new(Arc::new(published)),
-        password_hashing: Semaphore::new(config.password_hash_concurrency.max(1)),
-        show_demo_hint: config.seed_demo_data,
-        refresh_grace_secs: config.refresh_grace_secs,
-        registration: config.registration.clone(),
-        user_code_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(
-            USER_CODE_ATTEMPTS_PER_MINUTE,
-        )),
-        login_limiter_by_user: governor::RateLimiter::keyed(login_quota(
-            config.login_burst_per_user,
-            LOGIN_REFILL_PER_USER,
-        )),
-        login_limiter_by_ip: governor::RateLimiter::keyed(login_quota(
-            LOGIN_BURST_PER_IP,
-            LOGIN_REFILL_PER_IP,
-        )),
-    }));
+        published,
+        environment,
+    ));
     let router = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     spawn_maintenance(state, schedule);
     let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
@@ -217,6 +109,28 @@ pub async fn start(config: Config) -> Result<RunningProvider, Error> {
         issuer,
         shutdown: Some(shutdown_sender),
         task,
+    })
+}
+
+/// Serialises the discovery document and the JWKS of `keys` once.
+fn publish(
+    issuer: &Issuer,
+    keys: KeySet,
+    registration: &RegistrationPolicy,
+) -> Result<Published, Error> {
+    let discovery = http::discovery::document(issuer, &keys, registration);
+    let discovery_json = Bytes::from(
+        serde_json::to_vec(&discovery)
+            .map_err(|err| Error::internal("serialising discovery", err))?,
+    );
+    let jwks_json = Bytes::from(
+        serde_json::to_vec(&keys.jwks())
+            .map_err(|err| Error::internal("serialising the JWKS", err))?,
+    );
+    Ok(Published {
+        keys,
+        discovery_json,
+        jwks_json,
     })
 }
 
@@ -247,64 +161,34 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     router
         .layer(RequestBodyLimitLayer::new(64 * 1024))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
         .layer(CatchPanicLayer::new())
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-            let request_id = request.headers().get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
-        }))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 
-/// Creates the directory of a file-backed SQLite database (owner-only: it holds private keys).
-fn ensure_sqlite_directory(url: &str) -> Result<(), Error> {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or_default();
-    if path.is_empty() || path.starts_with(":memory:") {
-        return Ok(());
-    }
-    if let Some(parent) = std::path::Path::new(path)
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        && !parent.exists()
-    {
-        std::fs::create_dir_all(parent)
-            .map_err(|err| Error::internal("creating the database directory", err))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o700))
-                .map_err(|err| Error::internal("restricting the database directory", err))?;
-        }
-    }
-    Ok(())
+/// The span of one request: method, the matched route (not the raw path, which may carry ids
+/// and is unbounded) and the request id.
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("-", MatchedPath::as_str);
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", method = %request.method(), route = %route, request_id = %request_id)
 }
-
-/// Password attempts per user name: a burst (`Config::login_burst_per_user`, default 20), then
-/// one more every 6 s. Generous enough that people, test suites and repeated interop runs
-/// against a dev provider do not meet it; with bcrypt behind it, online guessing stays slow.
-const LOGIN_REFILL_PER_USER: Duration = Duration::from_secs(6);
-/// The same per client IP, wider because several users may share an address.
-const LOGIN_BURST_PER_IP: u32 = 60;
-const LOGIN_REFILL_PER_IP: Duration = Duration::from_secs(1);
-
-fn login_quota(burst: u32, refill: Duration) -> governor::Quota {
-    let burst = std::num::NonZeroU32::new(burst).unwrap_or(std::num::NonZeroU32::MIN);
-    governor::Quota::with_period(refill).map_or(governor::Quota::per_minute(burst), |quota| {
-        quota.allow_burst(burst)
-    })
-}
-
-/// User-code attempts per client IP per minute at the device verification page (RFC 8628 §5.1).
-const USER_CODE_ATTEMPTS_PER_MINUTE: std::num::NonZeroU32 =
-    std::num::NonZeroU32::new(10).expect("10 is not zero");
 
 /// Every 30 s: applies the key-rotation schedule and reloads the keys when they changed (also
 /// picks up rotations made by other nodes or `provider keys rotate`); every 5 min: deletes
-/// expired sessions, codes and tokens.
+/// expired sessions, codes and tokens and forgets idle rate-limit keys.
 fn spawn_maintenance(state: AppState, schedule: signing::Schedule) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_secs(30));
@@ -316,10 +200,8 @@ fn spawn_maintenance(state: AppState, schedule: signing::Schedule) {
                 tracing::warn!(error = %err, "key maintenance failed; keeping the current keys");
             }
             if ticks.is_multiple_of(10) {
-                state.user_code_limiter.retain_recent();
-                state.login_limiter_by_user.retain_recent();
-                state.login_limiter_by_ip.retain_recent();
-                match state.store.purge_expired(now()).await {
+                state.limits.retain_recent();
+                match state.store.maintenance.purge_expired(state.now()).await {
                     Ok(0) => {}
                     Ok(count) => tracing::debug!(count, "purged expired rows"),
                     Err(err) => tracing::warn!(error = %err, "purging expired rows failed"),
@@ -329,14 +211,17 @@ fn spawn_maintenance(state: AppState, schedule: signing::Schedule) {
     });
 }
 
+/// Applies the key schedule and re-publishes the JWKS and discovery when the stored key set
+/// differs from the one in use.
 pub async fn refresh_keys(state: &AppState, schedule: &signing::Schedule) -> Result<(), Error> {
-    let now = now();
-    signing::apply_schedule(state.store.as_ref(), schedule, now).await?;
-    let stored = signing::fingerprint(&state.store.signing_keys().await?);
+    let now = state.now();
+    let keys = state.store.keys.as_ref();
+    signing::apply_schedule(keys, schedule, now).await?;
+    let stored = signing::fingerprint(&keys.signing_keys().await?);
     let current = signing::fingerprint_of(&state.published().keys);
     if stored != current {
-        let keys = signing::load_or_generate(state.store.as_ref(), now).await?;
-        state.replace_published(Published::build(&state.issuer, keys, &state.registration)?);
+        let loaded = signing::load_or_generate(keys, now).await?;
+        state.replace_published(publish(&state.issuer, loaded, &state.registration)?);
         tracing::info!(target: "flow", "keys: key set changed; JWKS and discovery re-published");
     }
     Ok(())

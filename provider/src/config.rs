@@ -8,6 +8,9 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
 use crate::protocol::types::Issuer;
+pub use crate::protocol::types::Lifetimes;
+use crate::seed::DEMO_API_AUDIENCE;
+use crate::store::DatabaseUrl;
 
 /// Command line of the `provider` binary.
 #[derive(Debug, Parser)]
@@ -118,6 +121,10 @@ pub struct CommonArgs {
     /// Rotate signing keys automatically every this many seconds [default: off].
     #[arg(long, env = "OIDC_KEY_ROTATION_INTERVAL")]
     pub key_rotation_interval: Option<u64>,
+    /// The `aud` of access tokens for dynamically registered clients [default: dev mode the
+    /// demo API, http://127.0.0.1:8081; serve mode the issuer itself].
+    #[arg(long, env = "OIDC_REGISTRATION_AUDIENCE")]
+    pub registration_audience: Option<String>,
 }
 
 /// The TOML file: the same keys, all optional; unknown keys are an error.
@@ -135,6 +142,7 @@ struct FileConfig {
     refresh_grace: Option<u64>,
     registration_token: Option<String>,
     key_rotation_interval: Option<u64>,
+    registration_audience: Option<String>,
 }
 
 /// Which mode runs. Behaviour differences are the fields of [`Config`], not checks of this.
@@ -144,36 +152,6 @@ pub enum Mode {
     Dev,
     /// `provider serve`.
     Serve,
-}
-
-/// Token and session lifetimes, in seconds.
-#[derive(Clone, Copy, Debug)]
-pub struct Lifetimes {
-    /// Authorization codes (RFC 6749 §4.1.2 recommends at most 10 minutes).
-    pub code: u64,
-    /// Access tokens.
-    pub access_token: u64,
-    /// ID tokens.
-    pub id_token: u64,
-    /// Refresh tokens.
-    pub refresh_token: u64,
-    /// SSO sessions.
-    pub session: u64,
-    /// Login/consent interactions.
-    pub interaction: u64,
-}
-
-impl Default for Lifetimes {
-    fn default() -> Self {
-        Lifetimes {
-            code: 600,
-            access_token: 600,
-            id_token: 600,
-            refresh_token: 14 * 24 * 3600,
-            session: 8 * 3600,
-            interaction: 900,
-        }
-    }
 }
 
 /// Who may use dynamic client registration (RFC 7591 §3).
@@ -197,7 +175,7 @@ pub struct Config {
     /// Explicit issuer; `None` derives it from the bound address.
     pub issuer: Option<Issuer>,
     /// Database URL.
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     /// Whether a plain-http issuer is allowed.
     pub allow_insecure_http: bool,
     /// Seed the demo users and clients.
@@ -214,6 +192,8 @@ pub struct Config {
     pub key_rotation_interval: Option<u64>,
     /// Password attempts per user name before throttling starts (then one more every 6 s).
     pub login_burst_per_user: u32,
+    /// The `aud` given to dynamically registered clients; `None` means the issuer itself.
+    pub registration_audience: Option<String>,
 }
 
 /// Default of [`Config::login_burst_per_user`].
@@ -261,15 +241,7 @@ impl Config {
         if issuer.is_none() && !allow_insecure_http {
             return Err("--issuer / OIDC_ISSUER is required in serve mode (an https URL), or pass --allow-insecure-http".into());
         }
-        let database_url = args
-            .database_url
-            .or(file.database_url)
-            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        if !database_url.starts_with("sqlite:") {
-            return Err(format!(
-                "--database / OIDC_DATABASE_URL: {database_url:?} is not supported; use a sqlite:// URL"
-            ));
-        }
+        let database_url = database_url(args.database_url.or(file.database_url))?;
         let defaults = Lifetimes::default();
         let positive = |value: Option<u64>, default: u64, flag: &str| match value {
             Some(0) => Err(format!("{flag}: must be greater than zero")),
@@ -313,6 +285,12 @@ impl Config {
                 "--key-rotation-interval: rotate at most hourly (3600 seconds or more)".into(),
             );
         }
+        let registration_audience = match args.registration_audience.or(file.registration_audience)
+        {
+            Some(audience) => Some(audience_url(&audience)?),
+            None if mode == Mode::Dev => Some(DEMO_API_AUDIENCE.to_owned()),
+            None => None,
+        };
         Ok(Config {
             mode,
             bind,
@@ -326,6 +304,7 @@ impl Config {
             registration,
             key_rotation_interval,
             login_burst_per_user: DEFAULT_LOGIN_BURST_PER_USER,
+            registration_audience,
         })
     }
 
@@ -335,7 +314,7 @@ impl Config {
             mode: Mode::Dev,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             issuer: None,
-            database_url: format!("sqlite://{}", database_path.display()),
+            database_url: DatabaseUrl::Sqlite(format!("sqlite://{}", database_path.display())),
             allow_insecure_http: true,
             seed_demo_data: true,
             lifetimes: Lifetimes::default(),
@@ -344,7 +323,25 @@ impl Config {
             registration: RegistrationPolicy::Open,
             key_rotation_interval: None,
             login_burst_per_user: DEFAULT_LOGIN_BURST_PER_USER,
+            registration_audience: Some(DEMO_API_AUDIENCE.to_owned()),
         }
+    }
+}
+
+/// The database URL of `--database` / `OIDC_DATABASE_URL` (default: the dev SQLite file).
+pub fn database_url(raw: Option<String>) -> Result<DatabaseUrl, String> {
+    let raw = raw.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    DatabaseUrl::parse(&raw).map_err(|err| format!("--database / OIDC_DATABASE_URL: {err}"))
+}
+
+/// An absolute URI for `--registration-audience` (RFC 8707 §2: resource indicators are
+/// absolute URIs without a fragment).
+fn audience_url(raw: &str) -> Result<String, String> {
+    match url::Url::parse(raw) {
+        Ok(url) if url.fragment().is_none() => Ok(raw.to_owned()),
+        _ => Err(format!(
+            "--registration-audience / OIDC_REGISTRATION_AUDIENCE: {raw:?} is not an absolute URI without a fragment"
+        )),
     }
 }
 

@@ -8,21 +8,28 @@
 //! What it deliberately does not do: the implicit and password grants, `plain` PKCE, redirect
 //! URI wildcards, or anything that leaks internals in error responses.
 //!
-//! Entry points: [`Config`] (flags, env, file) and [`start`], which returns a
-//! [`RunningProvider`]. The code map and invariants are in `ARCHITECTURE.md`.
+//! Entry points: [`Config`] (flags, env, file) and [`start`] (or [`start_with`] a fixed clock
+//! and randomness), which return a [`RunningProvider`]. The code map and invariants are in
+//! `ARCHITECTURE.md`.
 
 pub mod app;
+pub mod clock;
 pub mod config;
 mod error;
 pub mod http;
 pub mod protocol;
+pub mod random;
 pub mod seed;
 pub mod signing;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
 pub mod users;
 
-pub use app::{RunningProvider, start};
+#[cfg(test)]
+mod architecture;
+
+pub use app::{RunningProvider, start, start_with};
 pub use config::Config;
 pub use error::{BoxError, Error};

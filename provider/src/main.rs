@@ -4,16 +4,26 @@
 use clap::Parser;
 use std::io::BufRead;
 
+use provider::clock::Clock;
 use provider::config::{Cli, Command, Config, KeysCommand, Mode, UsersCommand};
+use provider::random::Random;
+
+/// The value, or the configuration error on stderr and exit code 2.
+fn exit_on_error<T>(result: Result<T, String>) -> T {
+    result.unwrap_or_else(|message| {
+        eprintln!("provider: invalid configuration: {message}");
+        std::process::exit(2);
+    })
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Command::Keys(KeysCommand::Rotate { database_url, alg }) = cli.command {
         provider::telemetry::init(Mode::Dev);
-        let database_url =
-            database_url.unwrap_or_else(|| provider::config::DEFAULT_DATABASE_URL.to_owned());
-        let rotated = provider::signing::rotate_keys(&database_url, alg.as_deref()).await?;
+        let database_url = exit_on_error(provider::config::database_url(database_url));
+        let now = provider::clock::SystemClock.now();
+        let rotated = provider::signing::rotate_keys(&database_url, alg.as_deref(), now).await?;
         for (alg, kid, activate_at) in rotated {
             tracing::info!(
                 "rotated {alg}: new key {kid} is published now and signs from unix time {activate_at}"
@@ -30,8 +40,7 @@ async fn main() -> anyhow::Result<()> {
     }) = cli.command
     {
         provider::telemetry::init(Mode::Serve);
-        let database_url =
-            database_url.unwrap_or_else(|| provider::config::DEFAULT_DATABASE_URL.to_owned());
+        let database_url = exit_on_error(provider::config::database_url(database_url));
         eprintln!("password for {username} (one line on standard input):");
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
@@ -45,7 +54,8 @@ async fn main() -> anyhow::Result<()> {
             email_verified,
             password,
         };
-        match provider::users::add_user(&database_url, user, rand::random()).await {
+        let subject_random = provider::random::OsRandom.bytes32();
+        match provider::users::add_user(&database_url, user, subject_random).await {
             Ok(subject) => eprintln!("created the user with sub {}", subject.as_str()),
             Err(error) => {
                 eprintln!("provider users add: {error}");

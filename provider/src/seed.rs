@@ -3,10 +3,16 @@
 //!
 //! Password hashes are pre-computed (bcrypt cost 12) so start-up pays for no hashing.
 
+use keys::SigningAlg;
+
 use crate::http::paths;
-use crate::protocol::client::{ClientMetadata, RegisteredClient};
+use crate::protocol::client::{
+    ApplicationType, ClientMetadata, GrantType, RegisteredClient, ResponseType,
+    TokenEndpointAuthMethod,
+};
+use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::{ClientId, Issuer, SecretDigest, Subject, UnixTime};
-use crate::store::{Result, Store, UserRecord};
+use crate::store::{Result, Stores, UserRecord};
 
 /// The demo API's resource identifier: the default `aud` of every demo client's access tokens.
 pub const DEMO_API_AUDIENCE: &str = "http://127.0.0.1:8081";
@@ -39,9 +45,9 @@ const USERS: &[DemoUser] = &[
 
 fn metadata(
     name: &str,
-    auth_method: &str,
-    application_type: &str,
-    grants: &[&str],
+    auth_method: TokenEndpointAuthMethod,
+    application_type: ApplicationType,
+    grants: &[GrantType],
     redirects: &[&str],
     scope: &str,
 ) -> ClientMetadata {
@@ -49,17 +55,17 @@ fn metadata(
         client_name: name.to_owned(),
         redirect_uris: redirects.iter().map(|uri| (*uri).to_owned()).collect(),
         post_logout_redirect_uris: Vec::new(),
-        grant_types: grants.iter().map(|grant| (*grant).to_owned()).collect(),
-        response_types: if grants.contains(&"authorization_code") {
-            vec!["code".into()]
+        grant_types: grants.to_vec(),
+        response_types: if grants.contains(&GrantType::AuthorizationCode) {
+            vec![ResponseType::Code]
         } else {
             Vec::new()
         },
-        token_endpoint_auth_method: auth_method.to_owned(),
-        application_type: application_type.to_owned(),
-        scope: scope.to_owned(),
-        id_token_signed_response_alg: "RS256".into(),
-        access_token_signed_response_alg: "RS256".into(),
+        token_endpoint_auth_method: auth_method,
+        application_type,
+        scope: ScopeSet::parse(scope).expect("demo scopes are well-formed"),
+        id_token_signed_response_alg: SigningAlg::RS256,
+        access_token_signed_response_alg: SigningAlg::RS256,
         default_audience: DEMO_API_AUDIENCE.to_owned(),
         allowed_resources: vec![DEMO_API_AUDIENCE.to_owned()],
         first_party: true,
@@ -73,37 +79,34 @@ pub fn demo_clients() -> Vec<RegisteredClient> {
     let all_scopes = "openid profile email offline_access api:read api:write";
     let mut web = metadata(
         "Demo web app",
-        "client_secret_basic",
-        "web",
-        &["authorization_code", "refresh_token"],
+        TokenEndpointAuthMethod::ClientSecretBasic,
+        ApplicationType::Web,
+        &[GrantType::AuthorizationCode, GrantType::RefreshToken],
         &["http://127.0.0.1:8082/callback"],
         all_scopes,
     );
     web.post_logout_redirect_uris = vec!["http://127.0.0.1:8082/".into()];
     let cli = metadata(
         "Demo CLI (native app)",
-        "none",
-        "native",
-        &["authorization_code", "refresh_token"],
+        TokenEndpointAuthMethod::None,
+        ApplicationType::Native,
+        &[GrantType::AuthorizationCode, GrantType::RefreshToken],
         &["http://127.0.0.1/callback"],
         all_scopes,
     );
     let service = metadata(
         "Demo service",
-        "client_secret_basic",
-        "web",
-        &["client_credentials"],
+        TokenEndpointAuthMethod::ClientSecretBasic,
+        ApplicationType::Web,
+        &[GrantType::ClientCredentials],
         &[],
         "api:read api:write",
     );
     let device = metadata(
         "Demo TV (device flow)",
-        "none",
-        "native",
-        &[
-            "urn:ietf:params:oauth:grant-type:device_code",
-            "refresh_token",
-        ],
+        TokenEndpointAuthMethod::None,
+        ApplicationType::Native,
+        &[GrantType::DeviceCode, GrantType::RefreshToken],
         &[],
         all_scopes,
     );
@@ -136,9 +139,9 @@ pub fn swagger_ui_client(issuer: &Issuer) -> RegisteredClient {
         secret_digest: None,
         metadata: metadata(
             "Swagger UI (API documentation)",
-            "none",
-            "web",
-            &["authorization_code"],
+            TokenEndpointAuthMethod::None,
+            ApplicationType::Web,
+            &[GrantType::AuthorizationCode],
             &[&redirect_uri, &demo_api_redirect_uri],
             "openid profile email api:read api:write",
         ),
@@ -146,9 +149,10 @@ pub fn swagger_ui_client(issuer: &Issuer) -> RegisteredClient {
 }
 
 /// Seeds the demo users and clients (insert or update, so restarts are harmless).
-pub async fn seed_demo_data(store: &dyn Store, issuer: &Issuer, now: UnixTime) -> Result<()> {
+pub async fn seed_demo_data(store: &Stores, issuer: &Issuer, now: UnixTime) -> Result<()> {
     for user in USERS {
         store
+            .users
             .upsert_user(&UserRecord {
                 subject: Subject(user.subject.to_owned()),
                 username: user.username.to_owned(),
@@ -160,9 +164,12 @@ pub async fn seed_demo_data(store: &dyn Store, issuer: &Issuer, now: UnixTime) -
             .await?;
     }
     for client in demo_clients() {
-        store.upsert_client(&client, now).await?;
+        store.clients.upsert_client(&client, now).await?;
     }
-    store.upsert_client(&swagger_ui_client(issuer), now).await?;
+    store
+        .clients
+        .upsert_client(&swagger_ui_client(issuer), now)
+        .await?;
     tracing::info!(target: "flow", "seed: demo users alice, bob and clients demo-web, demo-cli, demo-service, demo-device, swagger-ui are ready");
     Ok(())
 }

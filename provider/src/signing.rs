@@ -16,7 +16,7 @@ use keys::{KeySet, KeyStatus, SigningAlg, SigningKey};
 use crate::Error;
 use crate::config::Config;
 use crate::protocol::types::UnixTime;
-use crate::store::{SigningKeyRecord, Store};
+use crate::store::{DatabaseUrl, KeyStore, SigningKeyRecord};
 
 /// `Cache-Control: max-age` of the JWKS and discovery documents.
 pub const JWKS_MAX_AGE_SECS: u64 = 300;
@@ -45,31 +45,23 @@ impl Schedule {
 }
 
 /// What the store holds, as (kid, status) pairs: to notice changes cheaply.
-pub fn fingerprint(records: &[SigningKeyRecord]) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = records
+pub fn fingerprint(records: &[SigningKeyRecord]) -> Vec<(String, &'static str)> {
+    let mut pairs: Vec<(String, &'static str)> = records
         .iter()
-        .map(|record| (record.kid.clone(), record.status.clone()))
+        .map(|record| (record.kid.clone(), record.status.as_str()))
         .collect();
     pairs.sort();
     pairs
 }
 
 /// The same pairs for a loaded key set.
-pub fn fingerprint_of(keys: &KeySet) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = keys
+pub fn fingerprint_of(keys: &KeySet) -> Vec<(String, &'static str)> {
+    let mut pairs: Vec<(String, &'static str)> = keys
         .entries()
-        .map(|(key, status)| (key.kid().to_string(), status_name(status).to_owned()))
+        .map(|(key, status)| (key.kid().to_string(), status.as_str()))
         .collect();
     pairs.sort();
     pairs
-}
-
-fn status_name(status: KeyStatus) -> &'static str {
-    match status {
-        KeyStatus::Active => "active",
-        KeyStatus::Next => "next",
-        KeyStatus::Retired => "retired",
-    }
 }
 
 async fn generate(alg: SigningAlg) -> Result<SigningKey, Error> {
@@ -82,21 +74,21 @@ async fn generate(alg: SigningAlg) -> Result<SigningKey, Error> {
 /// Reads every stored key; generates an active RS256, ES256 and EdDSA key when missing.
 ///
 /// RSA generation is CPU work: it runs on the blocking pool.
-pub async fn load_or_generate(store: &dyn Store, now: UnixTime) -> Result<KeySet, Error> {
+pub async fn load_or_generate(store: &dyn KeyStore, now: UnixTime) -> Result<KeySet, Error> {
     let mut records = store.signing_keys().await?;
     for alg in SigningAlg::ALL {
         let has_active = records
             .iter()
-            .any(|record| record.alg == alg.as_str() && record.status == "active");
+            .any(|record| record.alg == alg && record.status == KeyStatus::Active);
         if has_active {
             continue;
         }
         let key = generate(alg).await?;
         let record = SigningKeyRecord {
             kid: key.kid().to_string(),
-            alg: alg.as_str().to_owned(),
+            alg,
             private_pem: key.to_pkcs8_pem(),
-            status: "active".into(),
+            status: KeyStatus::Active,
             created_at: now,
             activate_at: None,
             remove_at: None,
@@ -107,16 +99,9 @@ pub async fn load_or_generate(store: &dyn Store, now: UnixTime) -> Result<KeySet
     }
     let mut entries = Vec::with_capacity(records.len());
     for record in records {
-        let alg = SigningAlg::parse(&record.alg)
+        let key = SigningKey::from_pkcs8_pem(record.alg, &record.private_pem)
             .map_err(|err| Error::internal("loading signing keys", err))?;
-        let key = SigningKey::from_pkcs8_pem(alg, &record.private_pem)
-            .map_err(|err| Error::internal("loading signing keys", err))?;
-        let status = match record.status.as_str() {
-            "active" => KeyStatus::Active,
-            "next" => KeyStatus::Next,
-            _ => KeyStatus::Retired,
-        };
-        entries.push((Arc::new(key), status));
+        entries.push((Arc::new(key), record.status));
     }
     let key_set =
         KeySet::new(entries).map_err(|err| Error::internal("building the key set", err))?;
@@ -126,16 +111,16 @@ pub async fn load_or_generate(store: &dyn Store, now: UnixTime) -> Result<KeySet
 
 /// Adds a `next` key for `alg`: published now, signing after [`PUBLISH_BEFORE_USE_SECS`].
 pub async fn rotate(
-    store: &dyn Store,
+    store: &dyn KeyStore,
     alg: SigningAlg,
     now: UnixTime,
 ) -> Result<SigningKeyRecord, Error> {
     let key = generate(alg).await?;
     let record = SigningKeyRecord {
         kid: key.kid().to_string(),
-        alg: alg.as_str().to_owned(),
+        alg,
         private_pem: key.to_pkcs8_pem(),
-        status: "next".into(),
+        status: KeyStatus::Next,
         created_at: now,
         activate_at: Some(now.plus(PUBLISH_BEFORE_USE_SECS)),
         remove_at: None,
@@ -148,39 +133,40 @@ pub async fn rotate(
 /// Promotes due `next` keys, retires what they replace, removes expired retired keys, and
 /// (with an interval) starts a rotation when the active key is old enough.
 pub async fn apply_schedule(
-    store: &dyn Store,
+    store: &dyn KeyStore,
     schedule: &Schedule,
     now: UnixTime,
 ) -> Result<(), Error> {
     let records = store.signing_keys().await?;
     for alg in SigningAlg::ALL {
-        let of_alg: Vec<&SigningKeyRecord> = records
-            .iter()
-            .filter(|record| record.alg == alg.as_str())
-            .collect();
+        let of_alg: Vec<&SigningKeyRecord> =
+            records.iter().filter(|record| record.alg == alg).collect();
         let due_next = of_alg
             .iter()
             .filter(|record| {
-                record.status == "next" && record.activate_at.is_some_and(|at| at <= now)
+                record.status == KeyStatus::Next && record.activate_at.is_some_and(|at| at <= now)
             })
             .max_by_key(|record| record.created_at);
         if let Some(next) = due_next {
-            for active in of_alg.iter().filter(|record| record.status == "active") {
+            for active in of_alg
+                .iter()
+                .filter(|record| record.status == KeyStatus::Active)
+            {
                 let mut retired = (*active).clone();
-                retired.status = "retired".into();
+                retired.status = KeyStatus::Retired;
                 retired.remove_at =
                     Some(now.plus(schedule.max_token_lifetime + REMOVAL_MARGIN_SECS));
                 store.update_signing_key(&retired).await?;
                 tracing::info!(target: "flow", "keys: {alg} key {} retired: published until its tokens expire", retired.kid);
             }
             let mut promoted = (*next).clone();
-            promoted.status = "active".into();
+            promoted.status = KeyStatus::Active;
             promoted.activate_at = None;
             store.update_signing_key(&promoted).await?;
             tracing::info!(target: "flow", "keys: {alg} key {} now signs new tokens", promoted.kid);
         }
         for retired in of_alg.iter().filter(|record| {
-            record.status == "retired" && record.remove_at.is_some_and(|at| at <= now)
+            record.status == KeyStatus::Retired && record.remove_at.is_some_and(|at| at <= now)
         }) {
             store.delete_signing_key(&retired.kid).await?;
             tracing::info!(target: "flow", "keys: {alg} key {} removed from the JWKS: every token it signed has expired", retired.kid);
@@ -188,10 +174,13 @@ pub async fn apply_schedule(
         if let Some(interval) = schedule.rotation_interval {
             let active_is_old = of_alg
                 .iter()
-                .filter(|record| record.status == "active")
+                .filter(|record| record.status == KeyStatus::Active)
                 .all(|record| record.created_at.plus(interval) <= now);
-            let has_next = of_alg.iter().any(|record| record.status == "next");
-            if active_is_old && !has_next && of_alg.iter().any(|record| record.status == "active") {
+            let has_next = of_alg.iter().any(|record| record.status == KeyStatus::Next);
+            let has_active = of_alg
+                .iter()
+                .any(|record| record.status == KeyStatus::Active);
+            if active_is_old && !has_next && has_active {
                 rotate(store, alg, now).await?;
             }
         }
@@ -203,18 +192,18 @@ pub async fn apply_schedule(
 /// algorithm). Running providers pick it up within 30 s; it signs after
 /// [`PUBLISH_BEFORE_USE_SECS`]. Returns (alg, kid, activation time) per new key.
 pub async fn rotate_keys(
-    database_url: &str,
+    database_url: &DatabaseUrl,
     alg: Option<&str>,
+    now: UnixTime,
 ) -> Result<Vec<(SigningAlg, String, i64)>, Error> {
     let algorithms = match alg {
         Some(name) => vec![SigningAlg::parse(name).map_err(|err| Error::internal("--alg", err))?],
         None => SigningAlg::ALL.to_vec(),
     };
-    let store = crate::store::sqlite::SqliteStore::connect(database_url).await?;
-    let now = crate::app::now();
+    let store = crate::store::open(database_url).await?;
     let mut rotated = Vec::new();
     for alg in algorithms {
-        let record = rotate(&store, alg, now).await?;
+        let record = rotate(store.keys.as_ref(), alg, now).await?;
         rotated.push((alg, record.kid, record.activate_at.map_or(now.0, |at| at.0)));
     }
     Ok(rotated)
@@ -223,6 +212,7 @@ pub async fn rotate_keys(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::KeyStore;
     use crate::store::sqlite::SqliteStore;
 
     const T0: UnixTime = UnixTime(1_000_000);
@@ -231,15 +221,15 @@ mod tests {
         keys::install_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("keys.db").display());
-        (dir, SqliteStore::connect(&url).await.unwrap())
+        (dir, SqliteStore::open(&url).await.unwrap())
     }
 
     /// The statuses of one algorithm's keys, sorted.
-    fn statuses(records: &[SigningKeyRecord], alg: &str) -> Vec<String> {
-        let mut statuses: Vec<String> = records
+    fn statuses(records: &[SigningKeyRecord], alg: &str) -> Vec<&'static str> {
+        let mut statuses: Vec<&'static str> = records
             .iter()
-            .filter(|record| record.alg == alg)
-            .map(|record| record.status.clone())
+            .filter(|record| record.alg.as_str() == alg)
+            .map(|record| record.status.as_str())
             .collect();
         statuses.sort();
         statuses

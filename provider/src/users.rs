@@ -3,8 +3,7 @@
 
 use crate::Error;
 use crate::protocol::types::{Password, Subject, encode_random};
-use crate::store::sqlite::SqliteStore;
-use crate::store::{Store, UserRecord};
+use crate::store::{DatabaseUrl, UserRecord};
 
 /// bcrypt cost for real accounts (about 0.3 s of one core per verification on these machines).
 pub const BCRYPT_COST: u32 = 12;
@@ -67,13 +66,14 @@ pub fn validate(user: &NewUser) -> Result<(), String> {
 /// Hashes the password (bcrypt, on the blocking pool) and stores the account with a random,
 /// opaque `sub`. Returns the new subject.
 pub async fn add_user(
-    database_url: &str,
+    database_url: &DatabaseUrl,
     user: NewUser,
     subject_random: [u8; 32],
 ) -> Result<Subject, Error> {
     validate(&user).map_err(|message| Error::internal("checking the new user", message))?;
-    let store = SqliteStore::connect(database_url).await?;
+    let store = crate::store::open(database_url).await?;
     if store
+        .users
         .user_by_username(user.username.trim())
         .await?
         .is_some()
@@ -92,6 +92,7 @@ pub async fn add_user(
     .map_err(|err| Error::internal("hashing the password", err))?;
     let subject = Subject(encode_random(subject_random)[..22].to_owned());
     store
+        .users
         .upsert_user(&UserRecord {
             subject: subject.clone(),
             username: user.username.trim().to_owned(),
@@ -143,7 +144,10 @@ mod tests {
     #[tokio::test]
     async fn added_users_can_sign_in_and_names_are_unique() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("users.db").display());
+        let url = DatabaseUrl::Sqlite(format!(
+            "sqlite://{}",
+            dir.path().join("users.db").display()
+        ));
         let subject = add_user(&url, user("carol", "correct horse battery"), [7; 32])
             .await
             .unwrap();
@@ -152,8 +156,13 @@ mod tests {
             "carol",
             "sub is opaque, not the login name"
         );
-        let store = SqliteStore::connect(&url).await.unwrap();
-        let stored = store.user_by_username("carol").await.unwrap().unwrap();
+        let store = crate::store::open(&url).await.unwrap();
+        let stored = store
+            .users
+            .user_by_username("carol")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(stored.subject, subject);
         assert!(bcrypt::verify("correct horse battery", &stored.password_hash).unwrap());
         assert!(stored.password_hash.starts_with("$2b$12$"), "cost 12");

@@ -29,7 +29,7 @@ fn generated() -> String {
     use resource::demo::{DEFAULT_AUDIENCE, DEFAULT_BIND, DEFAULT_ISSUER};
 
     let provider = at_server(
-        provider::http::docs::openapi_part(),
+        provider::http::openapi_part(),
         server(
             DEFAULT_ISSUER,
             "The provider (`provider dev`'s issuer; use your own).",
@@ -48,7 +48,7 @@ fn generated() -> String {
 
 /// What the provider serves at `/openapi.json`: its own part alone.
 fn provider_document() -> Value {
-    let document = ::openapi::document::combine([provider::http::docs::openapi_part()])
+    let document = ::openapi::document::combine([provider::http::openapi_part()])
         .expect("one part cannot clash");
     serde_json::to_value(document).expect("JSON")
 }

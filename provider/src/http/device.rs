@@ -1,11 +1,8 @@
 //! RFC 8628 device authorization grant: the device authorization endpoint and the
 //! verification page where the user enters the code.
 
-use std::net::SocketAddr;
-
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use openapi::document::tags;
@@ -18,21 +15,20 @@ use tower_http::csrf::CsrfLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::{AppState, now};
-use crate::http::authorize::{random_bytes, see_other};
+use crate::http::code_flow::start_interaction;
 use crate::http::error::{ApiError, PageError};
-use crate::http::interaction::start_interaction;
+use crate::http::extractors::{ClientForm, PageForm, PeerIp, QueryParams};
 use crate::http::paths;
-use crate::http::token::{authenticated_client, form_params, no_store_json};
+use crate::http::responses::{no_store_json, no_store_page, see_other};
+use crate::protocol::client::GrantType;
 use crate::protocol::device::{
     DEVICE_CODE_LIFETIME_SECS, DeviceGrant, DeviceStatus, POLL_INTERVAL_SECS, normalize_user_code,
     user_code_from_random,
 };
-use crate::protocol::params::Params;
 use crate::protocol::scope::ScopeSet;
-use crate::protocol::token::DEVICE_CODE_GRANT;
 use crate::protocol::types::OpaqueToken;
 use crate::protocol::{ErrorCode, OAuthError};
+use crate::state::AppState;
 use crate::store::{DeviceRecord, InteractionPurpose};
 use crate::telemetry::FLOW;
 use crate::templates::DevicePage;
@@ -75,60 +71,59 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[tracing::instrument(skip_all, fields(client_id))]
 async fn post_device_authorization(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let params = form_params(&headers, &body)?;
-        let client = authenticated_client(&state, &headers, &params).await?;
-        if !client.allows_grant(DEVICE_CODE_GRANT) {
-            return Err(ApiError::OAuth(OAuthError::new(ErrorCode::UnauthorizedClient, "this client is not registered for the device grant")));
-        }
-        let scope = ScopeSet::parse_known(params.single("scope")?.unwrap_or("openid"))?;
-        if !scope.is_subset_of(&client.allowed_scope()) {
-            return Err(OAuthError::invalid_scope("scope includes a scope this client may not request").into());
-        }
-        let audience = client.audience_for(params.single("resource")?)?;
-        let now = now();
-        let device_code = OpaqueToken::from_random(random_bytes());
-        // A collision of two live user codes is astronomically unlikely; retry a few times anyway.
-        let mut attempts = 0;
-        let user_code = loop {
-            let candidate = user_code_from_random(rand::random());
-            let record = DeviceRecord {
-                device_code_digest: device_code.digest(),
-                grant: DeviceGrant {
-                    client_id: client.client_id.clone(),
-                    user_code: candidate.clone(),
-                    scope: scope.clone(),
-                    audience: audience.clone(),
-                    status: DeviceStatus::Pending,
-                    interval_secs: POLL_INTERVAL_SECS,
-                    last_poll_at: None,
-                    expires_at: now.plus(DEVICE_CODE_LIFETIME_SECS),
-                },
-            };
-            match state.ephemeral.insert_device(&record).await {
-                Ok(()) => break candidate,
-                Err(_) if attempts < 3 => attempts += 1,
-                Err(err) => return Err(err.into()),
-            }
-        };
-        let verification_uri = state.issuer.url_for(paths::DEVICE);
-        tracing::info!(target: FLOW,
-            "device: {} asked for \"{scope}\"; the user types {user_code} at {verification_uri}; the device polls /token every {POLL_INTERVAL_SECS} s (RFC 8628 §3.2)",
-            client.client_id);
-        Ok(no_store_json(DeviceAuthorizationResponse {
-            verification_uri_complete: format!("{verification_uri}?user_code={user_code}"),
-            verification_uri,
-            device_code: device_code.expose().to_owned(),
-            user_code,
-            expires_in: DEVICE_CODE_LIFETIME_SECS,
-            interval: POLL_INTERVAL_SECS,
-        }))
+    ClientForm { client, params }: ClientForm,
+) -> Result<Response, ApiError> {
+    if !client.allows_grant(GrantType::DeviceCode) {
+        return Err(ApiError::OAuth(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client is not registered for the device grant",
+        )));
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let scope = ScopeSet::parse_known(params.single("scope")?.unwrap_or("openid"))?;
+    if !scope.is_subset_of(client.allowed_scope()) {
+        return Err(OAuthError::invalid_scope(
+            "scope includes a scope this client may not request",
+        )
+        .into());
+    }
+    let audience = client.audience_for(params.single("resource")?)?;
+    let now = state.now();
+    let device_code = OpaqueToken::from_random(state.random_bytes());
+    // A collision of two live user codes is astronomically unlikely; retry a few times anyway.
+    let mut attempts = 0;
+    let user_code = loop {
+        let candidate = user_code_from_random(state.random.bytes8());
+        let record = DeviceRecord {
+            device_code_digest: device_code.digest(),
+            grant: DeviceGrant {
+                client_id: client.client_id.clone(),
+                user_code: candidate.clone(),
+                scope: scope.clone(),
+                audience: audience.clone(),
+                status: DeviceStatus::Pending,
+                interval_secs: POLL_INTERVAL_SECS,
+                last_poll_at: None,
+                expires_at: now.plus(DEVICE_CODE_LIFETIME_SECS),
+            },
+        };
+        match state.store.ephemeral.insert_device(&record).await {
+            Ok(()) => break candidate,
+            Err(_) if attempts < 3 => attempts += 1,
+            Err(err) => return Err(err.into()),
+        }
+    };
+    let verification_uri = state.issuer.url_for(paths::DEVICE);
+    tracing::info!(target: FLOW,
+        "device: {} asked for \"{scope}\"; the user types {user_code} at {verification_uri}; the device polls /token every {POLL_INTERVAL_SECS} s (RFC 8628 §3.2)",
+        client.client_id);
+    Ok(no_store_json(DeviceAuthorizationResponse {
+        verification_uri_complete: format!("{verification_uri}?user_code={user_code}"),
+        verification_uri,
+        device_code: device_code.expose().to_owned(),
+        user_code,
+        expires_in: DEVICE_CODE_LIFETIME_SECS,
+        interval: POLL_INTERVAL_SECS,
+    }))
 }
 
 /// User code entry page (HTML).
@@ -144,22 +139,17 @@ async fn post_device_authorization(
         ("Cache-Control" = String, description = "`no-store`"),
     ))),
 )]
-async fn get_device(RawQuery(query): RawQuery) -> Response {
-    let params = Params::parse(query.unwrap_or_default().as_bytes());
+async fn get_device(QueryParams(params): QueryParams) -> Response {
     let user_code = params
         .single("user_code")
         .ok()
         .flatten()
         .and_then(normalize_user_code)
         .unwrap_or_default();
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        DevicePage {
-            user_code: &user_code,
-            error: None,
-        },
-    )
-        .into_response()
+    no_store_page(DevicePage {
+        user_code: &user_code,
+        error: None,
+    })
 }
 
 /// Submit a user code (HTML form target).
@@ -187,33 +177,48 @@ async fn get_device(RawQuery(query): RawQuery) -> Response {
 #[tracing::instrument(skip_all)]
 async fn post_device(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    PeerIp(peer): PeerIp,
     jar: CookieJar,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        if state.user_code_limiter.check_key(&peer.ip()).is_err() {
-            tracing::warn!(ip = %peer.ip(), "user code attempts rate-limited");
-            let page = DevicePage { user_code: "", error: Some("Too many attempts. Wait a minute and try again.") };
-            return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
-        }
-        let params = Params::parse(&body);
-        let typed = params.single("user_code").ok().flatten().unwrap_or_default();
-        let record = match normalize_user_code(typed) {
-            Some(user_code) => state.ephemeral.pending_device_by_user_code(&user_code, now()).await?,
-            None => None,
+    PageForm(params): PageForm,
+) -> Result<Response, PageError> {
+    if state.limits.user_code.check_key(&peer).is_err() {
+        tracing::warn!(ip = %peer, "user code attempts rate-limited");
+        let page = DevicePage {
+            user_code: "",
+            error: Some("Too many attempts. Wait a minute and try again."),
         };
-        let Some(record) = record else {
-            tracing::info!(target: FLOW, "device: an unknown or expired user code was entered");
-            let page = DevicePage { user_code: "", error: Some("That code is not valid or has expired. Check your device.") };
-            return Ok((StatusCode::BAD_REQUEST, page).into_response());
-        };
-        let grant = record.grant;
-        tracing::info!(target: FLOW, "device: user code {} matches a waiting device of {}; the user now signs in and confirms", grant.user_code, grant.client_id);
-        let purpose = InteractionPurpose::Device { user_code: grant.user_code, client_id: grant.client_id, scope: grant.scope };
-        let (jar, interaction) = start_interaction(&state, jar, purpose).await?;
-        Ok::<_, PageError>(see_other(jar, &paths::interaction(&interaction.id)))
+        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let typed = params
+        .single("user_code")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let record = match normalize_user_code(typed) {
+        Some(user_code) => {
+            state
+                .store
+                .ephemeral
+                .pending_device_by_user_code(&user_code, state.now())
+                .await?
+        }
+        None => None,
+    };
+    let Some(record) = record else {
+        tracing::info!(target: FLOW, "device: an unknown or expired user code was entered");
+        let page = DevicePage {
+            user_code: "",
+            error: Some("That code is not valid or has expired. Check your device."),
+        };
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+    };
+    let grant = record.grant;
+    tracing::info!(target: FLOW, "device: user code {} matches a waiting device of {}; the user now signs in and confirms", grant.user_code, grant.client_id);
+    let purpose = InteractionPurpose::Device {
+        user_code: grant.user_code,
+        client_id: grant.client_id,
+        scope: grant.scope,
+    };
+    let (jar, interaction) = start_interaction(&state, jar, purpose).await?;
+    Ok(see_other(jar, &paths::interaction(&interaction.id)))
 }

@@ -10,12 +10,13 @@ use openapi::{DiscoveryDocument, Jwks};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::config::RegistrationPolicy;
 use crate::http::paths;
+use crate::http::responses::json_document;
+use crate::protocol::client::{GrantType, TokenEndpointAuthMethod};
 use crate::protocol::scope::KNOWN_SCOPES;
-use crate::protocol::token::SUPPORTED_GRANT_TYPES;
 use crate::protocol::types::Issuer;
+use crate::state::AppState;
 
 /// Routes of this module. The stylesheet is not an API operation (see `docs::UNDOCUMENTED`).
 pub fn router() -> OpenApiRouter<AppState> {
@@ -58,27 +59,22 @@ pub fn document(
             .collect(),
         response_types_supported: strings(&["code"]),
         response_modes_supported: strings(&["query"]),
-        grant_types_supported: strings(SUPPORTED_GRANT_TYPES),
+        grant_types_supported: GrantType::ALL
+            .iter()
+            .map(|grant| grant.as_str().to_owned())
+            .collect(),
         subject_types_supported: strings(&["public"]),
         id_token_signing_alg_values_supported: keys
             .active_algorithms()
             .iter()
             .map(|alg| alg.as_str().to_owned())
             .collect(),
-        token_endpoint_auth_methods_supported: strings(&[
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ]),
-        introspection_endpoint_auth_methods_supported: Some(strings(&[
-            "client_secret_basic",
-            "client_secret_post",
-        ])),
-        revocation_endpoint_auth_methods_supported: Some(strings(&[
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ])),
+        token_endpoint_auth_methods_supported: auth_methods(|_| true),
+        // Public clients cannot introspect (RFC 7662 §2.1 leaves the policy to the server).
+        introspection_endpoint_auth_methods_supported: Some(auth_methods(
+            TokenEndpointAuthMethod::uses_secret,
+        )),
+        revocation_endpoint_auth_methods_supported: Some(auth_methods(|_| true)),
         claims_supported: strings(&[
             "sub",
             "iss",
@@ -102,25 +98,13 @@ pub fn document(
     }
 }
 
-fn json_bytes(body: axum::body::Bytes, cache_control: &'static str) -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static(cache_control),
-            ),
-            (
-                header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                HeaderValue::from_static("*"),
-            ),
-        ],
-        body,
-    )
-        .into_response()
+/// The token endpoint authentication methods that pass `filter`, by their registered names.
+fn auth_methods(filter: impl Fn(TokenEndpointAuthMethod) -> bool) -> Vec<String> {
+    TokenEndpointAuthMethod::ALL
+        .into_iter()
+        .filter(|method| filter(*method))
+        .map(|method| method.as_str().to_owned())
+        .collect()
 }
 
 /// OpenID Connect Discovery metadata.
@@ -158,7 +142,7 @@ async fn get_oauth_authorization_server(State(state): State<AppState>) -> Respon
 
 /// OIDC Discovery §4 / RFC 8414 §3: the metadata document.
 fn get_discovery(state: &AppState) -> Response {
-    json_bytes(state.published().discovery_json.clone(), CACHE_CONTROL)
+    json_document(state.published().discovery_json.clone(), CACHE_CONTROL)
 }
 
 /// Both documents may be cached as long as a new key waits before signing
@@ -179,7 +163,7 @@ const CACHE_CONTROL: &str = "public, max-age=300";
     ))),
 )]
 async fn get_jwks(State(state): State<AppState>) -> Response {
-    json_bytes(state.published().jwks_json.clone(), CACHE_CONTROL)
+    json_document(state.published().jwks_json.clone(), CACHE_CONTROL)
 }
 
 async fn get_stylesheet() -> Response {

@@ -13,10 +13,10 @@ use openapi::swagger::SwaggerUiOptions;
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::openapi::{ComponentsBuilder, OpenApi, OpenApiBuilder};
 
-use crate::app::AppState;
 use crate::http::paths;
 use crate::protocol::scope::KNOWN_SCOPES;
 use crate::seed::SWAGGER_UI_CLIENT_ID;
+use crate::state::AppState;
 
 /// Routes the router serves that are not in the OpenAPI document, each with the reason. This
 /// is the one list of exceptions; the route test fails on any other difference.
@@ -65,12 +65,6 @@ pub fn part() -> OpenApi {
     OpenApiBuilder::new().components(Some(components)).build()
 }
 
-/// The provider's part of the OpenAPI document (what `/openapi.json` serves after
-/// [`openapi::document::combine`]).
-pub fn openapi_part() -> OpenApi {
-    super::router().into_openapi()
-}
-
 /// Where Swagger UI lives and how its *Authorize* button logs in: the seeded public
 /// `swagger-ui` client, PKCE S256, through the real login page.
 pub const SWAGGER_UI: SwaggerUiOptions = SwaggerUiOptions {
@@ -98,7 +92,7 @@ pub fn swagger_ui(document: OpenApi) -> Router<AppState> {
 /// `schema`, i.e. the `openapi` DTOs cover what the provider's own types serialise.
 #[cfg(test)]
 pub(crate) fn assert_documented(value: &serde_json::Value, schema: &str) {
-    let document = openapi::document::combine([openapi_part()]).unwrap();
+    let document = openapi::document::combine([crate::http::openapi_part()]).unwrap();
     let json = serde_json::to_value(&document).unwrap();
     let properties = &json["components"]["schemas"][schema]["properties"];
     for key in value.as_object().unwrap().keys() {
@@ -174,7 +168,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_router_serves_exactly_the_documented_routes() {
-        let document = openapi_part();
+        let document = crate::http::openapi_part();
         let operations = documented_operations(&document);
         let documented: BTreeSet<String> =
             operations.iter().map(|(path, _)| path.clone()).collect();
@@ -261,7 +255,7 @@ mod tests {
 
     #[test]
     fn security_requirements_name_declared_schemes() {
-        let document = openapi::document::combine([openapi_part()]).unwrap();
+        let document = openapi::document::combine([crate::http::openapi_part()]).unwrap();
         let json = serde_json::to_value(&document).unwrap();
         let declared: BTreeSet<&String> = json["components"]["securitySchemes"]
             .as_object()
@@ -284,7 +278,7 @@ mod tests {
 
     #[test]
     fn every_operation_has_a_summary_and_documents_success() {
-        let document = openapi_part();
+        let document = crate::http::openapi_part();
         let json = serde_json::to_value(&document.paths).unwrap();
         for (path, item) in json.as_object().unwrap() {
             for (method, operation) in item.as_object().unwrap() {

@@ -1,8 +1,6 @@
 //! OpenID Connect RP-Initiated Logout 1.0: the end-session endpoint.
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::header;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use openapi::document::tags;
@@ -12,15 +10,18 @@ use tower_http::csrf::CsrfLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
-use crate::http::authorize::{current_session, see_other, verify_own_id_token};
 use crate::http::cookies;
 use crate::http::error::PageError;
+use crate::http::extractors::{PageForm, QueryParams};
+use crate::http::own_tokens::verify_own_id_token;
 use crate::http::paths;
+use crate::http::responses::{no_store_page, see_other};
+use crate::http::session::current_session;
 use crate::protocol::OAuthError;
 use crate::protocol::logout::{LogoutHint, decide_logout};
 use crate::protocol::params::Params;
 use crate::protocol::types::{ClientId, SecretDigest, Subject};
+use crate::state::AppState;
 use crate::telemetry::FLOW;
 use crate::templates::{LogoutPage, MessagePage};
 
@@ -58,14 +59,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn get_end_session(
     State(state): State<AppState>,
     jar: CookieJar,
-    RawQuery(query): RawQuery,
-) -> Response {
-    end_session(
-        &state,
-        jar,
-        Params::parse(query.unwrap_or_default().as_bytes()),
-    )
-    .await
+    QueryParams(params): QueryParams,
+) -> Result<Response, PageError> {
+    end_session(&state, jar, params).await
 }
 
 /// End the session, form-encoded (browser).
@@ -88,8 +84,12 @@ async fn get_end_session(
         (status = 500, response = HtmlServerError),
     ),
 )]
-async fn post_end_session(State(state): State<AppState>, jar: CookieJar, body: Bytes) -> Response {
-    end_session(&state, jar, Params::parse(&body)).await
+async fn post_end_session(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    PageForm(params): PageForm,
+) -> Result<Response, PageError> {
+    end_session(&state, jar, params).await
 }
 
 /// The confirmation form's token: bound to this browser's session and to the redirect target,
@@ -101,56 +101,76 @@ fn confirmation_token(session_cookie: &str, redirect: &str) -> String {
 }
 
 #[tracing::instrument(skip_all)]
-async fn end_session(state: &AppState, jar: CookieJar, params: Params) -> Response {
-    let result = async {
-        let hint = match params.single("id_token_hint")? {
-            None => None,
-            Some(token) => {
-                let claims = verify_own_id_token(state, None, token)
-                    .ok_or(OAuthError::invalid_request("id_token_hint is not an ID token this provider issued"))?;
-                let subject = claims.get("sub").and_then(serde_json::Value::as_str);
-                let audience = claims.get("aud").and_then(serde_json::Value::as_str);
-                match (subject, audience) {
-                    (Some(subject), Some(audience)) => Some(LogoutHint { subject: Subject(subject.to_owned()), client_id: ClientId::parse(audience)? }),
-                    _ => return Err(PageError::OAuth(OAuthError::invalid_request("id_token_hint lacks sub or aud"))),
+async fn end_session(
+    state: &AppState,
+    jar: CookieJar,
+    params: Params,
+) -> Result<Response, PageError> {
+    let hint = match params.single("id_token_hint")? {
+        None => None,
+        Some(token) => {
+            let claims =
+                verify_own_id_token(state, None, token).ok_or(OAuthError::invalid_request(
+                    "id_token_hint is not an ID token this provider issued",
+                ))?;
+            let subject = claims.get("sub").and_then(serde_json::Value::as_str);
+            let audience = claims.get("aud").and_then(serde_json::Value::as_str);
+            match (subject, audience) {
+                (Some(subject), Some(audience)) => Some(LogoutHint {
+                    subject: Subject(subject.to_owned()),
+                    client_id: ClientId::parse(audience)?,
+                }),
+                _ => {
+                    return Err(PageError::OAuth(OAuthError::invalid_request(
+                        "id_token_hint lacks sub or aud",
+                    )));
                 }
             }
-        };
-        let client_id = params.single("client_id")?;
-        let client = match hint.as_ref().map(|hint| hint.client_id.as_str()).or(client_id) {
-            Some(client_id) => state.store.client(client_id).await?,
-            None => None,
-        };
-        if hint.is_some() && client.is_none() {
-            return Err(PageError::OAuth(OAuthError::invalid_request("id_token_hint was not issued to a registered client")));
         }
-        let session = current_session(state, &jar).await?;
-        let decision = decide_logout(
-            hint.as_ref(),
-            client_id,
-            client.as_ref(),
-            params.single("post_logout_redirect_uri")?,
-            params.single("state")?,
-            session.as_ref().map(|auth| &auth.subject),
-        )?;
-        let redirect = decision.redirect.unwrap_or_default();
-        if decision.trusted {
-            tracing::info!(target: FLOW, "logout: id_token_hint names the signed-in user; ending the session (RP-Initiated Logout §2)");
-            return sign_out(state, jar, &redirect).await;
-        }
-        let session_cookie = jar.get(cookies::SESSION).map(|cookie| cookie.value().to_owned()).unwrap_or_default();
-        tracing::info!(target: FLOW, "logout: the request does not prove who sent it; asking the user to confirm");
-        let page = LogoutPage { csrf_token: &confirmation_token(&session_cookie, &redirect), post_logout_redirect: &redirect };
-        Ok::<_, PageError>(([(header::CACHE_CONTROL, "no-store")], page).into_response())
+    };
+    let client_id = params.single("client_id")?;
+    let client = match hint
+        .as_ref()
+        .map(|hint| hint.client_id.as_str())
+        .or(client_id)
+    {
+        Some(client_id) => state.store.clients.client(client_id).await?,
+        None => None,
+    };
+    if hint.is_some() && client.is_none() {
+        return Err(PageError::OAuth(OAuthError::invalid_request(
+            "id_token_hint was not issued to a registered client",
+        )));
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let session = current_session(state, &jar).await?;
+    let decision = decide_logout(
+        hint.as_ref(),
+        client_id,
+        client.as_ref(),
+        params.single("post_logout_redirect_uri")?,
+        params.single("state")?,
+        session.as_ref().map(|auth| &auth.subject),
+    )?;
+    let redirect = decision.redirect.unwrap_or_default();
+    if decision.trusted {
+        tracing::info!(target: FLOW, "logout: id_token_hint names the signed-in user; ending the session (RP-Initiated Logout §2)");
+        return sign_out(state, jar, &redirect).await;
+    }
+    let session_cookie = jar
+        .get(cookies::SESSION)
+        .map(|cookie| cookie.value().to_owned())
+        .unwrap_or_default();
+    tracing::info!(target: FLOW, "logout: the request does not prove who sent it; asking the user to confirm");
+    Ok(no_store_page(LogoutPage {
+        csrf_token: &confirmation_token(&session_cookie, &redirect),
+        post_logout_redirect: &redirect,
+    }))
 }
 
 /// Ends the SSO session and goes to the (validated) redirect, or shows a signed-out page.
 async fn sign_out(state: &AppState, jar: CookieJar, redirect: &str) -> Result<Response, PageError> {
     if let Some(digest) = cookies::digest(&jar, cookies::SESSION) {
-        state.store.delete_session(&digest).await?;
+        state.store.users.delete_session(&digest).await?;
     }
     let jar = jar.remove(cookies::removal(cookies::SESSION));
     if redirect.is_empty() {
@@ -193,36 +213,31 @@ async fn sign_out(state: &AppState, jar: CookieJar, redirect: &str) -> Result<Re
 async fn post_end_session_confirm(
     State(state): State<AppState>,
     jar: CookieJar,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let params = Params::parse(&body);
-        let redirect = params
-            .single("post_logout_redirect")?
-            .unwrap_or_default()
-            .to_owned();
-        let session_cookie = jar
-            .get(cookies::SESSION)
-            .map(|cookie| cookie.value().to_owned())
-            .unwrap_or_default();
-        let presented = params.single("csrf_token")?.unwrap_or_default();
-        if SecretDigest::of(presented)
-            != SecretDigest::of(&confirmation_token(&session_cookie, &redirect))
-        {
-            return Err(PageError::OAuth(OAuthError::invalid_request(
-                "the form has expired; start the sign-out again",
-            )));
-        }
-        if params.single("decision")? != Some("logout") {
-            return Ok(MessagePage {
-                title: "Still signed in",
-                message: "You stay signed in. You can close this page.",
-            }
-            .into_response());
-        }
-        tracing::info!(target: FLOW, "logout: the user confirmed; ending the session");
-        sign_out(&state, jar, &redirect).await
+    PageForm(params): PageForm,
+) -> Result<Response, PageError> {
+    let redirect = params
+        .single("post_logout_redirect")?
+        .unwrap_or_default()
+        .to_owned();
+    let session_cookie = jar
+        .get(cookies::SESSION)
+        .map(|cookie| cookie.value().to_owned())
+        .unwrap_or_default();
+    let presented = params.single("csrf_token")?.unwrap_or_default();
+    if SecretDigest::of(presented)
+        != SecretDigest::of(&confirmation_token(&session_cookie, &redirect))
+    {
+        return Err(PageError::OAuth(OAuthError::invalid_request(
+            "the form has expired; start the sign-out again",
+        )));
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    if params.single("decision")? != Some("logout") {
+        return Ok(MessagePage {
+            title: "Still signed in",
+            message: "You stay signed in. You can close this page.",
+        }
+        .into_response());
+    }
+    tracing::info!(target: FLOW, "logout: the user confirmed; ending the session");
+    sign_out(&state, jar, &redirect).await
 }

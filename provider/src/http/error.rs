@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use openapi::ErrorBody;
 
 use crate::Error;
+use crate::http::responses::no_store;
 use crate::protocol::client::ClientAuthError;
 use crate::protocol::{ErrorCode, OAuthError};
 use crate::templates::ErrorPage;
@@ -33,6 +34,8 @@ pub enum ApiError {
     OAuth(OAuthError),
     /// Client authentication failed.
     ClientAuth(ClientAuthError),
+    /// The body is larger than the endpoint accepts (413).
+    PayloadTooLarge,
     /// Our failure.
     Internal(Error),
 }
@@ -75,13 +78,6 @@ pub fn json_error(status: StatusCode, error: &OAuthError) -> Response {
     response
 }
 
-/// RFC 6749 §5.1: token-bearing and error responses must not be cached.
-pub fn no_store(response: &mut Response) {
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-}
-
 fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
@@ -113,6 +109,10 @@ impl IntoResponse for ApiError {
                 }
                 response
             }
+            ApiError::PayloadTooLarge => json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &OAuthError::invalid_request("the request body is too large"),
+            ),
             ApiError::Internal(error) => {
                 log_internal(&error);
                 json_error(StatusCode::INTERNAL_SERVER_ERROR, &SERVER_ERROR)
@@ -130,6 +130,15 @@ pub enum BearerError {
     OAuth(OAuthError),
     /// Our failure.
     Internal(Error),
+}
+
+impl From<Error> for BearerError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::OAuth(error) => BearerError::OAuth(error),
+            other => BearerError::Internal(other),
+        }
+    }
 }
 
 impl From<crate::store::Error> for BearerError {

@@ -5,11 +5,8 @@
 //! form carries its synchroniser token; tower-http's cross-origin check guards the form posts
 //! on top. Completing an interaction deletes it, so it completes once.
 
-use axum::body::Bytes;
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
-use axum::http::{StatusCode, header};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use openapi::document::tags;
@@ -19,12 +16,14 @@ use tower_http::csrf::CsrfLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::{AppState, now};
-use crate::http::authorize::{current_session, proceed, random_bytes, see_other};
+use crate::Error;
+use crate::http::code_flow::{complete_interaction, proceed};
 use crate::http::cookies;
 use crate::http::error::PageError;
-use crate::http::extractors::PathId;
+use crate::http::extractors::{PageForm, PathId, PeerIp};
 use crate::http::paths;
+use crate::http::responses::{no_store_page, see_other};
+use crate::http::session::current_session;
 use crate::protocol::authorize::{
     Authentication, InteractionProgress, NextStep, error_redirect, next_step,
 };
@@ -32,11 +31,12 @@ use crate::protocol::client::RegisteredClient;
 use crate::protocol::device::{DeviceStatus, next_device_step};
 use crate::protocol::params::Params;
 use crate::protocol::scope::describe_scope;
-use crate::protocol::types::{OpaqueToken, Password, SecretDigest, encode_random};
+use crate::protocol::types::{OpaqueToken, Password, SecretDigest};
 use crate::protocol::{ErrorCode, OAuthError};
+use crate::state::AppState;
 use crate::store::{InteractionPurpose, InteractionRecord, SessionRecord};
+use crate::telemetry::FLOW;
 use crate::templates::{ConsentPage, LoginPage, MessagePage, ScopeLine};
-use crate::{Error, telemetry::FLOW};
 
 /// Routes of this module. The form targets get tower-http's cross-origin (CSRF) protection on
 /// top of the per-interaction synchroniser token.
@@ -50,49 +50,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(forms)
 }
 
-/// Stores a new interaction bound to this browser.
-pub(crate) async fn start_interaction(
-    state: &AppState,
-    jar: CookieJar,
-    purpose: InteractionPurpose,
-) -> Result<(CookieJar, InteractionRecord), Error> {
-    let (jar, browser_digest) = match cookies::digest(&jar, cookies::BROWSER) {
-        Some(digest) => (jar, digest),
-        None => {
-            let browser = OpaqueToken::from_random(random_bytes());
-            let digest = browser.digest();
-            (
-                jar.add(cookies::build(cookies::BROWSER, &browser, &state.issuer)),
-                digest,
-            )
-        }
-    };
-    let interaction = InteractionRecord {
-        id: encode_random(random_bytes()),
-        csrf_token: encode_random(random_bytes()),
-        browser_digest,
-        purpose,
-        authentication: None,
-        expires_at: now().plus(state.lifetimes.interaction),
-    };
-    state.ephemeral.put_interaction(&interaction).await?;
-    Ok((jar, interaction))
-}
-
-/// Deletes a finished interaction; fails if a concurrent submit finished it first.
-pub(crate) async fn complete_interaction(
-    state: &AppState,
-    interaction: &InteractionRecord,
-) -> Result<(), PageError> {
-    if state.ephemeral.take_interaction(&interaction.id).await? {
-        Ok(())
-    } else {
-        Err(PageError::OAuth(OAuthError::invalid_request(
-            "this sign-in was already completed",
-        )))
-    }
-}
-
 const EXPIRED: OAuthError = OAuthError::invalid_request(
     "this sign-in has expired or was already completed; start again from the application",
 );
@@ -104,8 +61,9 @@ async fn load_interaction(
     id: &str,
 ) -> Result<(InteractionRecord, RegisteredClient), PageError> {
     let interaction = state
+        .store
         .ephemeral
-        .interaction(id, now())
+        .interaction(id, state.now())
         .await?
         .ok_or(PageError::OAuth(EXPIRED))?;
     let same_browser = cookies::digest(jar, cookies::BROWSER)
@@ -117,6 +75,7 @@ async fn load_interaction(
     }
     let client = state
         .store
+        .clients
         .client(interaction.purpose.client_id())
         .await?
         .ok_or(PageError::OAuth(EXPIRED))?;
@@ -157,6 +116,7 @@ async fn step_of(
                 Some(auth) => {
                     state
                         .store
+                        .grants
                         .consent(&auth.subject, client.client_id.as_str())
                         .await?
                 }
@@ -168,7 +128,7 @@ async fn step_of(
                 session,
                 remembered.as_ref(),
                 progress,
-                now(),
+                state.now(),
             )
         }
         InteractionPurpose::Device { .. } => Ok(next_device_step(session, progress)),
@@ -201,26 +161,26 @@ async fn get_interaction(
     State(state): State<AppState>,
     jar: CookieJar,
     PathId(id): PathId,
-) -> Response {
-    let result = async {
-        let (interaction, client) = load_interaction(&state, &jar, &id).await?;
-        let session = interaction_session(&state, &jar, &interaction).await?;
-        match step_of(&state, &client, &interaction, session.as_ref(), false).await? {
-            Ok(NextStep::Login) => {
-                tracing::info!(target: FLOW, "login: showing the login form for {} (OIDC Core §3.1.2.3)", client.client_id);
-                let hint = match &interaction.purpose {
-                    InteractionPurpose::Authorize(request) => request.login_hint.as_deref().unwrap_or_default(),
-                    InteractionPurpose::Device { .. } => "",
-                };
-                Ok(login_page(&state, &interaction, &client, hint, None))
-            }
-            Ok(NextStep::Consent(authentication)) => consent_page(&state, &interaction, &client, &authentication).await,
-            // Nothing left to ask (e.g. the page was reloaded after login): finish.
-            _ => finish(&state, jar, &client, interaction, session, false).await,
+) -> Result<Response, PageError> {
+    let (interaction, client) = load_interaction(&state, &jar, &id).await?;
+    let session = interaction_session(&state, &jar, &interaction).await?;
+    match step_of(&state, &client, &interaction, session.as_ref(), false).await? {
+        Ok(NextStep::Login) => {
+            tracing::info!(target: FLOW, "login: showing the login form for {} (OIDC Core §3.1.2.3)", client.client_id);
+            let hint = match &interaction.purpose {
+                InteractionPurpose::Authorize(request) => {
+                    request.login_hint.as_deref().unwrap_or_default()
+                }
+                InteractionPurpose::Device { .. } => "",
+            };
+            Ok(login_page(&state, &interaction, &client, hint, None))
         }
+        Ok(NextStep::Consent(authentication)) => {
+            consent_page(&state, &interaction, &client, &authentication).await
+        }
+        // Nothing left to ask (e.g. the page was reloaded after login): finish.
+        _ => finish(&state, jar, &client, interaction, session, false).await,
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// Continues after a login or consent: for the code flow via `proceed`, for a device by
@@ -252,6 +212,7 @@ async fn finish(
                 Ok(NextStep::IssueCode(authentication)) => {
                     complete_interaction(state, &interaction).await?;
                     if !state
+                        .store
                         .ephemeral
                         .decide_device(&user_code, &DeviceStatus::Approved(authentication))
                         .await?
@@ -288,7 +249,7 @@ fn login_page(
         error,
         show_demo_hint: state.show_demo_hint,
     };
-    ([(header::CACHE_CONTROL, "no-store")], page).into_response()
+    no_store_page(page)
 }
 
 async fn consent_page(
@@ -297,7 +258,11 @@ async fn consent_page(
     client: &RegisteredClient,
     authentication: &Authentication,
 ) -> Result<Response, PageError> {
-    let user = state.store.user_by_subject(&authentication.subject).await?;
+    let user = state
+        .store
+        .users
+        .user_by_subject(&authentication.subject)
+        .await?;
     let username = user.map(|user| user.username).unwrap_or_default();
     let destination = match &interaction.purpose {
         InteractionPurpose::Authorize(request) => {
@@ -329,7 +294,7 @@ async fn consent_page(
         csrf_token: &interaction.csrf_token,
         destination,
     };
-    Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
+    Ok(no_store_page(page))
 }
 
 /// Checks the form's synchroniser token in constant time.
@@ -384,56 +349,90 @@ const LOGIN_THROTTLED: &str = "Too many sign-in attempts. Wait a minute and try 
 #[tracing::instrument(skip_all)]
 async fn post_login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    PeerIp(peer): PeerIp,
     jar: CookieJar,
     PathId(id): PathId,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let (mut interaction, client) = load_interaction(&state, &jar, &id).await?;
-        let params = Params::parse(&body);
-        check_csrf(&interaction, &params)?;
-        let username = params.single("username").ok().flatten().unwrap_or_default().trim().to_owned();
-        // Throttled before any bcrypt work, per user name (existing or not) and per client IP.
-        let throttled = state.login_limiter_by_ip.check_key(&peer.ip()).is_err()
-            || state.login_limiter_by_user.check_key(&username.to_lowercase()).is_err();
-        if throttled {
-            tracing::warn!(ip = %peer.ip(), "password attempts throttled");
-            tracing::info!(target: FLOW, "login: too many attempts for this user name or address; refused before checking the password");
-            let page = login_page(&state, &interaction, &client, &username, Some(LOGIN_THROTTLED));
-            return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
-        }
-        let password = Password::new(params.single("password").ok().flatten().unwrap_or_default().to_owned());
-        let user = if username.is_empty() { None } else { state.store.user_by_username(&username).await? };
-        let hash = user.as_ref().map_or(DUMMY_HASH.to_owned(), |user| user.password_hash.clone());
-        let verified = verify_password(&state, password, hash).await? && user.is_some();
-        let Some(user) = user.filter(|_| verified) else {
-            tracing::info!(target: FLOW, "login: wrong user name or password; the same answer for both, after the same bcrypt work");
-            return Ok(login_page(&state, &interaction, &client, &username, Some(LOGIN_FAILED)));
-        };
-        let now = now();
-        // A new session id at every login (no session fixation); the old session ends.
-        if let Some(old) = cookies::digest(&jar, cookies::SESSION) {
-            state.store.delete_session(&old).await?;
-        }
-        let session_id = OpaqueToken::from_random(random_bytes());
-        state
-            .store
-            .create_session(&SessionRecord {
-                id_digest: session_id.digest(),
-                subject: user.subject.clone(),
-                auth_time: now,
-                expires_at: now.plus(state.lifetimes.session),
-            })
-            .await?;
-        let jar = jar.add(cookies::build(cookies::SESSION, &session_id, &state.issuer));
-        interaction.authentication = Some(Authentication { subject: user.subject, auth_time: now });
-        state.ephemeral.put_interaction(&interaction).await?;
-        tracing::info!(target: FLOW, "login: password verified for {} (bcrypt, off the async workers); SSO session started", user.username);
-        Ok::<_, PageError>(see_other(jar, &paths::interaction(&interaction.id)))
+    PageForm(params): PageForm,
+) -> Result<Response, PageError> {
+    let (mut interaction, client) = load_interaction(&state, &jar, &id).await?;
+    check_csrf(&interaction, &params)?;
+    let username = params
+        .single("username")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    // Throttled before any bcrypt work, per user name (existing or not) and per client IP.
+    let throttled = state.limits.login_by_ip.check_key(&peer).is_err()
+        || state
+            .limits
+            .login_by_user
+            .check_key(&username.to_lowercase())
+            .is_err();
+    if throttled {
+        tracing::warn!(ip = %peer, "password attempts throttled");
+        tracing::info!(target: FLOW, "login: too many attempts for this user name or address; refused before checking the password");
+        let page = login_page(
+            &state,
+            &interaction,
+            &client,
+            &username,
+            Some(LOGIN_THROTTLED),
+        );
+        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let password = Password::new(
+        params
+            .single("password")
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .to_owned(),
+    );
+    let user = if username.is_empty() {
+        None
+    } else {
+        state.store.users.user_by_username(&username).await?
+    };
+    let hash = user
+        .as_ref()
+        .map_or(DUMMY_HASH.to_owned(), |user| user.password_hash.clone());
+    let verified = verify_password(&state, password, hash).await? && user.is_some();
+    let Some(user) = user.filter(|_| verified) else {
+        tracing::info!(target: FLOW, "login: wrong user name or password; the same answer for both, after the same bcrypt work");
+        return Ok(login_page(
+            &state,
+            &interaction,
+            &client,
+            &username,
+            Some(LOGIN_FAILED),
+        ));
+    };
+    let now = state.now();
+    // A new session id at every login (no session fixation); the old session ends.
+    if let Some(old) = cookies::digest(&jar, cookies::SESSION) {
+        state.store.users.delete_session(&old).await?;
+    }
+    let session_id = OpaqueToken::from_random(state.random_bytes());
+    state
+        .store
+        .users
+        .create_session(&SessionRecord {
+            id_digest: session_id.digest(),
+            subject: user.subject.clone(),
+            auth_time: now,
+            expires_at: now.plus(state.lifetimes.session),
+        })
+        .await?;
+    let jar = jar.add(cookies::build(cookies::SESSION, &session_id, &state.issuer));
+    interaction.authentication = Some(Authentication {
+        subject: user.subject,
+        auth_time: now,
+    });
+    state.store.ephemeral.put_interaction(&interaction).await?;
+    tracing::info!(target: FLOW, "login: password verified for {} (bcrypt, off the async workers); SSO session started", user.username);
+    Ok(see_other(jar, &paths::interaction(&interaction.id)))
 }
 
 /// bcrypt on the blocking pool, behind the semaphore: a login storm queues here instead of
@@ -485,37 +484,57 @@ async fn post_consent(
     State(state): State<AppState>,
     jar: CookieJar,
     PathId(id): PathId,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let (interaction, client) = load_interaction(&state, &jar, &id).await?;
-        let params = Params::parse(&body);
-        check_csrf(&interaction, &params)?;
-        let session = interaction_session(&state, &jar, &interaction).await?;
-        // Consent only counts when consent is the current step (not before login).
-        let Ok(NextStep::Consent(authentication)) = step_of(&state, &client, &interaction, session.as_ref(), false).await? else {
-            return Ok(see_other(jar, &paths::interaction(&interaction.id)));
-        };
-        if params.single("decision").ok().flatten() != Some("allow") {
-            complete_interaction(&state, &interaction).await?;
-            tracing::info!(target: FLOW, "consent: the user denied {} -> access_denied (RFC 6749 §4.1.2.1)", client.client_id);
-            return Ok(match &interaction.purpose {
-                InteractionPurpose::Authorize(request) => {
-                    let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
-                    see_other(jar, &error_redirect(&request.redirect_uri, &error, request.state.as_deref(), &state.issuer))
+    PageForm(params): PageForm,
+) -> Result<Response, PageError> {
+    let (interaction, client) = load_interaction(&state, &jar, &id).await?;
+    check_csrf(&interaction, &params)?;
+    let session = interaction_session(&state, &jar, &interaction).await?;
+    // Consent only counts when consent is the current step (not before login).
+    let Ok(NextStep::Consent(authentication)) =
+        step_of(&state, &client, &interaction, session.as_ref(), false).await?
+    else {
+        return Ok(see_other(jar, &paths::interaction(&interaction.id)));
+    };
+    if params.single("decision").ok().flatten() != Some("allow") {
+        complete_interaction(&state, &interaction).await?;
+        tracing::info!(target: FLOW, "consent: the user denied {} -> access_denied (RFC 6749 §4.1.2.1)", client.client_id);
+        return Ok(match &interaction.purpose {
+            InteractionPurpose::Authorize(request) => {
+                let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+                let location = error_redirect(
+                    &request.redirect_uri,
+                    &error,
+                    request.state.as_deref(),
+                    &state.issuer,
+                );
+                see_other(jar, &location)
+            }
+            InteractionPurpose::Device { user_code, .. } => {
+                state
+                    .store
+                    .ephemeral
+                    .decide_device(user_code, &DeviceStatus::Denied)
+                    .await?;
+                MessagePage {
+                    title: "Device not connected",
+                    message: "You denied the request. The device gets no access.",
                 }
-                InteractionPurpose::Device { user_code, .. } => {
-                    state.ephemeral.decide_device(user_code, &DeviceStatus::Denied).await?;
-                    MessagePage { title: "Device not connected", message: "You denied the request. The device gets no access." }.into_response()
-                }
-            });
-        }
-        if let InteractionPurpose::Authorize(request) = &interaction.purpose {
-            state.store.save_consent(&authentication.subject, client.client_id.as_str(), &request.scope, now()).await?;
-        }
-        tracing::info!(target: FLOW, "consent: the user allowed {} the scope \"{}\"", client.client_id, interaction.purpose.scope());
-        finish(&state, jar, &client, interaction, session, true).await
+                .into_response()
+            }
+        });
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    if let InteractionPurpose::Authorize(request) = &interaction.purpose {
+        state
+            .store
+            .grants
+            .save_consent(
+                &authentication.subject,
+                client.client_id.as_str(),
+                &request.scope,
+                state.now(),
+            )
+            .await?;
+    }
+    tracing::info!(target: FLOW, "consent: the user allowed {} the scope \"{}\"", client.client_id, interaction.purpose.scope());
+    finish(&state, jar, &client, interaction, session, true).await
 }

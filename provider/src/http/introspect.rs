@@ -1,9 +1,7 @@
 //! RFC 7662 token introspection and RFC 7009 revocation.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use openapi::document::tags;
 use openapi::responses::{InvalidClient, ServerError};
 use openapi::{
@@ -12,19 +10,20 @@ use openapi::{
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::{AppState, now};
-use crate::http::authorize::verify_own_access_token;
 use crate::http::error::ApiError;
+use crate::http::extractors::ClientForm;
+use crate::http::own_tokens::{standing, verify_own_access_token};
 use crate::http::paths;
-use crate::http::token::{authenticated_client, form_params, no_store_json};
+use crate::http::responses::{cross_origin_api, no_store_json};
 use crate::protocol::claims::AccessTokenClaims;
 use crate::protocol::client::RegisteredClient;
 use crate::protocol::introspect::{
-    Introspection, access_token_introspection, may_introspect, refresh_token_introspection,
+    Introspection, access_token_introspection, is_reportable_access_token,
+    refresh_token_introspection,
 };
-use crate::protocol::token::RefreshState;
 use crate::protocol::types::{SecretDigest, UnixTime};
 use crate::protocol::{ErrorCode, OAuthError};
+use crate::state::AppState;
 use crate::store::RefreshTokenRecord;
 use crate::telemetry::FLOW;
 
@@ -33,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(post_introspect))
         .routes(routes!(post_revoke))
-        .layer(crate::http::cross_origin_api())
+        .layer(cross_origin_api())
 }
 
 /// A token we issued, found by trying what it can be.
@@ -51,7 +50,11 @@ async fn find_token(
 ) -> Result<Option<Found>, ApiError> {
     let try_refresh_first = hint == Some("refresh_token");
     if try_refresh_first
-        && let Some(record) = state.store.refresh_token(&SecretDigest::of(token)).await?
+        && let Some(record) = state
+            .store
+            .grants
+            .refresh_token(&SecretDigest::of(token))
+            .await?
     {
         return Ok(Some(Found::Refresh(record)));
     }
@@ -59,7 +62,11 @@ async fn find_token(
         return Ok(Some(Found::Access(claims)));
     }
     if !try_refresh_first
-        && let Some(record) = state.store.refresh_token(&SecretDigest::of(token)).await?
+        && let Some(record) = state
+            .store
+            .grants
+            .refresh_token(&SecretDigest::of(token))
+            .await?
     {
         return Ok(Some(Found::Refresh(record)));
     }
@@ -94,22 +101,19 @@ async fn find_token(
 #[tracing::instrument(skip_all, fields(client_id))]
 async fn post_introspect(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let params = form_params(&headers, &body)?;
-        let client = authenticated_client(&state, &headers, &params).await?;
-        if client.is_public() {
-            return Err(ApiError::OAuth(OAuthError::new(ErrorCode::UnauthorizedClient, "public clients cannot use introspection")));
-        }
-        let token = params.required("token", "token is missing")?;
-        let answer = introspect(&state, &client, token, params.single("token_type_hint")?, now()).await?;
-        tracing::info!(target: FLOW, "introspect: {} asked about a token -> active: {} (RFC 7662 §2.2)", client.client_id, answer.active);
-        Ok::<_, ApiError>(no_store_json(answer))
+    ClientForm { client, params }: ClientForm,
+) -> Result<Response, ApiError> {
+    if client.is_public() {
+        return Err(ApiError::OAuth(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "public clients cannot use introspection",
+        )));
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let token = params.required("token", "token is missing")?;
+    let hint = params.single("token_type_hint")?;
+    let answer = introspect(&state, &client, token, hint, state.now()).await?;
+    tracing::info!(target: FLOW, "introspect: {} asked about a token -> active: {} (RFC 7662 §2.2)", client.client_id, answer.active);
+    Ok(no_store_json(answer))
 }
 
 async fn introspect(
@@ -120,29 +124,12 @@ async fn introspect(
     now: UnixTime,
 ) -> Result<Introspection, ApiError> {
     Ok(match find_token(state, token, hint).await? {
-        Some(Found::Access(claims))
-            if claims.exp > now.0 && may_introspect(client, &claims.client_id) =>
-        {
-            // A revoked token, or one whose client was deleted (RFC 7592 §2.3), is inactive.
-            if state.store.is_access_token_denied(&claims.jti).await?
-                || state.store.client(&claims.client_id).await?.is_none()
-            {
-                Introspection::inactive()
-            } else {
-                access_token_introspection(claims)
-            }
+        Some(Found::Access(claims)) if is_reportable_access_token(client, &claims, now) => {
+            let standing = standing(state, &claims).await?;
+            access_token_introspection(claims, standing)
         }
-        Some(Found::Refresh(record))
-            if record.state(0, now) == RefreshState::Live
-                && record.expires_at > now
-                && may_introspect(client, record.grant.client_id.as_str()) =>
-        {
-            refresh_token_introspection(
-                record.grant,
-                record.issued_at,
-                record.expires_at,
-                &state.issuer,
-            )
+        Some(Found::Refresh(record)) => {
+            refresh_token_introspection(client, record, &state.issuer, now)
         }
         _ => Introspection::inactive(),
     })
@@ -174,26 +161,43 @@ async fn introspect(
     ),
 )]
 #[tracing::instrument(skip_all, fields(client_id))]
-async fn post_revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let result = async {
-        let params = form_params(&headers, &body)?;
-        let client = authenticated_client(&state, &headers, &params).await?;
-        let token = params.required("token", "token is missing")?;
-        let now = now();
-        match find_token(&state, token, params.single("token_type_hint")?).await? {
-            Some(Found::Refresh(record)) if record.grant.client_id == client.client_id => {
-                state.store.revoke_grant(&record.grant.grant_id, now).await?;
-                state.store.audit("refresh_token_revoked", Some(client.client_id.as_str()), Some(record.grant.subject.as_str()), "revoked by the client", now).await?;
-                tracing::info!(target: FLOW, "revoke: refresh token revoked with its whole family and the access tokens issued from it (RFC 7009 §2.1)");
-            }
-            Some(Found::Access(claims)) if claims.client_id == client.client_id.as_str() => {
-                state.store.deny_access_token(&claims.jti, UnixTime(claims.exp)).await?;
-                tracing::info!(target: FLOW, "revoke: access token {} is on the deny-list until it expires; introspection and userinfo refuse it", claims.jti);
-            }
-            _ => tracing::info!(target: FLOW, "revoke: unknown or foreign token; answered 200 all the same (RFC 7009 §2.2)"),
+async fn post_revoke(
+    State(state): State<AppState>,
+    ClientForm { client, params }: ClientForm,
+) -> Result<Response, ApiError> {
+    let token = params.required("token", "token is missing")?;
+    let now = state.now();
+    match find_token(&state, token, params.single("token_type_hint")?).await? {
+        Some(Found::Refresh(record)) if record.grant.client_id == client.client_id => {
+            state
+                .store
+                .grants
+                .revoke_grant(&record.grant.grant_id, now)
+                .await?;
+            state
+                .store
+                .audit
+                .audit(
+                    "refresh_token_revoked",
+                    Some(client.client_id.as_str()),
+                    Some(record.grant.subject.as_str()),
+                    "revoked by the client",
+                    now,
+                )
+                .await?;
+            tracing::info!(target: FLOW, "revoke: refresh token revoked with its whole family and the access tokens issued from it (RFC 7009 §2.1)");
         }
-        Ok::<_, ApiError>(no_store_json(serde_json::json!({})))
+        Some(Found::Access(claims)) if claims.client_id == client.client_id.as_str() => {
+            state
+                .store
+                .grants
+                .deny_access_token(&claims.jti, UnixTime(claims.exp))
+                .await?;
+            tracing::info!(target: FLOW, "revoke: access token {} is on the deny-list until it expires; introspection and userinfo refuse it", claims.jti);
+        }
+        _ => {
+            tracing::info!(target: FLOW, "revoke: unknown or foreign token; answered 200 all the same (RFC 7009 §2.2)");
+        }
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    Ok(no_store_json(serde_json::json!({})))
 }

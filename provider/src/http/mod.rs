@@ -4,6 +4,7 @@
 //! **Invariant:** only this module (and `app.rs`) knows axum.
 
 pub mod authorize;
+pub mod code_flow;
 pub mod cookies;
 pub mod device;
 pub mod discovery;
@@ -14,33 +15,19 @@ pub mod extractors;
 pub mod health;
 pub mod interaction;
 pub mod introspect;
+pub mod own_tokens;
 pub mod par;
 pub mod paths;
 pub mod register;
+pub mod responses;
+pub mod session;
 pub mod token;
 pub mod userinfo;
 
+use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use std::time::Duration;
-
-use axum::http::{Method, header};
-use tower_http::cors::{Any, CorsLayer};
-
-use crate::app::AppState;
-
-/// Cross-origin access for the endpoints a browser-based public client (a single-page app)
-/// calls with `fetch`: token, userinfo, revocation, introspection. These endpoints authenticate
-/// by parameters and headers only, never by cookies, so any origin may call them and no
-/// credentials are allowed (`Access-Control-Allow-Credentials` is never sent). The HTML pages
-/// (login, consent, device, logout) get no CORS at all.
-pub(crate) fn cross_origin_api() -> CorsLayer {
-    CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .max_age(Duration::from_secs(600))
-}
+use crate::state::AppState;
 
 /// Every route of the provider, with its OpenAPI part: each module registers its handlers with
 /// `routes!`, so a route and its documentation come from the same annotation. Split it with
@@ -59,4 +46,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(register::router())
         .merge(end_session::router())
         .merge(health::router())
+}
+
+/// The provider's part of the OpenAPI document (what `/openapi.json` serves after
+/// [`openapi::document::combine`]).
+pub fn openapi_part() -> OpenApi {
+    router().into_openapi()
 }

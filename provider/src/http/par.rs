@@ -1,23 +1,22 @@
 //! RFC 9126 pushed authorization requests.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use openapi::document::tags;
 use openapi::responses::{InvalidClient, ServerError};
 use openapi::{ErrorBody, ParResponse, PushedAuthorizationRequest};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::{AppState, now};
-use crate::http::authorize::random_bytes;
-use crate::http::error::{ApiError, no_store};
+use crate::http::error::ApiError;
+use crate::http::extractors::ClientForm;
 use crate::http::paths;
-use crate::http::token::{authenticated_client, form_params};
+use crate::http::responses::no_store_json_with;
 use crate::protocol::OAuthError;
-use crate::protocol::authorize::{validate_authorize, validate_client_redirect};
+use crate::protocol::authorize::{RequestSource, validate_authorize, validate_client_redirect};
 use crate::protocol::types::{SecretDigest, encode_random};
+use crate::state::AppState;
 use crate::telemetry::FLOW;
 
 /// RFC 9126 §2.2: a pushed request lives 60 seconds.
@@ -57,33 +56,54 @@ pub fn router() -> OpenApiRouter<AppState> {
     ),
 )]
 #[tracing::instrument(skip_all, fields(client_id))]
-async fn post_par(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let result = async {
-        let params = form_params(&headers, &body)?;
-        let client = authenticated_client(&state, &headers, &params).await?;
-        if params.contains("request_uri") {
-            return Err(ApiError::OAuth(OAuthError::invalid_request("request_uri must not be pushed (RFC 9126 §2.1)")));
-        }
-        let redirect_uri = validate_client_redirect(&params, Some(&client))?;
-        // id_token_hint in a pushed request is not supported: it would need the user's browser.
-        validate_authorize(&params, &client, redirect_uri, |_| Err(OAuthError::invalid_request("id_token_hint is not supported in pushed requests")))?;
-        let handle = encode_random(random_bytes());
-        let request_uri = format!("{REQUEST_URI_PREFIX}{handle}");
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(&body)
-            .into_owned()
-            .filter(|(name, _)| name != "client_secret")
-            .collect();
-        state
-            .ephemeral
-            .insert_pushed_request(&SecretDigest::of(&request_uri), client.client_id.as_str(), &pairs, now().plus(PAR_LIFETIME_SECS))
-            .await?;
-        tracing::info!(target: FLOW, "par: {} pushed a valid authorization request; the browser will carry only the request_uri (RFC 9126 §2.2)", client.client_id);
-        let mut response = (StatusCode::CREATED, axum::Json(ParResponse { request_uri, expires_in: PAR_LIFETIME_SECS })).into_response();
-        no_store(&mut response);
-        Ok::<_, ApiError>(response)
+async fn post_par(
+    State(state): State<AppState>,
+    ClientForm { client, params }: ClientForm,
+) -> Result<Response, ApiError> {
+    if params.contains("request_uri") {
+        return Err(ApiError::OAuth(OAuthError::invalid_request(
+            "request_uri must not be pushed (RFC 9126 §2.1)",
+        )));
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let redirect_uri = validate_client_redirect(&params, Some(&client))?;
+    // id_token_hint in a pushed request is not supported: it would need the user's browser.
+    validate_authorize(
+        &params,
+        &client,
+        redirect_uri,
+        RequestSource::Pushed,
+        |_| {
+            Err(OAuthError::invalid_request(
+                "id_token_hint is not supported in pushed requests",
+            ))
+        },
+    )?;
+    let handle = encode_random(state.random_bytes());
+    let request_uri = format!("{REQUEST_URI_PREFIX}{handle}");
+    let pairs: Vec<(String, String)> = params
+        .pairs()
+        .iter()
+        .filter(|(name, _)| name != "client_secret")
+        .cloned()
+        .collect();
+    state
+        .store
+        .ephemeral
+        .insert_pushed_request(
+            &SecretDigest::of(&request_uri),
+            client.client_id.as_str(),
+            &pairs,
+            state.now().plus(PAR_LIFETIME_SECS),
+        )
+        .await?;
+    tracing::info!(target: FLOW, "par: {} pushed a valid authorization request; the browser will carry only the request_uri (RFC 9126 §2.2)", client.client_id);
+    Ok(no_store_json_with(
+        StatusCode::CREATED,
+        ParResponse {
+            request_uri,
+            expires_in: PAR_LIFETIME_SECS,
+        },
+    ))
 }
 
 #[cfg(test)]

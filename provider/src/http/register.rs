@@ -1,8 +1,7 @@
 //! RFC 7591 dynamic client registration and RFC 7592 client configuration management.
 
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use openapi::document::tags;
@@ -12,17 +11,16 @@ use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::{AppState, now};
 use crate::config::RegistrationPolicy;
-use crate::http::authorize::random_bytes;
-use crate::http::error::{ApiError, BearerError, no_store};
+use crate::http::error::{ApiError, BearerError};
 use crate::http::extractors::PathId;
 use crate::http::paths;
+use crate::http::responses::no_store_json_with;
 use crate::protocol::client::{ClientMetadata, RegisteredClient};
 use crate::protocol::registration::{RegistrationRequest, validate_registration};
 use crate::protocol::types::{ClientId, SecretDigest, encode_random};
 use crate::protocol::{ErrorCode, OAuthError};
-use crate::seed::DEMO_API_AUDIENCE;
+use crate::state::AppState;
 use crate::telemetry::FLOW;
 
 /// Routes of this module.
@@ -35,6 +33,35 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The realm of the registration endpoints' Bearer challenges.
 const REALM: &str = "register";
 
+/// An error of the registration endpoints: RFC 7591 §3.2.2 JSON, or an RFC 6750 challenge in
+/// the `register` realm when the bearer credential is missing or wrong.
+#[derive(Debug)]
+enum RegistrationError {
+    Api(ApiError),
+    Bearer(BearerError),
+}
+
+impl IntoResponse for RegistrationError {
+    fn into_response(self) -> Response {
+        match self {
+            RegistrationError::Api(error) => error.into_response(),
+            RegistrationError::Bearer(error) => error.into_response_for(REALM),
+        }
+    }
+}
+
+impl From<OAuthError> for RegistrationError {
+    fn from(error: OAuthError) -> Self {
+        RegistrationError::Api(ApiError::OAuth(error))
+    }
+}
+
+impl From<crate::store::Error> for RegistrationError {
+    fn from(error: crate::store::Error) -> Self {
+        RegistrationError::Api(error.into())
+    }
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -43,28 +70,106 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .then_some(token.trim())
 }
 
-fn parse_metadata(headers: &HeaderMap, body: &Bytes) -> Result<RegistrationRequest, OAuthError> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value
-                .split(';')
-                .next()
-                .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
-        });
-    if !is_json {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidClientMetadata,
-            "the body must be application/json (RFC 7591 §3.1)",
-        ));
+/// Permission to register (RFC 7591 §3): open, or the initial access token, or refused.
+struct MayRegister;
+
+impl FromRequestParts<AppState> for MayRegister {
+    type Rejection = RegistrationError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, RegistrationError> {
+        match &state.registration {
+            RegistrationPolicy::Open => Ok(MayRegister),
+            RegistrationPolicy::InitialAccessToken(digest) => match bearer(&parts.headers) {
+                Some(token) if digest.matches(token) => Ok(MayRegister),
+                Some(_) => Err(RegistrationError::Bearer(BearerError::OAuth(
+                    OAuthError::invalid_token(
+                        "the initial access token is not valid (RFC 7591 §3)",
+                    ),
+                ))),
+                None => Err(RegistrationError::Bearer(BearerError::Missing)),
+            },
+            RegistrationPolicy::Disabled => Err(OAuthError::new(
+                ErrorCode::AccessDenied,
+                "dynamic registration is disabled on this provider",
+            )
+            .into()),
+        }
     }
-    serde_json::from_slice(body).map_err(|_| {
-        OAuthError::new(
-            ErrorCode::InvalidClientMetadata,
-            "the body is not a JSON object of client metadata",
-        )
-    })
+}
+
+/// The client of an RFC 7592 management call, authorized by its registration access token
+/// (RFC 7592 §3). An unknown client and a wrong token get the same 401.
+struct ManagedClient(RegisteredClient);
+
+impl FromRequestParts<AppState> for ManagedClient {
+    type Rejection = RegistrationError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, RegistrationError> {
+        let Ok(PathId(client_id)) = PathId::from_request_parts(parts, state).await;
+        let Some(token) = bearer(&parts.headers) else {
+            return Err(RegistrationError::Bearer(BearerError::Missing));
+        };
+        let refused = || {
+            RegistrationError::Bearer(BearerError::OAuth(OAuthError::invalid_token(
+                "the registration access token is invalid for this client",
+            )))
+        };
+        let digest = state.store.clients.registration_token(&client_id).await?;
+        if !digest.is_some_and(|digest| digest.matches(token)) {
+            return Err(refused());
+        }
+        let client = state.store.clients.client(&client_id).await?;
+        client.map(ManagedClient).ok_or_else(refused)
+    }
+}
+
+/// A JSON body of client metadata (RFC 7591 §3.1), with the `client_id` member RFC 7592 §2.2
+/// requires in updates.
+struct MetadataBody {
+    request: RegistrationRequest,
+    client_id: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for MetadataBody {
+    type Rejection = RegistrationError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, RegistrationError> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidClientMetadata,
+                "the body must be application/json (RFC 7591 §3.1)",
+            )
+            .into());
+        }
+        let not_metadata = || {
+            OAuthError::new(
+                ErrorCode::InvalidClientMetadata,
+                "the body is not a JSON object of client metadata",
+            )
+        };
+        let body = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|_| not_metadata())?;
+        let value: Value = serde_json::from_slice(&body).map_err(|_| not_metadata())?;
+        let client_id = value
+            .get("client_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let request = serde_json::from_value(value).map_err(|_| not_metadata())?;
+        Ok(MetadataBody { request, client_id })
+    }
 }
 
 /// The public metadata of a client, with RFC 7591 member names.
@@ -81,12 +186,6 @@ fn metadata_json(client_id: &ClientId, metadata: &ClientMetadata) -> Value {
         "scope": metadata.scope,
         "id_token_signed_response_alg": metadata.id_token_signed_response_alg,
     })
-}
-
-fn json_response(status: StatusCode, body: Value) -> Response {
-    let mut response = (status, Json(body)).into_response();
-    no_store(&mut response);
-    response
 }
 
 /// Register a client.
@@ -116,88 +215,54 @@ fn json_response(status: StatusCode, body: Value) -> Response {
     ),
 )]
 #[tracing::instrument(skip_all)]
-async fn post_register(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let result = async {
-        match &state.registration {
-            RegistrationPolicy::Open => {}
-            RegistrationPolicy::InitialAccessToken(digest) => {
-                match bearer(&headers) {
-                    Some(token) if digest.matches(token) => {}
-                    Some(_) => {
-                        let error = OAuthError::invalid_token("the initial access token is not valid (RFC 7591 §3)");
-                        return Err(BearerError::OAuth(error).into_response_for(REALM));
-                    }
-                    None => return Err(BearerError::Missing.into_response_for(REALM)),
-                }
-            }
-            RegistrationPolicy::Disabled => {
-                return Err(ApiError::OAuth(OAuthError::new(ErrorCode::AccessDenied, "dynamic registration is disabled on this provider")).into_response());
-            }
-        }
-        let request = parse_metadata(&headers, &body).map_err(|error| ApiError::OAuth(error).into_response())?;
-        let metadata = validate_registration(request, DEMO_API_AUDIENCE).map_err(|error| ApiError::OAuth(error).into_response())?;
-        let client_id = ClientId::parse(&encode_random(random_bytes())[..22]).map_err(|error| ApiError::OAuth(error).into_response())?;
-        let secret = (metadata.token_endpoint_auth_method != "none").then(|| encode_random(random_bytes()));
-        let registration_token = encode_random(random_bytes());
-        let now = now();
-        let client = RegisteredClient { client_id: client_id.clone(), secret_digest: secret.as_deref().map(SecretDigest::of), metadata };
-        let store = &state.store;
-        let saved = async {
-            store.upsert_client(&client, now).await?;
-            store.set_registration_token(client_id.as_str(), &SecretDigest::of(&registration_token)).await?;
-            store.audit("client_registered", Some(client_id.as_str()), None, &client.metadata.client_name, now).await
-        }
-        .await;
-        saved.map_err(|error| ApiError::from(error).into_response())?;
-        tracing::info!(target: FLOW, "register: new client {client_id} ({}) registered (RFC 7591 §3.2.1)", client.metadata.client_name);
-        let mut body = metadata_json(&client_id, &client.metadata);
-        body["client_id_issued_at"] = json!(now.0);
-        if let Some(secret) = secret {
-            body["client_secret"] = json!(secret);
-            body["client_secret_expires_at"] = json!(0);
-        }
-        body["registration_access_token"] = json!(registration_token);
-        body["registration_client_uri"] = json!(state.issuer.url_for(&paths::register_client(client_id.as_str())));
-        Ok(json_response(StatusCode::CREATED, body))
-    }
-    .await;
-    result.unwrap_or_else(|response| response)
-}
-
-/// RFC 7592 §3: the registration access token authenticates management calls. Unknown client
-/// and wrong token get the same 401.
-async fn managed_client(
-    state: &AppState,
-    headers: &HeaderMap,
-    client_id: &str,
-) -> Result<RegisteredClient, Response> {
-    if bearer(headers).is_none() {
-        return Err(BearerError::Missing.into_response_for(REALM));
-    }
-    let refused = || {
-        BearerError::OAuth(OAuthError::invalid_token(
-            "the registration access token is invalid for this client",
-        ))
-        .into_response_for(REALM)
+async fn post_register(
+    State(state): State<AppState>,
+    _: MayRegister,
+    MetadataBody { request, .. }: MetadataBody,
+) -> Result<Response, RegistrationError> {
+    let metadata = validate_registration(request, &state.registration_audience)?;
+    let client_id = ClientId::parse(&encode_random(state.random_bytes())[..22])?;
+    let secret = metadata
+        .token_endpoint_auth_method
+        .uses_secret()
+        .then(|| encode_random(state.random_bytes()));
+    let registration_token = encode_random(state.random_bytes());
+    let now = state.now();
+    let client = RegisteredClient {
+        client_id: client_id.clone(),
+        secret_digest: secret.as_deref().map(SecretDigest::of),
+        metadata,
     };
-    let digest = state
-        .store
-        .registration_token(client_id)
-        .await
-        .map_err(|error| ApiError::from(error).into_response())?;
-    let authorized = match (digest, bearer(headers)) {
-        (Some(digest), Some(token)) => digest.matches(token),
-        _ => false,
-    };
-    if !authorized {
-        return Err(refused());
+    let store = &state.store;
+    store.clients.upsert_client(&client, now).await?;
+    store
+        .clients
+        .set_registration_token(client_id.as_str(), &SecretDigest::of(&registration_token))
+        .await?;
+    store
+        .audit
+        .audit(
+            "client_registered",
+            Some(client_id.as_str()),
+            None,
+            &client.metadata.client_name,
+            now,
+        )
+        .await?;
+    tracing::info!(target: FLOW, "register: new client {client_id} ({}) registered (RFC 7591 §3.2.1)", client.metadata.client_name);
+    let mut body = metadata_json(&client_id, &client.metadata);
+    body["client_id_issued_at"] = json!(now.0);
+    if let Some(secret) = secret {
+        body["client_secret"] = json!(secret);
+        body["client_secret_expires_at"] = json!(0);
     }
-    state
-        .store
-        .client(client_id)
-        .await
-        .map_err(|error| ApiError::from(error).into_response())?
-        .ok_or_else(refused)
+    body["registration_access_token"] = json!(registration_token);
+    body["registration_client_uri"] = json!(
+        state
+            .issuer
+            .url_for(&paths::register_client(client_id.as_str()))
+    );
+    Ok(no_store_json_with(StatusCode::CREATED, body))
 }
 
 /// Read a registered client.
@@ -220,21 +285,15 @@ async fn managed_client(
 )]
 async fn get_client(
     State(state): State<AppState>,
-    PathId(client_id): PathId,
-    headers: HeaderMap,
+    ManagedClient(client): ManagedClient,
 ) -> Response {
-    match managed_client(&state, &headers, &client_id).await {
-        Ok(client) => {
-            let mut body = metadata_json(&client.client_id, &client.metadata);
-            body["registration_client_uri"] = json!(
-                state
-                    .issuer
-                    .url_for(&paths::register_client(client.client_id.as_str()))
-            );
-            json_response(StatusCode::OK, body)
-        }
-        Err(response) => response,
-    }
+    let mut body = metadata_json(&client.client_id, &client.metadata);
+    body["registration_client_uri"] = json!(
+        state
+            .issuer
+            .url_for(&paths::register_client(client.client_id.as_str()))
+    );
+    no_store_json_with(StatusCode::OK, body)
 }
 
 /// Update a registered client.
@@ -261,43 +320,36 @@ async fn get_client(
 )]
 async fn put_client(
     State(state): State<AppState>,
-    PathId(client_id): PathId,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let client = managed_client(&state, &headers, &client_id).await?;
-        let raw: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        if raw.get("client_id").and_then(Value::as_str) != Some(client_id.as_str()) {
-            return Err(ApiError::OAuth(OAuthError::invalid_request(
-                "the body must repeat the client_id (RFC 7592 §2.2)",
-            ))
-            .into_response());
-        }
-        let request = parse_metadata(&headers, &body)
-            .map_err(|error| ApiError::OAuth(error).into_response())?;
-        let metadata = validate_registration(request, DEMO_API_AUDIENCE)
-            .map_err(|error| ApiError::OAuth(error).into_response())?;
-        if (metadata.token_endpoint_auth_method == "none") != client.is_public() {
-            return Err(ApiError::OAuth(OAuthError::new(
-                ErrorCode::InvalidClientMetadata,
-                "a client cannot switch between public and confidential",
-            ))
-            .into_response());
-        }
-        let updated = RegisteredClient { metadata, ..client };
-        state
-            .store
-            .upsert_client(&updated, now())
-            .await
-            .map_err(|error| ApiError::from(error).into_response())?;
-        let mut body = metadata_json(&updated.client_id, &updated.metadata);
-        body["registration_client_uri"] =
-            json!(state.issuer.url_for(&paths::register_client(&client_id)));
-        Ok(json_response(StatusCode::OK, body))
+    ManagedClient(client): ManagedClient,
+    MetadataBody { request, client_id }: MetadataBody,
+) -> Result<Response, RegistrationError> {
+    if client_id.as_deref() != Some(client.client_id.as_str()) {
+        return Err(OAuthError::invalid_request(
+            "the body must repeat the client_id (RFC 7592 §2.2)",
+        )
+        .into());
     }
-    .await;
-    result.unwrap_or_else(|response| response)
+    let metadata = validate_registration(request, &state.registration_audience)?;
+    if metadata.token_endpoint_auth_method.uses_secret() == client.is_public() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClientMetadata,
+            "a client cannot switch between public and confidential",
+        )
+        .into());
+    }
+    let updated = RegisteredClient { metadata, ..client };
+    state
+        .store
+        .clients
+        .upsert_client(&updated, state.now())
+        .await?;
+    let mut body = metadata_json(&updated.client_id, &updated.metadata);
+    body["registration_client_uri"] = json!(
+        state
+            .issuer
+            .url_for(&paths::register_client(updated.client_id.as_str()))
+    );
+    Ok(no_store_json_with(StatusCode::OK, body))
 }
 
 /// Delete a registered client.
@@ -317,19 +369,24 @@ async fn put_client(
 )]
 async fn delete_client(
     State(state): State<AppState>,
-    PathId(client_id): PathId,
-    headers: HeaderMap,
-) -> Response {
-    let result = async {
-        managed_client(&state, &headers, &client_id).await?;
-        let now = now();
-        state.store.delete_client(&client_id, now).await.map_err(|error| ApiError::from(error).into_response())?;
-        state.store.audit("client_deleted", Some(&client_id), None, "deleted through RFC 7592", now).await.map_err(|error| ApiError::from(error).into_response())?;
-        tracing::info!(target: FLOW, "register: client {client_id} deleted; its refresh tokens are revoked (RFC 7592 §2.3)");
-        Ok(StatusCode::NO_CONTENT.into_response())
-    }
-    .await;
-    result.unwrap_or_else(|response: Response| response)
+    ManagedClient(client): ManagedClient,
+) -> Result<Response, RegistrationError> {
+    let now = state.now();
+    let client_id = client.client_id.as_str();
+    state.store.clients.delete_client(client_id, now).await?;
+    state
+        .store
+        .audit
+        .audit(
+            "client_deleted",
+            Some(client_id),
+            None,
+            "deleted through RFC 7592",
+            now,
+        )
+        .await?;
+    tracing::info!(target: FLOW, "register: client {client_id} deleted; its refresh tokens are revoked (RFC 7592 §2.3)");
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[cfg(test)]

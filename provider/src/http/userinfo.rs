@@ -1,9 +1,7 @@
 //! OIDC Core §5.3 UserInfo endpoint, protected by our own access tokens (RFC 6750).
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
 use openapi::document::tags;
 use openapi::responses::{BearerUnauthorized, InsufficientScope, ServerError};
@@ -11,70 +9,22 @@ use openapi::{ErrorBody, UserInfo, UserInfoForm};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::{AppState, now};
-use crate::http::authorize::{NotOurAccessToken, verify_own_access_token};
 use crate::http::error::BearerError;
+use crate::http::extractors::BearerToken;
+use crate::http::own_tokens::{NotOurAccessToken, standing, verify_own_access_token};
 use crate::http::paths;
-use crate::protocol::claims::{UserProfile, userinfo_claims};
-use crate::protocol::params::Params;
-use crate::protocol::scope::ScopeSet;
+use crate::http::responses::{cross_origin_api, no_store};
+use crate::protocol::OAuthError;
+use crate::protocol::claims::{UserProfile, check_userinfo_access, userinfo_claims};
 use crate::protocol::types::Subject;
-use crate::protocol::{ErrorCode, OAuthError};
+use crate::state::AppState;
 use crate::telemetry::FLOW;
 
 /// Routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_userinfo, post_userinfo))
-        .layer(crate::http::cross_origin_api())
-}
-
-/// Clock skew tolerated on `exp`, as before for every verifier in this workspace.
-const EXPIRY_LEEWAY_SECS: i64 = 30;
-
-/// RFC 6750 §2.1 header or (POST only) §2.2 form body; never both, never the query string.
-fn bearer_token(method: &Method, headers: &HeaderMap, body: &Bytes) -> Result<String, BearerError> {
-    let from_header = match headers.get(header::AUTHORIZATION) {
-        None => None,
-        Some(value) => {
-            let value = value.to_str().map_err(|_| {
-                BearerError::OAuth(OAuthError::invalid_request(
-                    "the Authorization header is malformed",
-                ))
-            })?;
-            match value.split_once(' ') {
-                Some((scheme, token))
-                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-                {
-                    Some(token.trim().to_owned())
-                }
-                _ => {
-                    return Err(BearerError::OAuth(OAuthError::invalid_request(
-                        "use Authorization: Bearer <access token>",
-                    )));
-                }
-            }
-        }
-    };
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
-    let from_body = if *method == Method::POST && is_form {
-        Params::parse(body)
-            .single("access_token")
-            .map_err(BearerError::OAuth)?
-            .map(str::to_owned)
-    } else {
-        None
-    };
-    match (from_header, from_body) {
-        (Some(_), Some(_)) => Err(BearerError::OAuth(OAuthError::invalid_request(
-            "send the access token in one place only (RFC 6750 §2)",
-        ))),
-        (Some(token), None) | (None, Some(token)) => Ok(token),
-        (None, None) => Err(BearerError::Missing),
-    }
+        .layer(cross_origin_api())
 }
 
 /// Claims about the signed-in user.
@@ -102,11 +52,9 @@ fn bearer_token(method: &Method, headers: &HeaderMap, body: &Bytes) -> Result<St
 )]
 async fn get_userinfo(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-) -> Response {
-    // A GET carries its token in the header only (the body is never read for GET or HEAD).
-    userinfo(state, method, headers, Bytes::new()).await
+    BearerToken(token): BearerToken,
+) -> Result<Response, BearerError> {
+    userinfo(&state, &token).await
 }
 
 /// Claims about the signed-in user (form-encoded token).
@@ -134,11 +82,9 @@ async fn get_userinfo(
 )]
 async fn post_userinfo(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    userinfo(state, method, headers, body).await
+    BearerToken(token): BearerToken,
+) -> Result<Response, BearerError> {
+    userinfo(&state, &token).await
 }
 
 const USERINFO_BAD_REQUEST: &str = "RFC 6750 §3.1 `invalid_request`: a malformed \
@@ -147,50 +93,37 @@ const USERINFO_BAD_REQUEST: &str = "RFC 6750 §3.1 `invalid_request`: a malforme
 
 /// `GET|POST /userinfo`.
 #[tracing::instrument(skip_all, fields(client_id))]
-async fn userinfo(state: AppState, method: Method, headers: HeaderMap, body: Bytes) -> Response {
-    let result = async {
-        let token = bearer_token(&method, &headers, &body)?;
-        let invalid = |description| BearerError::OAuth(OAuthError::invalid_token(description));
-        let claims = verify_own_access_token(&state, &token).map_err(|problem| match problem {
-            NotOurAccessToken::NotAnAccessToken => invalid("the token is not an access token (typ at+jwt, RFC 9068 §4)"),
-            NotOurAccessToken::Invalid => invalid("the access token is invalid or expired"),
-        })?;
-        if claims.exp.saturating_add(EXPIRY_LEEWAY_SECS) < now().0 {
-            return Err(invalid("the access token is invalid or expired"));
+async fn userinfo(state: &AppState, token: &str) -> Result<Response, BearerError> {
+    let invalid = |description| BearerError::OAuth(OAuthError::invalid_token(description));
+    let claims = verify_own_access_token(state, token).map_err(|problem| match problem {
+        NotOurAccessToken::NotAnAccessToken => {
+            invalid("the token is not an access token (typ at+jwt, RFC 9068 §4)")
         }
-        tracing::Span::current().record("client_id", claims.client_id.as_str());
-        if state.store.is_access_token_denied(&claims.jti).await? {
-            return Err(invalid("the access token has been revoked"));
-        }
-        // RFC 7592 §2.3: deleting a client invalidates its access tokens too.
-        if state.store.client(&claims.client_id).await?.is_none() {
-            return Err(invalid("the client of this access token no longer exists"));
-        }
-        let scope = ScopeSet::parse(&claims.scope).unwrap_or_default();
-        if !scope.contains("openid") {
-            return Err(BearerError::OAuth(OAuthError::new(ErrorCode::InsufficientScope, "the access token lacks the openid scope")));
-        }
-        let user = state
-            .store
-            .user_by_subject(&Subject(claims.sub.clone()))
-            .await?
-            .ok_or_else(|| invalid("the user of this token no longer exists"))?;
-        let profile = UserProfile {
-            subject: user.subject,
-            username: user.username,
-            name: user.name,
-            email: user.email,
-            email_verified: user.email_verified,
-        };
-        let released = userinfo_claims(&profile, &scope);
-        tracing::info!(target: FLOW, "userinfo: token verified offline (signature, iss, exp, not revoked); released {:?} for scope \"{scope}\" (OIDC Core §5.4)",
-            released.keys().collect::<Vec<_>>());
-        let mut response = Json(released).into_response();
-        crate::http::error::no_store(&mut response);
-        Ok::<_, BearerError>(response)
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+        NotOurAccessToken::Invalid => invalid("the access token is invalid or expired"),
+    })?;
+    tracing::Span::current().record("client_id", claims.client_id.as_str());
+    let standing = standing(state, &claims).await?;
+    let scope =
+        check_userinfo_access(&claims, standing, state.now()).map_err(BearerError::OAuth)?;
+    let user = state
+        .store
+        .users
+        .user_by_subject(&Subject(claims.sub.clone()))
+        .await?
+        .ok_or_else(|| invalid("the user of this token no longer exists"))?;
+    let profile = UserProfile {
+        subject: user.subject,
+        username: user.username,
+        name: user.name,
+        email: user.email,
+        email_verified: user.email_verified,
+    };
+    let released = userinfo_claims(&profile, &scope);
+    tracing::info!(target: FLOW, "userinfo: token verified offline (signature, iss, exp, not revoked); released {:?} for scope \"{scope}\" (OIDC Core §5.4)",
+        released.keys().collect::<Vec<_>>());
+    let mut response = Json(released).into_response();
+    no_store(&mut response);
+    Ok(response)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::client::RegisteredClient;
+use crate::protocol::client::{GrantType, RegisteredClient};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::pkce::CodeChallenge;
@@ -115,7 +115,17 @@ pub fn validate_client_redirect(
     Ok(redirect_uri)
 }
 
-/// Stage two: everything else (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1, RFC 8707).
+/// How an authorization request reached the provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestSource {
+    /// In the browser's query string or form body.
+    Direct,
+    /// Pushed by the authenticated client first (RFC 9126), or being pushed now.
+    Pushed,
+}
+
+/// Stage two: everything else (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1, RFC 8707,
+/// RFC 9126 §6).
 ///
 /// `verify_id_token_hint` checks a presented `id_token_hint` (signature by us, audience this
 /// client; expiry does not matter) and returns its subject.
@@ -123,8 +133,14 @@ pub fn validate_authorize(
     params: &Params,
     client: &RegisteredClient,
     redirect_uri: RedirectUri,
+    source: RequestSource,
     verify_id_token_hint: impl FnOnce(&str) -> Result<Subject, OAuthError>,
 ) -> Result<AuthorizationRequest, OAuthError> {
+    if client.metadata.require_pushed_authorization_requests && source == RequestSource::Direct {
+        return Err(OAuthError::invalid_request(
+            "this client must push its authorization requests (RFC 9126 §6)",
+        ));
+    }
     if params.contains("request") {
         return Err(OAuthError::new(
             ErrorCode::RequestNotSupported,
@@ -141,7 +157,7 @@ pub fn validate_authorize(
             ));
         }
     }
-    if !client.allows_grant("authorization_code") {
+    if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "this client is not registered for the authorization code grant",
@@ -161,7 +177,7 @@ pub fn validate_authorize(
             "scope is missing; request at least openid",
         ));
     }
-    if !scope.is_subset_of(&client.allowed_scope()) {
+    if !scope.is_subset_of(client.allowed_scope()) {
         return Err(OAuthError::invalid_scope(
             "scope includes a scope this client may not request",
         ));
@@ -401,7 +417,27 @@ mod tests {
     fn validate(params: &Params) -> Result<AuthorizationRequest, OAuthError> {
         let client = client("demo-web", Some("secret"));
         let redirect = validate_client_redirect(params, Some(&client))?;
-        validate_authorize(params, &client, redirect, no_hint)
+        validate_authorize(params, &client, redirect, RequestSource::Direct, no_hint)
+    }
+
+    #[test]
+    fn clients_that_must_push_are_refused_direct_requests() {
+        let mut client = client("demo-web", Some("secret"));
+        client.metadata.require_pushed_authorization_requests = true;
+        let params = with(&[]);
+        let redirect = validate_client_redirect(&params, Some(&client)).unwrap();
+        let direct = validate_authorize(
+            &params,
+            &client,
+            redirect.clone(),
+            RequestSource::Direct,
+            no_hint,
+        )
+        .unwrap_err();
+        assert_eq!(direct.code, ErrorCode::InvalidRequest);
+        assert!(
+            validate_authorize(&params, &client, redirect, RequestSource::Pushed, no_hint).is_ok()
+        );
     }
 
     #[test]
@@ -649,7 +685,14 @@ mod tests {
         for (index, case) in cases.iter().enumerate() {
             let params = with(case.changes);
             let redirect = validate_client_redirect(&params, Some(case.client)).unwrap();
-            let request = validate_authorize(&params, case.client, redirect, no_hint).unwrap();
+            let request = validate_authorize(
+                &params,
+                case.client,
+                redirect,
+                RequestSource::Direct,
+                no_hint,
+            )
+            .unwrap();
             let got = next_step(
                 &request,
                 case.client,
@@ -690,9 +733,10 @@ mod tests {
         let client = client("demo-web", Some("secret"));
         let params = with(&[("id_token_hint", Some("hint")), ("prompt", Some("none"))]);
         let redirect = validate_client_redirect(&params, Some(&client)).unwrap();
-        let request =
-            validate_authorize(&params, &client, redirect, |_| Ok(Subject("u-bob".into())))
-                .unwrap();
+        let request = validate_authorize(&params, &client, redirect, RequestSource::Direct, |_| {
+            Ok(Subject("u-bob".into()))
+        })
+        .unwrap();
         let alice = auth("u-alice", 9_000);
         let got = next_step(
             &request,

@@ -6,6 +6,7 @@ use keys::SigningAlg;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256, Sha512};
 
+use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::{ClientId, Issuer, Subject, UnixTime};
 
@@ -82,6 +83,57 @@ pub fn access_token_claims(
         scope: grant.scope.to_string(),
         auth_time: grant.auth_time.map(|time| time.0),
     }
+}
+
+/// Clock skew tolerated on an access token's `exp` where the provider itself accepts its tokens
+/// (UserInfo), as for every verifier in this workspace.
+pub const EXPIRY_LEEWAY_SECS: i64 = 30;
+
+/// What the store says of an access token whose signature verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenStanding {
+    /// Neither revoked nor orphaned.
+    Valid,
+    /// On the deny-list (RFC 7009 revocation, or its grant was revoked).
+    Revoked,
+    /// Its client was deleted (RFC 7592 §2.3 invalidates the client's tokens).
+    ClientDeleted,
+}
+
+/// OIDC Core §5.3 with RFC 6750 §3.1: may this access token read UserInfo? It must be
+/// unexpired (with [`EXPIRY_LEEWAY_SECS`]), valid, and carry `openid` (client_credentials
+/// tokens have no user). Returns the token's scope.
+pub fn check_userinfo_access(
+    claims: &AccessTokenClaims,
+    standing: TokenStanding,
+    now: UnixTime,
+) -> Result<ScopeSet, OAuthError> {
+    if claims.exp.saturating_add(EXPIRY_LEEWAY_SECS) < now.0 {
+        return Err(OAuthError::invalid_token(
+            "the access token is invalid or expired",
+        ));
+    }
+    match standing {
+        TokenStanding::Valid => {}
+        TokenStanding::Revoked => {
+            return Err(OAuthError::invalid_token(
+                "the access token has been revoked",
+            ));
+        }
+        TokenStanding::ClientDeleted => {
+            return Err(OAuthError::invalid_token(
+                "the client of this access token no longer exists",
+            ));
+        }
+    }
+    let scope = ScopeSet::parse(&claims.scope).unwrap_or_default();
+    if !scope.contains("openid") {
+        return Err(OAuthError::new(
+            ErrorCode::InsufficientScope,
+            "the access token lacks the openid scope",
+        ));
+    }
+    Ok(scope)
 }
 
 /// OIDC Core §2 ID token claims.
@@ -271,5 +323,46 @@ mod tests {
         assert_eq!(claims["exp"], 700);
         assert_eq!(claims["scope"], "api:read openid");
         assert_eq!(claims["auth_time"], 90);
+    }
+
+    #[test]
+    fn userinfo_access_table() {
+        let claims = |exp: i64, scope: &str| AccessTokenClaims {
+            iss: "https://id.example.com".into(),
+            sub: "u-1".into(),
+            aud: "a".into(),
+            exp,
+            iat: exp - 600,
+            jti: "j".into(),
+            client_id: "demo-web".into(),
+            scope: scope.into(),
+            auth_time: None,
+        };
+        let now = UnixTime(1000);
+        let check = |exp, scope, standing| {
+            check_userinfo_access(&claims(exp, scope), standing, now)
+                .map(|scope| scope.to_string())
+                .map_err(|error| error.code)
+        };
+        use TokenStanding::*;
+        assert_eq!(
+            check(1000, "openid email", Valid),
+            Ok("email openid".into())
+        );
+        assert_eq!(
+            check(970, "openid", Valid),
+            Ok("openid".into()),
+            "inside the leeway"
+        );
+        assert_eq!(check(969, "openid", Valid), Err(ErrorCode::InvalidToken));
+        assert_eq!(check(2000, "openid", Revoked), Err(ErrorCode::InvalidToken));
+        assert_eq!(
+            check(2000, "openid", ClientDeleted),
+            Err(ErrorCode::InvalidToken)
+        );
+        assert_eq!(
+            check(2000, "api:read", Valid),
+            Err(ErrorCode::InsufficientScope)
+        );
     }
 }

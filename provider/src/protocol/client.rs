@@ -7,13 +7,16 @@ use base64::engine::general_purpose::STANDARD;
 use keys::SigningAlg;
 use serde::{Deserialize, Serialize};
 
+pub use openapi::{ApplicationType, GrantType, ResponseType, TokenEndpointAuthMethod};
+
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::redirect_uri::LoopbackRule;
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::{ClientId, ClientSecret, SecretDigest};
 
-/// RFC 7591 §2 client metadata, plus a few provider-specific members (documented below).
+/// RFC 7591 §2 client metadata, typed: strings exist only at the store and wire boundaries,
+/// plus a few provider-specific members (documented below).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClientMetadata {
     /// Human-readable name shown on the consent page.
@@ -24,23 +27,23 @@ pub struct ClientMetadata {
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
     /// Grants the client may use.
-    pub grant_types: Vec<String>,
-    /// Always `["code"]` for clients that use the authorization endpoint.
+    pub grant_types: Vec<GrantType>,
+    /// `["code"]` for clients that use the authorization endpoint, else empty.
     #[serde(default)]
-    pub response_types: Vec<String>,
-    /// `client_secret_basic`, `client_secret_post` or `none` (public client).
-    pub token_endpoint_auth_method: String,
-    /// `web` or `native` (OIDC Registration §2); native public clients get the loopback rule.
+    pub response_types: Vec<ResponseType>,
+    /// How the client authenticates at the token endpoint; `none` makes it a public client.
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// OIDC Registration §2; native public clients get the RFC 8252 loopback rule.
     #[serde(default = "default_application_type")]
-    pub application_type: String,
+    pub application_type: ApplicationType,
     /// The scopes the client may request.
-    pub scope: String,
+    pub scope: ScopeSet,
     /// OIDC Registration §2: the ID token signature algorithm.
     #[serde(default = "default_alg")]
-    pub id_token_signed_response_alg: String,
+    pub id_token_signed_response_alg: SigningAlg,
     /// Provider-specific: the access-token signature algorithm (default RS256).
     #[serde(default = "default_alg")]
-    pub access_token_signed_response_alg: String,
+    pub access_token_signed_response_alg: SigningAlg,
     /// Provider-specific: `aud` of access tokens when no RFC 8707 `resource` is requested.
     pub default_audience: String,
     /// Provider-specific: the RFC 8707 resource indicators this client may request.
@@ -59,12 +62,12 @@ pub struct ClientMetadata {
     pub resource_server: bool,
 }
 
-fn default_application_type() -> String {
-    "web".to_owned()
+fn default_application_type() -> ApplicationType {
+    ApplicationType::Web
 }
 
-fn default_alg() -> String {
-    SigningAlg::RS256.as_str().to_owned()
+fn default_alg() -> SigningAlg {
+    SigningAlg::RS256
 }
 
 /// A client as the protocol core sees it: its id, secret digest (confidential clients) and
@@ -82,12 +85,12 @@ pub struct RegisteredClient {
 impl RegisteredClient {
     /// True for public clients (`token_endpoint_auth_method: none`).
     pub fn is_public(&self) -> bool {
-        self.metadata.token_endpoint_auth_method == "none"
+        !self.metadata.token_endpoint_auth_method.uses_secret()
     }
 
     /// RFC 8252 §7.3 applies to native public clients only.
     pub fn loopback_rule(&self) -> LoopbackRule {
-        if self.is_public() && self.metadata.application_type == "native" {
+        if self.is_public() && self.metadata.application_type == ApplicationType::Native {
             LoopbackRule::AnyPort
         } else {
             LoopbackRule::ExactOnly
@@ -95,27 +98,35 @@ impl RegisteredClient {
     }
 
     /// True when `grant_type` is registered for the client.
-    pub fn allows_grant(&self, grant_type: &str) -> bool {
-        self.metadata
-            .grant_types
-            .iter()
-            .any(|grant| grant == grant_type)
+    pub fn allows_grant(&self, grant_type: GrantType) -> bool {
+        self.metadata.grant_types.contains(&grant_type)
+    }
+
+    /// RFC 6749 §5.2 `unauthorized_client` unless the client is registered for `grant_type`.
+    pub fn check_grant(&self, grant_type: GrantType) -> Result<(), OAuthError> {
+        if self.allows_grant(grant_type) {
+            Ok(())
+        } else {
+            Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "this client is not registered for this grant type",
+            ))
+        }
     }
 
     /// The scopes the client may request.
-    pub fn allowed_scope(&self) -> ScopeSet {
-        ScopeSet::parse(&self.metadata.scope).unwrap_or_default()
+    pub fn allowed_scope(&self) -> &ScopeSet {
+        &self.metadata.scope
     }
 
-    /// The ID token signature algorithm (RS256 unless registered otherwise).
+    /// The ID token signature algorithm.
     pub fn id_token_alg(&self) -> SigningAlg {
-        SigningAlg::parse(&self.metadata.id_token_signed_response_alg).unwrap_or(SigningAlg::RS256)
+        self.metadata.id_token_signed_response_alg
     }
 
-    /// The access token signature algorithm (RS256 unless registered otherwise).
+    /// The access token signature algorithm.
     pub fn access_token_alg(&self) -> SigningAlg {
-        SigningAlg::parse(&self.metadata.access_token_signed_response_alg)
-            .unwrap_or(SigningAlg::RS256)
+        self.metadata.access_token_signed_response_alg
     }
 
     /// RFC 8707 §2: the audience for an access token, from the `resource` parameter (which
@@ -323,18 +334,21 @@ pub(crate) mod tests {
                 client_name: id.to_owned(),
                 redirect_uris: vec!["https://app.example.com/callback".into()],
                 post_logout_redirect_uris: vec![],
-                grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-                response_types: vec!["code".into()],
+                grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+                response_types: vec![ResponseType::Code],
                 token_endpoint_auth_method: if secret.is_some() {
-                    "client_secret_basic"
+                    TokenEndpointAuthMethod::ClientSecretBasic
                 } else {
-                    "none"
-                }
-                .into(),
-                application_type: if secret.is_some() { "web" } else { "native" }.into(),
-                scope: "openid profile email offline_access api:read".into(),
-                id_token_signed_response_alg: "RS256".into(),
-                access_token_signed_response_alg: "RS256".into(),
+                    TokenEndpointAuthMethod::None
+                },
+                application_type: if secret.is_some() {
+                    ApplicationType::Web
+                } else {
+                    ApplicationType::Native
+                },
+                scope: ScopeSet::parse("openid profile email offline_access api:read").unwrap(),
+                id_token_signed_response_alg: SigningAlg::RS256,
+                access_token_signed_response_alg: SigningAlg::RS256,
                 default_audience: "http://127.0.0.1:8081".into(),
                 allowed_resources: vec!["https://api.example.com".into()],
                 first_party: true,

@@ -1,10 +1,9 @@
-//! RFC 8628 device authorization grant: user codes and the polling state machine.
+//! RFC 8628 device authorization: user codes, the stored device grant and the verification
+//! step. Polling the token endpoint is the `device_code` grant (`protocol/grants/device_code.rs`).
 
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::authorize::{Authentication, InteractionProgress, NextStep};
-use crate::protocol::client::RegisteredClient;
-use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::{ClientId, UnixTime};
 
@@ -71,62 +70,6 @@ pub struct DeviceGrant {
     pub expires_at: UnixTime,
 }
 
-/// What a poll does.
-#[derive(Debug, PartialEq, Eq)]
-pub enum PollDecision {
-    /// Answer the error; store the new interval and poll time when given.
-    Refuse {
-        /// The error to send.
-        error: OAuthError,
-        /// Interval to store (slow_down raises it by 5 s, RFC 8628 §3.5).
-        interval_secs: u64,
-    },
-    /// Consume the device code and issue tokens.
-    Issue(Authentication),
-    /// Answer `access_denied` and delete the device code.
-    Denied,
-}
-
-/// RFC 8628 §3.4-3.5: decides the answer to a token poll.
-pub fn poll_device(
-    grant: &DeviceGrant,
-    client: &RegisteredClient,
-    now: UnixTime,
-) -> Result<PollDecision, OAuthError> {
-    if grant.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant(
-            "the device code was issued to another client",
-        ));
-    }
-    if now >= grant.expires_at {
-        return Err(OAuthError::new(
-            ErrorCode::ExpiredToken,
-            "the device code has expired; start again",
-        ));
-    }
-    let too_fast = grant.last_poll_at.is_some_and(|last| {
-        now.0.saturating_sub(last.0) < i64::try_from(grant.interval_secs).unwrap_or(i64::MAX)
-    });
-    match &grant.status {
-        DeviceStatus::Approved(authentication) => Ok(PollDecision::Issue(authentication.clone())),
-        DeviceStatus::Denied => Ok(PollDecision::Denied),
-        DeviceStatus::Pending if too_fast => Ok(PollDecision::Refuse {
-            error: OAuthError::new(
-                ErrorCode::SlowDown,
-                "polling too fast: wait the interval plus 5 seconds",
-            ),
-            interval_secs: grant.interval_secs + 5,
-        }),
-        DeviceStatus::Pending => Ok(PollDecision::Refuse {
-            error: OAuthError::new(
-                ErrorCode::AuthorizationPending,
-                "the user has not finished yet; keep polling",
-            ),
-            interval_secs: grant.interval_secs,
-        }),
-    }
-}
-
 /// RFC 8628 §3.3: the user signs in (or uses the live session), then always confirms: the
 /// device is elsewhere, so an existing consent is not enough to hand it tokens.
 pub fn next_device_step(
@@ -143,7 +86,6 @@ pub fn next_device_step(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::client::tests::client;
     use crate::protocol::types::Subject;
 
     #[test]
@@ -190,91 +132,6 @@ mod tests {
         assert_eq!(
             next_device_step(Some(&alice), consented),
             NextStep::IssueCode(alice.clone())
-        );
-    }
-
-    #[test]
-    fn poll_table() {
-        let device = client("demo-device", None);
-        let other = client("other", None);
-        let alice = Authentication {
-            subject: Subject("u".into()),
-            auth_time: UnixTime(5),
-        };
-        let grant = |status, last: Option<i64>| DeviceGrant {
-            client_id: device.client_id.clone(),
-            user_code: "BDWP-HQPK".into(),
-            scope: ScopeSet::parse("openid").unwrap(),
-            audience: "a".into(),
-            status,
-            interval_secs: 5,
-            last_poll_at: last.map(UnixTime),
-            expires_at: UnixTime(600),
-        };
-        let code = |decision: Result<PollDecision, OAuthError>| match decision {
-            Ok(PollDecision::Refuse {
-                error,
-                interval_secs,
-            }) => Err((error.code, interval_secs)),
-            Ok(PollDecision::Issue(_)) => Ok("issue"),
-            Ok(PollDecision::Denied) => Ok("denied"),
-            Err(error) => Err((error.code, 0)),
-        };
-        assert_eq!(
-            code(poll_device(
-                &grant(DeviceStatus::Pending, None),
-                &device,
-                UnixTime(10)
-            )),
-            Err((ErrorCode::AuthorizationPending, 5))
-        );
-        assert_eq!(
-            code(poll_device(
-                &grant(DeviceStatus::Pending, Some(8)),
-                &device,
-                UnixTime(10)
-            )),
-            Err((ErrorCode::SlowDown, 10))
-        );
-        assert_eq!(
-            code(poll_device(
-                &grant(DeviceStatus::Pending, Some(5)),
-                &device,
-                UnixTime(10)
-            )),
-            Err((ErrorCode::AuthorizationPending, 5))
-        );
-        assert_eq!(
-            code(poll_device(
-                &grant(DeviceStatus::Approved(alice), Some(9)),
-                &device,
-                UnixTime(10)
-            )),
-            Ok("issue")
-        );
-        assert_eq!(
-            code(poll_device(
-                &grant(DeviceStatus::Denied, None),
-                &device,
-                UnixTime(10)
-            )),
-            Ok("denied")
-        );
-        assert_eq!(
-            code(poll_device(
-                &grant(DeviceStatus::Pending, None),
-                &device,
-                UnixTime(600)
-            )),
-            Err((ErrorCode::ExpiredToken, 0))
-        );
-        assert_eq!(
-            code(poll_device(
-                &grant(DeviceStatus::Pending, None),
-                &other,
-                UnixTime(10)
-            )),
-            Err((ErrorCode::InvalidGrant, 0))
         );
     }
 }

@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
-use crate::protocol::claims::AccessTokenClaims;
+use crate::protocol::claims::{AccessTokenClaims, TokenStanding};
 use crate::protocol::client::RegisteredClient;
-use crate::protocol::token::RefreshGrant;
+use crate::protocol::grants::refresh_token::RefreshTokenRecord;
 use crate::protocol::types::{Issuer, UnixTime};
 
 /// RFC 7662 §2.2 response. Inactive tokens carry `active: false` and nothing else.
@@ -54,8 +54,26 @@ pub fn may_introspect(caller: &RegisteredClient, token_client_id: &str) -> bool 
     caller.client_id.as_str() == token_client_id || caller.metadata.resource_server
 }
 
-/// The response for a verified, unrevoked access token.
-pub fn access_token_introspection(claims: AccessTokenClaims) -> Introspection {
+/// Whether an access token verified by signature is worth looking up at all: unexpired and
+/// one the caller may learn about. Otherwise the answer is `{"active": false}` without any
+/// store access.
+pub fn is_reportable_access_token(
+    caller: &RegisteredClient,
+    claims: &AccessTokenClaims,
+    now: UnixTime,
+) -> bool {
+    claims.exp > now.0 && may_introspect(caller, &claims.client_id)
+}
+
+/// RFC 7662 §2.2: the answer for a reportable access token, given what the store says of it.
+/// A revoked token, or one whose client was deleted (RFC 7592 §2.3), is inactive.
+pub fn access_token_introspection(
+    claims: AccessTokenClaims,
+    standing: TokenStanding,
+) -> Introspection {
+    if standing != TokenStanding::Valid {
+        return Introspection::inactive();
+    }
     Introspection {
         active: true,
         scope: Some(claims.scope),
@@ -70,20 +88,25 @@ pub fn access_token_introspection(claims: AccessTokenClaims) -> Introspection {
     }
 }
 
-/// The response for a live refresh token.
+/// RFC 7662 §2.2: the answer for a stored refresh token: active while live (neither rotated nor
+/// revoked) and unexpired, and only for its own client (or a resource server).
 pub fn refresh_token_introspection(
-    grant: RefreshGrant,
-    issued_at: UnixTime,
-    expires_at: UnixTime,
+    caller: &RegisteredClient,
+    record: RefreshTokenRecord,
     issuer: &Issuer,
+    now: UnixTime,
 ) -> Introspection {
+    if !record.is_active(now) || !may_introspect(caller, record.grant.client_id.as_str()) {
+        return Introspection::inactive();
+    }
+    let grant = record.grant;
     Introspection {
         active: true,
         scope: Some(grant.scope.to_string()),
         client_id: Some(grant.client_id.as_str().to_owned()),
         sub: Some(grant.subject.as_str().to_owned()),
-        exp: Some(expires_at.0),
-        iat: Some(issued_at.0),
+        exp: Some(record.expires_at.0),
+        iat: Some(record.issued_at.0),
         iss: Some(issuer.as_str().to_owned()),
         aud: None,
         token_type: Some("refresh_token".into()),
@@ -113,5 +136,90 @@ mod tests {
         assert!(!may_introspect(&api, "demo-web"));
         api.metadata.resource_server = true;
         assert!(may_introspect(&api, "demo-web"));
+    }
+
+    fn claims(client_id: &str, exp: i64) -> AccessTokenClaims {
+        AccessTokenClaims {
+            iss: "https://id.example.com".into(),
+            sub: "u-1".into(),
+            aud: "https://api.example".into(),
+            exp,
+            iat: exp - 600,
+            jti: "jti-1".into(),
+            client_id: client_id.into(),
+            scope: "openid".into(),
+            auth_time: None,
+        }
+    }
+
+    #[test]
+    fn access_tokens_are_active_only_while_valid_unexpired_and_visible() {
+        let web = client("demo-web", Some("s"));
+        let now = UnixTime(1000);
+        assert!(is_reportable_access_token(
+            &web,
+            &claims("demo-web", 1001),
+            now
+        ));
+        assert!(
+            !is_reportable_access_token(&web, &claims("demo-web", 1000), now),
+            "expired"
+        );
+        assert!(
+            !is_reportable_access_token(&web, &claims("demo-cli", 1001), now),
+            "foreign"
+        );
+        let cases = [
+            (TokenStanding::Valid, true),
+            (TokenStanding::Revoked, false),
+            (TokenStanding::ClientDeleted, false),
+        ];
+        for (standing, active) in cases {
+            let answer = access_token_introspection(claims("demo-web", 1001), standing);
+            assert_eq!(answer.active, active, "{standing:?}");
+            assert_eq!(
+                answer.jti.is_some(),
+                active,
+                "inactive answers carry nothing else"
+            );
+        }
+    }
+
+    #[test]
+    fn refresh_tokens_are_active_only_while_live() {
+        use crate::protocol::grants::refresh_token::RefreshGrant;
+        use crate::protocol::scope::ScopeSet;
+        use crate::protocol::types::{SecretDigest, Subject};
+        let web = client("demo-web", Some("s"));
+        let issuer = Issuer::parse("https://id.example.com", false).unwrap();
+        let record = |rotated: bool, revoked: bool| RefreshTokenRecord {
+            digest: SecretDigest::of("r"),
+            grant: RefreshGrant {
+                client_id: web.client_id.clone(),
+                subject: Subject("u-1".into()),
+                scope: ScopeSet::parse("openid offline_access").unwrap(),
+                audience: "a".into(),
+                auth_time: UnixTime(0),
+                grant_id: "g".into(),
+            },
+            issued_at: UnixTime(0),
+            expires_at: UnixTime(100),
+            rotated_at: rotated.then_some(UnixTime(5)),
+            revoked,
+            grace_used: false,
+        };
+        let active = |record, caller: &RegisteredClient, now| {
+            refresh_token_introspection(caller, record, &issuer, UnixTime(now)).active
+        };
+        assert!(active(record(false, false), &web, 10));
+        assert!(!active(record(true, false), &web, 10), "rotated");
+        assert!(!active(record(false, true), &web, 10), "revoked");
+        assert!(!active(record(false, false), &web, 100), "expired");
+        assert!(
+            !active(record(false, false), &client("other", Some("s")), 10),
+            "foreign"
+        );
+        let answer = refresh_token_introspection(&web, record(false, false), &issuer, UnixTime(10));
+        assert_eq!(answer.token_type.as_deref(), Some("refresh_token"));
     }
 }

@@ -10,14 +10,15 @@ pub mod claims;
 pub mod client;
 pub mod device;
 pub mod error;
+pub mod grants;
 pub mod introspect;
+pub mod issuance;
 pub mod logout;
 pub mod params;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod registration;
 pub mod scope;
-pub mod token;
 pub mod types;
 
 pub use error::{ErrorCode, OAuthError};

@@ -46,6 +46,11 @@ impl Params {
             .ok_or(OAuthError::invalid_request(missing))
     }
 
+    /// Every pair, in the order received (to store a pushed request as sent).
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     /// True when the parameter is present (even empty).
     pub fn contains(&self, name: &str) -> bool {
         self.0.iter().any(|(key, _)| key == name)

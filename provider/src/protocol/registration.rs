@@ -3,10 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::client::ClientMetadata;
+use keys::SigningAlg;
+
+use crate::protocol::client::{
+    ApplicationType, ClientMetadata, GrantType, ResponseType, TokenEndpointAuthMethod,
+};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::scope::ScopeSet;
-use crate::protocol::token::DEVICE_CODE_GRANT;
 
 /// The metadata a client sends (RFC 7591 §2); unknown members are ignored (§2).
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -35,91 +38,72 @@ pub struct RegistrationRequest {
 
 const CLIENT_METADATA: ErrorCode = ErrorCode::InvalidClientMetadata;
 const REDIRECT: ErrorCode = ErrorCode::InvalidRedirectUri;
-const SUPPORTED_GRANTS: &[&str] = &[
-    "authorization_code",
-    "refresh_token",
-    "client_credentials",
-    DEVICE_CODE_GRANT,
-];
 const DEFAULT_SCOPE: &str = "openid profile email offline_access";
 
-/// RFC 7591 §3.2.2: validates a registration request, filling defaults.
+/// RFC 7591 §3.2.2: validates a registration request, filling defaults. The strings of the
+/// request become typed metadata here, each refused with the reason.
 pub fn validate_registration(
     request: RegistrationRequest,
     default_audience: &str,
 ) -> Result<ClientMetadata, OAuthError> {
-    let auth_method = request
-        .token_endpoint_auth_method
-        .unwrap_or_else(|| "client_secret_basic".into());
-    if !["client_secret_basic", "client_secret_post", "none"].contains(&auth_method.as_str()) {
-        return Err(OAuthError::new(
+    let auth_method = match request.token_endpoint_auth_method.as_deref() {
+        None => TokenEndpointAuthMethod::ClientSecretBasic,
+        Some(name) => TokenEndpointAuthMethod::parse(name).ok_or(OAuthError::new(
             CLIENT_METADATA,
             "token_endpoint_auth_method must be client_secret_basic, client_secret_post or none",
-        ));
-    }
-    let application_type = request.application_type.unwrap_or_else(|| "web".into());
-    if !["web", "native"].contains(&application_type.as_str()) {
-        return Err(OAuthError::new(
+        ))?,
+    };
+    let application_type = match request.application_type.as_deref() {
+        None => ApplicationType::Web,
+        Some(name) => ApplicationType::parse(name).ok_or(OAuthError::new(
             CLIENT_METADATA,
             "application_type must be web or native",
-        ));
-    }
-    let grant_types = request
-        .grant_types
-        .unwrap_or_else(|| vec!["authorization_code".into()]);
-    if grant_types.is_empty()
-        || grant_types
-            .iter()
-            .any(|grant| !SUPPORTED_GRANTS.contains(&grant.as_str()))
-    {
-        return Err(OAuthError::new(
-            CLIENT_METADATA,
-            "grant_types contains a grant this provider does not support (implicit and password are removed in OAuth 2.1)",
-        ));
-    }
-    let uses_code = grant_types
-        .iter()
-        .any(|grant| grant == "authorization_code");
-    let response_types = request.response_types.unwrap_or_else(|| {
-        if uses_code {
-            vec!["code".into()]
-        } else {
-            Vec::new()
+        ))?,
+    };
+    let grant_types = match request.grant_types {
+        None => vec![GrantType::AuthorizationCode],
+        Some(names) if names.is_empty() => {
+            return Err(OAuthError::new(
+                CLIENT_METADATA,
+                "grant_types must not be empty",
+            ));
         }
-    });
-    if response_types
-        .iter()
-        .any(|response_type| response_type != "code")
-    {
-        return Err(OAuthError::new(
-            CLIENT_METADATA,
-            "response_types may only contain code",
-        ));
-    }
-    if uses_code
-        != response_types
+        Some(names) => names
             .iter()
-            .any(|response_type| response_type == "code")
-    {
+            .map(|name| GrantType::parse(name))
+            .collect::<Option<Vec<_>>>()
+            .ok_or(OAuthError::new(
+                CLIENT_METADATA,
+                "grant_types contains a grant this provider does not support (implicit and password are removed in OAuth 2.1)",
+            ))?,
+    };
+    let uses_code = grant_types.contains(&GrantType::AuthorizationCode);
+    let response_types = match request.response_types {
+        None if uses_code => vec![ResponseType::Code],
+        None => Vec::new(),
+        Some(names) => names
+            .iter()
+            .map(|name| (name == "code").then_some(ResponseType::Code))
+            .collect::<Option<Vec<_>>>()
+            .ok_or(OAuthError::new(
+                CLIENT_METADATA,
+                "response_types may only contain code",
+            ))?,
+    };
+    if uses_code != response_types.contains(&ResponseType::Code) {
         return Err(OAuthError::new(
             CLIENT_METADATA,
             "grant_types and response_types are inconsistent (RFC 7591 §2.1)",
         ));
     }
-    let issues_refresh_tokens = grant_types
-        .iter()
-        .any(|grant| grant == "authorization_code" || grant == DEVICE_CODE_GRANT);
-    if grant_types.iter().any(|grant| grant == "refresh_token") && !issues_refresh_tokens {
+    let issues_refresh_tokens = uses_code || grant_types.contains(&GrantType::DeviceCode);
+    if grant_types.contains(&GrantType::RefreshToken) && !issues_refresh_tokens {
         return Err(OAuthError::new(
             CLIENT_METADATA,
             "refresh_token needs authorization_code or the device grant to obtain a first refresh token",
         ));
     }
-    if auth_method == "none"
-        && grant_types
-            .iter()
-            .any(|grant| grant == "client_credentials")
-    {
+    if !auth_method.uses_secret() && grant_types.contains(&GrantType::ClientCredentials) {
         return Err(OAuthError::new(
             CLIENT_METADATA,
             "a public client cannot use client_credentials",
@@ -136,7 +120,7 @@ pub fn validate_registration(
         .iter()
         .chain(&request.post_logout_redirect_uris)
     {
-        check_redirect_uri(uri, &application_type)?;
+        check_redirect_uri(uri, application_type)?;
     }
     let scope =
         ScopeSet::parse_known(request.scope.as_deref().unwrap_or(DEFAULT_SCOPE)).map_err(|_| {
@@ -145,15 +129,15 @@ pub fn validate_registration(
                 "scope names a scope this provider does not know",
             )
         })?;
-    let id_token_alg = request
-        .id_token_signed_response_alg
-        .unwrap_or_else(|| "RS256".into());
-    if keys::SigningAlg::parse(&id_token_alg).is_err() {
-        return Err(OAuthError::new(
-            CLIENT_METADATA,
-            "id_token_signed_response_alg must be RS256, ES256 or EdDSA",
-        ));
-    }
+    let id_token_alg = match request.id_token_signed_response_alg.as_deref() {
+        None => SigningAlg::RS256,
+        Some(name) => SigningAlg::parse(name).map_err(|_| {
+            OAuthError::new(
+                CLIENT_METADATA,
+                "id_token_signed_response_alg must be RS256, ES256 or EdDSA",
+            )
+        })?,
+    };
     let client_name = request
         .client_name
         .unwrap_or_else(|| "Unnamed client".into());
@@ -171,9 +155,9 @@ pub fn validate_registration(
         response_types,
         token_endpoint_auth_method: auth_method,
         application_type,
-        scope: scope.to_string(),
+        scope,
         id_token_signed_response_alg: id_token_alg,
-        access_token_signed_response_alg: "RS256".into(),
+        access_token_signed_response_alg: SigningAlg::RS256,
         default_audience: default_audience.to_owned(),
         allowed_resources: vec![default_audience.to_owned()],
         first_party: false,
@@ -184,7 +168,7 @@ pub fn validate_registration(
 
 /// RFC 7591 §2 + RFC 8252 §7 + OAuth 2.1 §2.3.1: absolute, no fragment; web clients use https
 /// (http only on loopback); native clients may also use a private-use scheme.
-fn check_redirect_uri(raw: &str, application_type: &str) -> Result<(), OAuthError> {
+fn check_redirect_uri(raw: &str, application_type: ApplicationType) -> Result<(), OAuthError> {
     let url = url::Url::parse(raw)
         .map_err(|_| OAuthError::new(REDIRECT, "redirect URIs must be absolute URIs"))?;
     if url.fragment().is_some() || raw.contains('#') {
@@ -207,7 +191,7 @@ fn check_redirect_uri(raw: &str, application_type: &str) -> Result<(), OAuthErro
             REDIRECT,
             "this redirect URI scheme is not allowed",
         )),
-        scheme if application_type == "native" && scheme.contains('.') => Ok(()),
+        scheme if application_type == ApplicationType::Native && scheme.contains('.') => Ok(()),
         _ => Err(OAuthError::new(
             REDIRECT,
             "custom URI schemes are for native clients and must be reverse-DNS names (RFC 8252 §7.1)",
@@ -270,6 +254,14 @@ mod tests {
         );
         assert_eq!(ok(json!({})), Err(REDIRECT));
         assert_eq!(
+            ok(json!({"redirect_uris": ["https://a.example/cb"], "grant_types": []})),
+            Err(CLIENT_METADATA)
+        );
+        assert_eq!(
+            ok(json!({"redirect_uris": ["https://a.example/cb"], "application_type": "desktop"})),
+            Err(CLIENT_METADATA)
+        );
+        assert_eq!(
             ok(json!({"redirect_uris": ["https://a.example/cb"], "grant_types": ["implicit"]})),
             Err(CLIENT_METADATA)
         );
@@ -304,6 +296,32 @@ mod tests {
                 json!({"redirect_uris": ["https://a.example/cb"], "id_token_signed_response_alg": "none"})
             ),
             Err(CLIENT_METADATA)
+        );
+    }
+
+    #[test]
+    fn defaults_are_filled_in_typed() {
+        let metadata = validate_registration(
+            request(serde_json::json!({"redirect_uris": ["https://a.example/cb"]})),
+            "https://api.example",
+        )
+        .unwrap();
+        assert_eq!(metadata.grant_types, vec![GrantType::AuthorizationCode]);
+        assert_eq!(metadata.response_types, vec![ResponseType::Code]);
+        assert_eq!(
+            metadata.token_endpoint_auth_method,
+            TokenEndpointAuthMethod::ClientSecretBasic
+        );
+        assert_eq!(metadata.application_type, ApplicationType::Web);
+        assert_eq!(metadata.id_token_signed_response_alg, SigningAlg::RS256);
+        assert_eq!(metadata.default_audience, "https://api.example");
+        assert_eq!(
+            metadata.scope.to_string(),
+            "email offline_access openid profile"
+        );
+        assert!(
+            !metadata.first_party,
+            "self-registered clients always see the consent page"
         );
     }
 }

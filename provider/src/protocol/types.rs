@@ -29,6 +29,36 @@ impl UnixTime {
     }
 }
 
+/// Token and session lifetimes, in seconds.
+#[derive(Clone, Copy, Debug)]
+pub struct Lifetimes {
+    /// Authorization codes (RFC 6749 §4.1.2 recommends at most 10 minutes).
+    pub code: u64,
+    /// Access tokens.
+    pub access_token: u64,
+    /// ID tokens.
+    pub id_token: u64,
+    /// Refresh tokens.
+    pub refresh_token: u64,
+    /// SSO sessions.
+    pub session: u64,
+    /// Login/consent interactions.
+    pub interaction: u64,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Lifetimes {
+            code: 600,
+            access_token: 600,
+            id_token: 600,
+            refresh_token: 14 * 24 * 3600,
+            session: 8 * 3600,
+            interaction: 900,
+        }
+    }
+}
+
 /// RFC 6749 §2.2 client identifier.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

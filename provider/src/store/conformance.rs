@@ -3,21 +3,21 @@
 
 use std::sync::Arc;
 
+use keys::{KeyStatus, SigningAlg};
+
 use crate::protocol::authorize::Authentication;
-use crate::protocol::client::ClientMetadata;
+use crate::protocol::client::{
+    ApplicationType, ClientMetadata, GrantType, ResponseType, TokenEndpointAuthMethod,
+};
 use crate::protocol::device::{DeviceGrant, DeviceStatus};
+use crate::protocol::grants::refresh_token::{RefreshGrant, RefreshState};
 use crate::protocol::pkce::CodeChallenge;
 use crate::protocol::scope::ScopeSet;
-use crate::protocol::token::{IssuedCode, RefreshGrant, RefreshState};
 use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
 use crate::store::{
-    CodeRedemption, DeviceRecord, EphemeralStore, RefreshTokenRecord, SessionRecord,
-    SigningKeyRecord, Store,
+    DeviceRecord, IssuedCode, Redemption, RefreshTokenRecord, SessionRecord, SigningKeyRecord,
+    Stores,
 };
-
-/// A backend under test.
-pub trait Backend: Store + EphemeralStore + 'static {}
-impl<T: Store + EphemeralStore + 'static> Backend for T {}
 
 const NOW: UnixTime = UnixTime(1_000_000);
 
@@ -60,47 +60,54 @@ fn refresh(digest: &str, grant_id: &str) -> RefreshTokenRecord {
 }
 
 /// Two concurrent redemptions of one code: exactly one wins; later ones are replays.
-pub async fn codes_are_one_time<B: Backend>(store: Arc<B>) {
+pub async fn codes_are_one_time(stores: &Stores) {
     let digest = SecretDigest::of("code-1");
-    store.insert_code(&digest, &code("grant-1")).await.unwrap();
+    stores
+        .ephemeral
+        .insert_code(&digest, &code("grant-1"))
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..8 {
-        let store = Arc::clone(&store);
+        let ephemeral = Arc::clone(&stores.ephemeral);
         let digest = digest.clone();
         tasks.push(tokio::spawn(async move {
-            store.consume_code(&digest, NOW).await.unwrap()
+            ephemeral.consume_code(&digest, NOW).await.unwrap()
         }));
     }
     let mut consumed = 0;
     for task in tasks {
         match task.await.unwrap() {
-            CodeRedemption::Consumed(code) => {
+            Redemption::Consumed(code) => {
                 consumed += 1;
                 assert_eq!(code.grant_id, "grant-1");
             }
-            CodeRedemption::Replayed { grant_id } => assert_eq!(grant_id, "grant-1"),
-            CodeRedemption::Unknown => panic!("a stored code was unknown"),
+            Redemption::Replayed { grant_id } => assert_eq!(grant_id, "grant-1"),
+            Redemption::Unknown => panic!("a stored code was unknown"),
         }
     }
     assert_eq!(consumed, 1, "exactly one redemption may succeed");
     assert!(matches!(
-        store
+        stores
+            .ephemeral
             .consume_code(&SecretDigest::of("never-issued"), NOW)
             .await
             .unwrap(),
-        CodeRedemption::Unknown
+        Redemption::Unknown
     ));
 }
 
 /// Rotation succeeds once; the grace reuse once; revoking the grant revokes the family and
 /// denies its access tokens.
-pub async fn refresh_rotation_grace_and_revocation<B: Backend>(store: Arc<B>) {
-    store
+pub async fn refresh_rotation_grace_and_revocation(stores: &Stores) {
+    stores
+        .grants
         .insert_refresh_token(&refresh("rt-1", "family"))
         .await
         .unwrap();
     assert!(
-        store
+        stores
+            .grants
             .rotate_refresh_token(
                 &SecretDigest("rt-1".into()),
                 &refresh("rt-2", "family"),
@@ -110,7 +117,8 @@ pub async fn refresh_rotation_grace_and_revocation<B: Backend>(store: Arc<B>) {
             .unwrap()
     );
     assert!(
-        !store
+        !stores
+            .grants
             .rotate_refresh_token(
                 &SecretDigest("rt-1".into()),
                 &refresh("rt-x", "family"),
@@ -119,7 +127,8 @@ pub async fn refresh_rotation_grace_and_revocation<B: Backend>(store: Arc<B>) {
             .await
             .unwrap()
     );
-    let old = store
+    let old = stores
+        .grants
         .refresh_token(&SecretDigest("rt-1".into()))
         .await
         .unwrap()
@@ -141,18 +150,21 @@ pub async fn refresh_rotation_grace_and_revocation<B: Backend>(store: Arc<B>) {
         }
     );
     assert!(
-        store
+        stores
+            .grants
             .use_refresh_grace(&SecretDigest("rt-1".into()), &refresh("rt-3", "family"))
             .await
             .unwrap()
     );
     assert!(
-        !store
+        !stores
+            .grants
             .use_refresh_grace(&SecretDigest("rt-1".into()), &refresh("rt-4", "family"))
             .await
             .unwrap()
     );
-    let spent = store
+    let spent = stores
+        .grants
         .refresh_token(&SecretDigest("rt-1".into()))
         .await
         .unwrap()
@@ -164,28 +176,38 @@ pub async fn refresh_rotation_grace_and_revocation<B: Backend>(store: Arc<B>) {
         }
     );
 
-    store
+    stores
+        .grants
         .record_access_token("jti-1", "family", NOW.plus(600))
         .await
         .unwrap();
-    store
+    stores
+        .grants
         .record_access_token("jti-other", "other-family", NOW.plus(600))
         .await
         .unwrap();
-    assert!(!store.is_access_token_denied("jti-1").await.unwrap());
-    store.revoke_grant("family", NOW).await.unwrap();
+    assert!(!stores.grants.is_access_token_denied("jti-1").await.unwrap());
+    stores.grants.revoke_grant("family", NOW).await.unwrap();
     for digest in ["rt-2", "rt-3"] {
-        let record = store
+        let record = stores
+            .grants
             .refresh_token(&SecretDigest(digest.into()))
             .await
             .unwrap()
             .unwrap();
         assert_eq!(record.state(0, NOW), RefreshState::Revoked, "{digest}");
     }
-    assert!(store.is_access_token_denied("jti-1").await.unwrap());
-    assert!(!store.is_access_token_denied("jti-other").await.unwrap());
+    assert!(stores.grants.is_access_token_denied("jti-1").await.unwrap());
     assert!(
-        !store
+        !stores
+            .grants
+            .is_access_token_denied("jti-other")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !stores
+            .grants
             .rotate_refresh_token(
                 &SecretDigest("rt-2".into()),
                 &refresh("rt-5", "family"),
@@ -194,19 +216,21 @@ pub async fn refresh_rotation_grace_and_revocation<B: Backend>(store: Arc<B>) {
             .await
             .unwrap()
     );
-    store
+    stores
+        .grants
         .deny_access_token("jti-2", NOW.plus(60))
         .await
         .unwrap();
-    store
+    stores
+        .grants
         .deny_access_token("jti-2", NOW.plus(60))
         .await
         .unwrap();
-    assert!(store.is_access_token_denied("jti-2").await.unwrap());
+    assert!(stores.grants.is_access_token_denied("jti-2").await.unwrap());
 }
 
 /// Device codes: found by user code while pending, decided once, taken once.
-pub async fn device_codes<B: Backend>(store: Arc<B>) {
+pub async fn device_codes(stores: &Stores) {
     let digest = SecretDigest::of("device-code");
     let record = DeviceRecord {
         device_code_digest: digest.clone(),
@@ -221,31 +245,39 @@ pub async fn device_codes<B: Backend>(store: Arc<B>) {
             expires_at: NOW.plus(600),
         },
     };
-    store.insert_device(&record).await.unwrap();
+    stores.ephemeral.insert_device(&record).await.unwrap();
     assert!(
-        store.insert_device(&record).await.is_err(),
+        stores.ephemeral.insert_device(&record).await.is_err(),
         "user codes are unique"
     );
     assert!(
-        store
+        stores
+            .ephemeral
             .pending_device_by_user_code("BDWP-HQPK", NOW)
             .await
             .unwrap()
             .is_some()
     );
     assert!(
-        store
+        stores
+            .ephemeral
             .pending_device_by_user_code("BDWP-HQPK", NOW.plus(600))
             .await
             .unwrap()
             .is_none(),
         "expired"
     );
-    store
+    stores
+        .ephemeral
         .record_device_poll(&digest, NOW.plus(1), 10)
         .await
         .unwrap();
-    let polled = store.device_by_code(&digest).await.unwrap().unwrap();
+    let polled = stores
+        .ephemeral
+        .device_by_code(&digest)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(polled.grant.interval_secs, 10);
     assert_eq!(polled.grant.last_poll_at, Some(NOW.plus(1)));
     let alice = Authentication {
@@ -253,27 +285,31 @@ pub async fn device_codes<B: Backend>(store: Arc<B>) {
         auth_time: NOW,
     };
     assert!(
-        store
+        stores
+            .ephemeral
             .decide_device("BDWP-HQPK", &DeviceStatus::Approved(alice.clone()))
             .await
             .unwrap()
     );
     assert!(
-        !store
+        !stores
+            .ephemeral
             .decide_device("BDWP-HQPK", &DeviceStatus::Denied)
             .await
             .unwrap(),
         "decided once"
     );
     assert!(
-        store
+        stores
+            .ephemeral
             .pending_device_by_user_code("BDWP-HQPK", NOW)
             .await
             .unwrap()
             .is_none()
     );
     assert_eq!(
-        store
+        stores
+            .ephemeral
             .device_by_code(&digest)
             .await
             .unwrap()
@@ -282,28 +318,34 @@ pub async fn device_codes<B: Backend>(store: Arc<B>) {
             .status,
         DeviceStatus::Approved(alice)
     );
-    assert!(store.take_device(&digest).await.unwrap());
-    assert!(!store.take_device(&digest).await.unwrap(), "taken once");
+    assert!(stores.ephemeral.take_device(&digest).await.unwrap());
+    assert!(
+        !stores.ephemeral.take_device(&digest).await.unwrap(),
+        "taken once"
+    );
 }
 
 /// Pushed requests are taken once and not after expiry.
-pub async fn pushed_requests<B: Backend>(store: Arc<B>) {
+pub async fn pushed_requests(stores: &Stores) {
     let params = vec![
         ("client_id".to_owned(), "demo-web".to_owned()),
         ("scope".to_owned(), "openid".to_owned()),
     ];
     let live = SecretDigest::of("urn:live");
     let stale = SecretDigest::of("urn:stale");
-    store
+    stores
+        .ephemeral
         .insert_pushed_request(&live, "demo-web", &params, NOW.plus(60))
         .await
         .unwrap();
-    store
+    stores
+        .ephemeral
         .insert_pushed_request(&stale, "demo-web", &params, NOW.plus(60))
         .await
         .unwrap();
     assert_eq!(
-        store
+        stores
+            .ephemeral
             .take_pushed_request(&live, "demo-cli", NOW)
             .await
             .unwrap(),
@@ -311,21 +353,24 @@ pub async fn pushed_requests<B: Backend>(store: Arc<B>) {
         "another client spends nothing"
     );
     assert_eq!(
-        store
+        stores
+            .ephemeral
             .take_pushed_request(&live, "demo-web", NOW)
             .await
             .unwrap(),
         Some(params)
     );
     assert_eq!(
-        store
+        stores
+            .ephemeral
             .take_pushed_request(&live, "demo-web", NOW)
             .await
             .unwrap(),
         None
     );
     assert_eq!(
-        store
+        stores
+            .ephemeral
             .take_pushed_request(&stale, "demo-web", NOW.plus(60))
             .await
             .unwrap(),
@@ -334,32 +379,39 @@ pub async fn pushed_requests<B: Backend>(store: Arc<B>) {
 }
 
 /// Sessions, consents, clients and keys.
-pub async fn durable_records<B: Backend>(store: Arc<B>) {
+pub async fn durable_records(stores: &Stores) {
     let session = SessionRecord {
         id_digest: SecretDigest::of("s"),
         subject: Subject("u-1".into()),
         auth_time: NOW,
         expires_at: NOW.plus(100),
     };
-    store.create_session(&session).await.unwrap();
+    stores.users.create_session(&session).await.unwrap();
     assert!(
-        store
+        stores
+            .users
             .session(&session.id_digest, NOW)
             .await
             .unwrap()
             .is_some()
     );
     assert!(
-        store
+        stores
+            .users
             .session(&session.id_digest, NOW.plus(100))
             .await
             .unwrap()
             .is_none(),
         "expired sessions are not returned"
     );
-    store.delete_session(&session.id_digest).await.unwrap();
+    stores
+        .users
+        .delete_session(&session.id_digest)
+        .await
+        .unwrap();
     assert!(
-        store
+        stores
+            .users
             .session(&session.id_digest, NOW)
             .await
             .unwrap()
@@ -367,16 +419,19 @@ pub async fn durable_records<B: Backend>(store: Arc<B>) {
     );
 
     let subject = Subject("u-1".into());
-    store
+    stores
+        .grants
         .save_consent(&subject, "c", &ScopeSet::parse("openid").unwrap(), NOW)
         .await
         .unwrap();
-    store
+    stores
+        .grants
         .save_consent(&subject, "c", &ScopeSet::parse("email").unwrap(), NOW)
         .await
         .unwrap();
     assert_eq!(
-        store
+        stores
+            .grants
             .consent(&subject, "c")
             .await
             .unwrap()
@@ -393,13 +448,13 @@ pub async fn durable_records<B: Backend>(store: Arc<B>) {
             client_name: "Dynamic".into(),
             redirect_uris: vec!["https://a.example/cb".into()],
             post_logout_redirect_uris: vec![],
-            grant_types: vec!["authorization_code".into()],
-            response_types: vec!["code".into()],
-            token_endpoint_auth_method: "client_secret_basic".into(),
-            application_type: "web".into(),
-            scope: "openid".into(),
-            id_token_signed_response_alg: "RS256".into(),
-            access_token_signed_response_alg: "RS256".into(),
+            grant_types: vec![GrantType::AuthorizationCode],
+            response_types: vec![ResponseType::Code],
+            token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+            application_type: ApplicationType::Web,
+            scope: ScopeSet::parse("openid").unwrap(),
+            id_token_signed_response_alg: SigningAlg::ES256,
+            access_token_signed_response_alg: SigningAlg::RS256,
             default_audience: "aud".into(),
             allowed_resources: vec![],
             first_party: false,
@@ -407,13 +462,15 @@ pub async fn durable_records<B: Backend>(store: Arc<B>) {
             resource_server: false,
         },
     };
-    store.upsert_client(&client, NOW).await.unwrap();
-    store
+    stores.clients.upsert_client(&client, NOW).await.unwrap();
+    stores
+        .clients
         .set_registration_token("dyn-1", &SecretDigest::of("rat"))
         .await
         .unwrap();
     assert!(
-        store
+        stores
+            .clients
             .registration_token("dyn-1")
             .await
             .unwrap()
@@ -421,107 +478,118 @@ pub async fn durable_records<B: Backend>(store: Arc<B>) {
             .matches("rat")
     );
     assert_eq!(
-        store.client("dyn-1").await.unwrap().unwrap().metadata,
+        stores
+            .clients
+            .client("dyn-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .metadata,
         client.metadata
     );
-    store.delete_client("dyn-1", NOW).await.unwrap();
-    assert!(store.client("dyn-1").await.unwrap().is_none());
+    stores.clients.delete_client("dyn-1", NOW).await.unwrap();
+    assert!(stores.clients.client("dyn-1").await.unwrap().is_none());
 
     let key = SigningKeyRecord {
         kid: "k1".into(),
-        alg: "ES256".into(),
+        alg: SigningAlg::ES256,
         private_pem: "pem".into(),
-        status: "next".into(),
+        status: KeyStatus::Next,
         created_at: NOW,
         activate_at: Some(NOW.plus(10)),
         remove_at: None,
     };
-    store.insert_signing_key(&key).await.unwrap();
+    stores.keys.insert_signing_key(&key).await.unwrap();
     let mut updated = key.clone();
-    updated.status = "active".into();
+    updated.status = KeyStatus::Active;
     updated.activate_at = None;
-    store.update_signing_key(&updated).await.unwrap();
-    let stored = store.signing_keys().await.unwrap();
+    stores.keys.update_signing_key(&updated).await.unwrap();
+    let stored = stores.keys.signing_keys().await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(
-        (stored[0].status.as_str(), stored[0].activate_at),
-        ("active", None)
+        (stored[0].status, stored[0].alg, stored[0].activate_at),
+        (KeyStatus::Active, SigningAlg::ES256, None)
     );
     assert!(
         !format!("{:?}", stored[0]).contains("pem\""),
         "Debug hides key material"
     );
-    store.delete_signing_key("k1").await.unwrap();
-    assert!(store.signing_keys().await.unwrap().is_empty());
+    stores.keys.delete_signing_key("k1").await.unwrap();
+    assert!(stores.keys.signing_keys().await.unwrap().is_empty());
 
-    store
+    stores
+        .audit
         .audit("test_event", Some("c"), None, "detail", NOW)
         .await
         .unwrap();
 }
 
 /// Everything expired goes; everything live stays.
-pub async fn purge<B: Backend>(store: Arc<B>) {
-    store
+pub async fn purge(stores: &Stores) {
+    stores
+        .ephemeral
         .insert_code(&SecretDigest::of("old"), &code("g-old"))
         .await
         .unwrap();
-    let purged = store.purge_expired(NOW.plus(10_000)).await.unwrap();
+    let purged = stores
+        .maintenance
+        .purge_expired(NOW.plus(10_000))
+        .await
+        .unwrap();
     assert!(purged >= 1);
     assert!(matches!(
-        store
+        stores
+            .ephemeral
             .consume_code(&SecretDigest::of("old"), NOW)
             .await
             .unwrap(),
-        CodeRedemption::Unknown
+        Redemption::Unknown
     ));
 }
 
-#[cfg(test)]
-mod sqlite {
-    use super::*;
-    use crate::store::sqlite::SqliteStore;
+/// Instantiates the whole suite for one backend: `conformance_suite!(name, opener)`, where
+/// `opener` is an `async fn() -> Option<(Guard, Stores)>` (`None`: the backend is not
+/// available here, and the tests say so and pass). `Guard` keeps the backend's temporary
+/// database alive until the test ends.
+macro_rules! conformance_suite {
+    ($backend:ident, $open:path) => {
+        mod $backend {
+            use crate::store::conformance;
 
-    async fn store() -> (tempfile::TempDir, Arc<SqliteStore>) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("conformance.db").display());
-        let store = SqliteStore::connect(&url).await.unwrap();
-        (dir, Arc::new(store))
-    }
+            macro_rules! case {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let Some((_guard, stores)) = $open().await else {
+                            eprintln!(
+                                "skipped: {} backend not available (see its opener)",
+                                stringify!($backend)
+                            );
+                            return;
+                        };
+                        conformance::$name(&stores).await;
+                    }
+                };
+            }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_codes_are_one_time() {
-        let (_dir, store) = store().await;
-        codes_are_one_time(store).await;
-    }
-
-    #[tokio::test]
-    async fn sqlite_refresh_rotation_grace_and_revocation() {
-        let (_dir, store) = store().await;
-        refresh_rotation_grace_and_revocation(store).await;
-    }
-
-    #[tokio::test]
-    async fn sqlite_device_codes() {
-        let (_dir, store) = store().await;
-        device_codes(store).await;
-    }
-
-    #[tokio::test]
-    async fn sqlite_pushed_requests() {
-        let (_dir, store) = store().await;
-        pushed_requests(store).await;
-    }
-
-    #[tokio::test]
-    async fn sqlite_durable_records() {
-        let (_dir, store) = store().await;
-        durable_records(store).await;
-    }
-
-    #[tokio::test]
-    async fn sqlite_purge() {
-        let (_dir, store) = store().await;
-        purge(store).await;
-    }
+            case!(codes_are_one_time);
+            case!(refresh_rotation_grace_and_revocation);
+            case!(device_codes);
+            case!(pushed_requests);
+            case!(durable_records);
+            case!(purge);
+        }
+    };
 }
+
+/// SQLite: a fresh file per test.
+async fn open_sqlite() -> Option<(tempfile::TempDir, Stores)> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("conformance.db").display());
+    let stores = crate::store::open(&crate::store::DatabaseUrl::parse(&url).unwrap())
+        .await
+        .unwrap();
+    Some((dir, stores))
+}
+
+conformance_suite!(sqlite, super::open_sqlite);

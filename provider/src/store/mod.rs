@@ -1,22 +1,30 @@
-//! Storage behind traits: [`Store`] for durable data, [`EphemeralStore`] for short-lived
-//! artifacts. The backend is chosen once in `app.rs` from the database URL; nothing outside this
-//! module knows which one runs.
+//! Storage behind small traits, one per aggregate: [`ClientStore`], [`UserStore`] (accounts and
+//! SSO sessions), [`GrantStore`] (consents, refresh-token families, access-token records),
+//! [`KeyStore`], [`AuditStore`], [`EphemeralStore`] (short-lived artifacts) and [`Maintenance`].
+//! A backend implements them all; [`open`] is the one place that chooses and prepares a
+//! backend from the database URL, and hands out [`Stores`], one handle per aggregate, with the
+//! client cache ([`cache::CachedClients`]) in front of the clients.
 //!
 //! **Invariant:** one-time artifacts are consumed atomically in one statement, so two concurrent
 //! redemptions of one authorization code cannot both succeed.
 
-pub mod client_cache;
+pub mod cache;
 #[cfg(test)]
 pub mod conformance;
 pub mod sqlite;
 
-use async_trait::async_trait;
+use std::sync::Arc;
 
+use async_trait::async_trait;
+use keys::{KeyStatus, SigningAlg};
+
+use crate::protocol::authorize::{Authentication, AuthorizationRequest};
 use crate::protocol::client::RegisteredClient;
-use crate::protocol::device::DeviceGrant;
+use crate::protocol::device::{DeviceGrant, DeviceStatus};
+pub use crate::protocol::grants::authorization_code::{IssuedCode, Redemption};
+pub use crate::protocol::grants::refresh_token::RefreshTokenRecord;
 use crate::protocol::scope::ScopeSet;
-use crate::protocol::token::{IssuedCode, RefreshGrant, RefreshState};
-use crate::protocol::types::{SecretDigest, Subject, UnixTime};
+use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
 
 /// Storage failures. Never shown to clients: they become `server_error` with a fixed text.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +35,9 @@ pub enum Error {
     /// A migration failed at start-up.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Preparing the database location failed (directory, permissions).
+    #[error("preparing the database location: {0}")]
+    Location(#[from] std::io::Error),
     /// A stored JSON column did not decode (schema drift or corruption).
     #[error("stored data is corrupt: {0}")]
     Corrupt(#[from] serde_json::Error),
@@ -37,6 +48,96 @@ pub enum Error {
 
 /// Store result.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// A database URL whose backend this build supports, checked once at the edge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite://path/to/file.db` (or `sqlite::memory:`): the embedded default.
+    Sqlite(String),
+}
+
+impl DatabaseUrl {
+    /// Parses a URL, refusing schemes no backend implements.
+    pub fn parse(raw: &str) -> std::result::Result<Self, String> {
+        if raw.starts_with("sqlite:") {
+            Ok(DatabaseUrl::Sqlite(raw.to_owned()))
+        } else {
+            Err(format!(
+                "{raw:?} is not supported; use a sqlite:// URL (for example sqlite://data/provider.db)"
+            ))
+        }
+    }
+
+    /// The URL as given.
+    pub fn as_str(&self) -> &str {
+        match self {
+            DatabaseUrl::Sqlite(url) => url,
+        }
+    }
+}
+
+/// Opens the database at `url`: creates its location with owner-only permissions where it is
+/// a file, runs the backend's embedded migrations, and returns one handle per aggregate with
+/// the client cache in front. `serve`, `dev`, `users` and `keys` all come through here.
+pub async fn open(url: &DatabaseUrl) -> Result<Stores> {
+    let stores = match url {
+        DatabaseUrl::Sqlite(url) => {
+            Stores::from_backend(Arc::new(sqlite::SqliteStore::open(url).await?))
+        }
+    };
+    Ok(stores.with_client_cache())
+}
+
+/// One handle per aggregate. Cheap to clone.
+#[derive(Clone)]
+pub struct Stores {
+    /// Registered clients.
+    pub clients: Arc<dyn ClientStore>,
+    /// Accounts and SSO sessions.
+    pub users: Arc<dyn UserStore>,
+    /// Consents, refresh-token families and access-token records.
+    pub grants: Arc<dyn GrantStore>,
+    /// Signing keys.
+    pub keys: Arc<dyn KeyStore>,
+    /// The audit trail.
+    pub audit: Arc<dyn AuditStore>,
+    /// Short-lived artifacts: interactions, codes, device codes, pushed requests.
+    pub ephemeral: Arc<dyn EphemeralStore>,
+    /// Readiness and clean-up.
+    pub maintenance: Arc<dyn Maintenance>,
+}
+
+/// Everything a backend implements.
+pub trait Backend:
+    ClientStore + UserStore + GrantStore + KeyStore + AuditStore + EphemeralStore + Maintenance
+{
+}
+
+impl<T> Backend for T where
+    T: ClientStore + UserStore + GrantStore + KeyStore + AuditStore + EphemeralStore + Maintenance
+{
+}
+
+impl Stores {
+    /// Every aggregate served by one backend.
+    pub fn from_backend<B: Backend + 'static>(backend: Arc<B>) -> Self {
+        Stores {
+            clients: backend.clone(),
+            users: backend.clone(),
+            grants: backend.clone(),
+            keys: backend.clone(),
+            audit: backend.clone(),
+            ephemeral: backend.clone(),
+            maintenance: backend,
+        }
+    }
+
+    /// Puts the read-through client cache in front of `clients`.
+    pub fn with_client_cache(mut self) -> Self {
+        self.clients = Arc::new(cache::CachedClients::new(self.clients));
+        self
+    }
+}
 
 /// A user account.
 #[derive(Clone, Debug)]
@@ -68,38 +169,6 @@ pub struct SessionRecord {
     pub expires_at: UnixTime,
 }
 
-/// A refresh token as stored.
-#[derive(Clone, Debug)]
-pub struct RefreshTokenRecord {
-    /// Digest of the token.
-    pub digest: SecretDigest,
-    /// The grant behind it.
-    pub grant: RefreshGrant,
-    /// Issue time.
-    pub issued_at: UnixTime,
-    /// Expiry.
-    pub expires_at: UnixTime,
-    /// When it was exchanged for a newer token.
-    pub rotated_at: Option<UnixTime>,
-    /// Whether it was revoked.
-    pub revoked: bool,
-    /// Whether its one grace-window reuse was spent.
-    pub grace_used: bool,
-}
-
-impl RefreshTokenRecord {
-    /// The token's state, given the configured grace window (0 = off).
-    pub fn state(&self, grace_secs: u64, now: UnixTime) -> RefreshState {
-        RefreshState::of(
-            self.revoked,
-            self.rotated_at,
-            self.grace_used,
-            grace_secs,
-            now,
-        )
-    }
-}
-
 /// A device authorization as stored (RFC 8628).
 #[derive(Clone, Debug)]
 pub struct DeviceRecord {
@@ -109,34 +178,20 @@ pub struct DeviceRecord {
     pub grant: DeviceGrant,
 }
 
-/// Outcome of consuming an authorization code.
-#[derive(Debug)]
-pub enum CodeRedemption {
-    /// First use: the code is now consumed.
-    Consumed(Box<IssuedCode>),
-    /// The code was consumed before: a replay (RFC 6749 §4.1.2: revoke what it issued).
-    Replayed {
-        /// The grant to revoke.
-        grant_id: String,
-    },
-    /// No such code.
-    Unknown,
-}
-
 /// A stored signing key.
 ///
 /// # Security
-/// `private_pem` is key material: never log this record with `{:?}` in production code paths.
+/// `private_pem` is key material: the `Debug` output redacts it.
 #[derive(Clone)]
 pub struct SigningKeyRecord {
     /// RFC 7638 thumbprint.
     pub kid: String,
-    /// JOSE alg name.
-    pub alg: String,
+    /// The key's algorithm.
+    pub alg: SigningAlg,
     /// PKCS#8 PEM.
     pub private_pem: String,
-    /// `active`, `next` or `retired`.
-    pub status: String,
+    /// Where the key is in its life.
+    pub status: KeyStatus,
     /// Creation time.
     pub created_at: UnixTime,
     /// For `next` keys: when they start signing.
@@ -156,12 +211,9 @@ impl std::fmt::Debug for SigningKeyRecord {
     }
 }
 
-/// Durable data: clients, users, consents, sessions, refresh tokens, keys.
+/// Registered clients (RFC 7591 / RFC 7592).
 #[async_trait]
-pub trait Store: Send + Sync {
-    /// Readiness probe.
-    async fn ping(&self) -> Result<()>;
-
+pub trait ClientStore: Send + Sync {
     /// A client by id.
     async fn client(&self, client_id: &str) -> Result<Option<RegisteredClient>>;
     /// Creates or replaces a client (seeding, registration).
@@ -170,27 +222,20 @@ pub trait Store: Send + Sync {
     async fn set_registration_token(&self, client_id: &str, digest: &SecretDigest) -> Result<()>;
     /// The RFC 7592 registration access token digest of a client.
     async fn registration_token(&self, client_id: &str) -> Result<Option<SecretDigest>>;
-    /// Deletes a client and its consents and refresh tokens (RFC 7592 §2.3).
+    /// Deletes a client, its consents and (revoked) its refresh tokens (RFC 7592 §2.3), in one
+    /// transaction.
     async fn delete_client(&self, client_id: &str, now: UnixTime) -> Result<()>;
+}
 
+/// User accounts and their SSO sessions.
+#[async_trait]
+pub trait UserStore: Send + Sync {
     /// A user by subject.
     async fn user_by_subject(&self, subject: &Subject) -> Result<Option<UserRecord>>;
     /// A user by login name.
     async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>>;
-    /// Creates or replaces a user (seeding).
+    /// Creates or replaces a user.
     async fn upsert_user(&self, user: &UserRecord) -> Result<()>;
-
-    /// The scope a user has consented to for a client.
-    async fn consent(&self, subject: &Subject, client_id: &str) -> Result<Option<ScopeSet>>;
-    /// Remembers consent (the union with what was granted before).
-    async fn save_consent(
-        &self,
-        subject: &Subject,
-        client_id: &str,
-        scope: &ScopeSet,
-        now: UnixTime,
-    ) -> Result<()>;
-
     /// Starts a session.
     async fn create_session(&self, session: &SessionRecord) -> Result<()>;
     /// A live session by id digest.
@@ -201,7 +246,22 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<SessionRecord>>;
     /// Ends a session.
     async fn delete_session(&self, id_digest: &SecretDigest) -> Result<()>;
+}
 
+/// What users granted: consents, refresh-token families, and the access tokens issued for a
+/// grant (so that revoking the grant denies them).
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    /// The scope a user has consented to for a client.
+    async fn consent(&self, subject: &Subject, client_id: &str) -> Result<Option<ScopeSet>>;
+    /// Remembers consent (the union with what was granted before).
+    async fn save_consent(
+        &self,
+        subject: &Subject,
+        client_id: &str,
+        scope: &ScopeSet,
+        now: UnixTime,
+    ) -> Result<()>;
     /// Stores a new refresh token.
     async fn insert_refresh_token(&self, record: &RefreshTokenRecord) -> Result<()>;
     /// Looks a refresh token up by digest, whatever its state.
@@ -221,18 +281,6 @@ pub trait Store: Send + Sync {
     /// Revokes a grant: every refresh token of the family, and every access token issued for it
     /// goes on the deny-list until it expires.
     async fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> Result<()>;
-    /// Puts one access token on the deny-list until it expires (RFC 7009).
-    async fn deny_access_token(&self, jti: &str, expires_at: UnixTime) -> Result<()>;
-    /// Appends an audit event (reuse detection, revocations, registrations).
-    async fn audit(
-        &self,
-        kind: &str,
-        client_id: Option<&str>,
-        subject: Option<&str>,
-        detail: &str,
-        now: UnixTime,
-    ) -> Result<()>;
-
     /// Records an access token issued for a user grant.
     async fn record_access_token(
         &self,
@@ -240,9 +288,15 @@ pub trait Store: Send + Sync {
         grant_id: &str,
         expires_at: UnixTime,
     ) -> Result<()>;
+    /// Puts one access token on the deny-list until it expires (RFC 7009).
+    async fn deny_access_token(&self, jti: &str, expires_at: UnixTime) -> Result<()>;
     /// True when the access token with this `jti` was revoked.
     async fn is_access_token_denied(&self, jti: &str) -> Result<bool>;
+}
 
+/// Signing keys, shared by every node through the database.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
     /// Every stored signing key.
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>>;
     /// Stores a new signing key.
@@ -251,7 +305,27 @@ pub trait Store: Send + Sync {
     async fn update_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;
     /// Removes a key (after every token it signed has expired).
     async fn delete_signing_key(&self, kid: &str) -> Result<()>;
+}
 
+/// The audit trail: reuse detection, revocations, registrations.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends an event.
+    async fn audit(
+        &self,
+        kind: &str,
+        client_id: Option<&str>,
+        subject: Option<&str>,
+        detail: &str,
+        now: UnixTime,
+    ) -> Result<()>;
+}
+
+/// Readiness and clean-up.
+#[async_trait]
+pub trait Maintenance: Send + Sync {
+    /// Readiness probe.
+    async fn ping(&self) -> Result<()>;
     /// Deletes expired rows; returns how many.
     async fn purge_expired(&self, now: UnixTime) -> Result<u64>;
 }
@@ -268,7 +342,7 @@ pub struct InteractionRecord {
     /// What the user is asked to approve.
     pub purpose: InteractionPurpose,
     /// Set once the user logged in during this interaction.
-    pub authentication: Option<crate::protocol::authorize::Authentication>,
+    pub authentication: Option<Authentication>,
     /// Expiry.
     pub expires_at: UnixTime,
 }
@@ -277,13 +351,13 @@ pub struct InteractionRecord {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum InteractionPurpose {
     /// An authorization request (code flow).
-    Authorize(crate::protocol::authorize::AuthorizationRequest),
+    Authorize(AuthorizationRequest),
     /// A device waiting for approval (RFC 8628 §3.3).
     Device {
         /// The user code the user entered.
         user_code: String,
         /// The device's client.
-        client_id: crate::protocol::types::ClientId,
+        client_id: ClientId,
         /// Requested scope.
         scope: ScopeSet,
     },
@@ -307,7 +381,7 @@ impl InteractionPurpose {
     }
 }
 
-/// Short-lived artifacts: interactions and authorization codes (later: device codes, PAR).
+/// Short-lived artifacts: interactions, authorization codes, device codes, pushed requests.
 /// The SQL backend implements it; a Redis backend may implement it alone.
 #[async_trait]
 pub trait EphemeralStore: Send + Sync {
@@ -320,8 +394,9 @@ pub trait EphemeralStore: Send + Sync {
 
     /// Stores a new authorization code.
     async fn insert_code(&self, digest: &SecretDigest, code: &IssuedCode) -> Result<()>;
-    /// Consumes a code atomically (RFC 6749 §4.1.2 "MUST NOT be used more than once").
-    async fn consume_code(&self, digest: &SecretDigest, now: UnixTime) -> Result<CodeRedemption>;
+    /// Consumes a code atomically (RFC 6749 §4.1.2 "MUST NOT be used more than once"). A
+    /// consumed code's row stays until it expires, so that a replay is recognised.
+    async fn consume_code(&self, digest: &SecretDigest, now: UnixTime) -> Result<Redemption>;
 
     /// Stores a new device authorization.
     async fn insert_device(&self, record: &DeviceRecord) -> Result<()>;
@@ -341,11 +416,7 @@ pub trait EphemeralStore: Send + Sync {
         interval_secs: u64,
     ) -> Result<()>;
     /// Sets the outcome for a pending user code; false when it is no longer pending.
-    async fn decide_device(
-        &self,
-        user_code: &str,
-        status: &crate::protocol::device::DeviceStatus,
-    ) -> Result<bool>;
+    async fn decide_device(&self, user_code: &str, status: &DeviceStatus) -> Result<bool>;
     /// Deletes a device authorization, returning whether it existed (single use).
     async fn take_device(&self, digest: &SecretDigest) -> Result<bool>;
 
@@ -364,4 +435,21 @@ pub trait EphemeralStore: Send + Sync {
         client_id: &str,
         now: UnixTime,
     ) -> Result<Option<Vec<(String, String)>>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_name_a_supported_backend() {
+        assert!(matches!(
+            DatabaseUrl::parse("sqlite://data/provider.db"),
+            Ok(DatabaseUrl::Sqlite(_))
+        ));
+        assert!(DatabaseUrl::parse("sqlite::memory:").is_ok());
+        for refused in ["mysql://x", "data/provider.db", ""] {
+            assert!(DatabaseUrl::parse(refused).is_err(), "{refused}");
+        }
+    }
 }

@@ -10,28 +10,31 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
+use keys::{KeyStatus, SigningAlg};
+
 use crate::protocol::authorize::Authentication;
 use crate::protocol::client::{ClientMetadata, RegisteredClient};
 use crate::protocol::device::{DeviceGrant, DeviceStatus};
+use crate::protocol::grants::refresh_token::RefreshGrant;
 use crate::protocol::scope::ScopeSet;
-use crate::protocol::token::{IssuedCode, RefreshGrant};
 use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
-use crate::store::client_cache::ClientCache;
 use crate::store::{
-    CodeRedemption, DeviceRecord, EphemeralStore, Error, InteractionRecord, RefreshTokenRecord,
-    Result, SessionRecord, SigningKeyRecord, Store, UserRecord,
+    AuditStore, ClientStore, DeviceRecord, EphemeralStore, Error, GrantStore, InteractionRecord,
+    IssuedCode, KeyStore, Maintenance, Redemption, RefreshTokenRecord, Result, SessionRecord,
+    SigningKeyRecord, UserRecord, UserStore,
 };
 
-/// SQLite implementation of [`Store`] and [`EphemeralStore`].
+/// SQLite implementation of every store trait.
 #[derive(Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    clients: ClientCache,
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database at `url` and runs the embedded migrations.
-    pub async fn connect(url: &str) -> Result<Self> {
+    /// Opens (creating if missing) the database at `url` and runs the embedded migrations. A
+    /// file database's directory is created owner-only (it holds private keys).
+    pub async fn open(url: &str) -> Result<Self> {
+        prepare_location(url)?;
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -43,11 +46,32 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore {
-            pool,
-            clients: ClientCache::default(),
-        })
+        Ok(SqliteStore { pool })
     }
+}
+
+/// Creates the directory of a file-backed database with mode 0700.
+fn prepare_location(url: &str) -> Result<()> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(":memory:") {
+        return Ok(());
+    }
+    if let Some(parent) = std::path::Path::new(path)
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        && !parent.exists()
+    {
+        std::fs::create_dir_all(parent)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
 }
 
 impl SqliteStore {
@@ -145,25 +169,16 @@ const DEVICE_COLUMNS: &str = "device_code_digest, user_code, client_id, scope, a
 const USER_COLUMNS: &str = "subject, username, password_hash, name, email, email_verified";
 
 #[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
+impl ClientStore for SqliteStore {
     #[tracing::instrument(skip(self), level = "debug")]
     async fn client(&self, client_id: &str) -> Result<Option<RegisteredClient>> {
-        if let Some(client) = self.clients.get(client_id) {
-            return Ok(Some((*client).clone()));
-        }
         let row = sqlx::query(
             "SELECT client_id, secret_digest, metadata FROM clients WHERE client_id = $1",
         )
         .bind(client_id)
         .fetch_optional(&self.pool)
         .await?;
-        let client = row.as_ref().map(client_from_row).transpose()?;
-        Ok(client.map(|client| (*self.clients.put(client)).clone()))
+        row.as_ref().map(client_from_row).transpose()
     }
 
     async fn upsert_client(&self, client: &RegisteredClient, now: UnixTime) -> Result<()> {
@@ -177,8 +192,6 @@ impl Store for SqliteStore {
         .bind(now.0)
         .execute(&self.pool)
         .await?;
-        // After the write: a concurrent read cannot re-cache the old row.
-        self.clients.invalidate(client.client_id.as_str());
         Ok(())
     }
 
@@ -217,10 +230,12 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.clients.invalidate(client_id);
         Ok(())
     }
+}
 
+#[async_trait]
+impl UserStore for SqliteStore {
     async fn user_by_subject(&self, subject: &Subject) -> Result<Option<UserRecord>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE subject = $1"
@@ -258,6 +273,49 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn create_session(&self, session: &SessionRecord) -> Result<()> {
+        sqlx::query("INSERT INTO sessions (id_digest, subject, auth_time, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(session.id_digest.as_str())
+            .bind(session.subject.as_str())
+            .bind(session.auth_time.0)
+            .bind(session.expires_at.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn session(
+        &self,
+        id_digest: &SecretDigest,
+        now: UnixTime,
+    ) -> Result<Option<SessionRecord>> {
+        let row = sqlx::query("SELECT subject, auth_time, expires_at FROM sessions WHERE id_digest = $1 AND expires_at > $2")
+            .bind(id_digest.as_str())
+            .bind(now.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(SessionRecord {
+                id_digest: id_digest.clone(),
+                subject: Subject(row.try_get("subject")?),
+                auth_time: UnixTime(row.try_get("auth_time")?),
+                expires_at: UnixTime(row.try_get("expires_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_session(&self, id_digest: &SecretDigest) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_digest = $1")
+            .bind(id_digest.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl GrantStore for SqliteStore {
     async fn consent(&self, subject: &Subject, client_id: &str) -> Result<Option<ScopeSet>> {
         let scope: Option<String> =
             sqlx::query_scalar("SELECT scope FROM consents WHERE subject = $1 AND client_id = $2")
@@ -302,46 +360,6 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn create_session(&self, session: &SessionRecord) -> Result<()> {
-        sqlx::query("INSERT INTO sessions (id_digest, subject, auth_time, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(session.id_digest.as_str())
-            .bind(session.subject.as_str())
-            .bind(session.auth_time.0)
-            .bind(session.expires_at.0)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn session(
-        &self,
-        id_digest: &SecretDigest,
-        now: UnixTime,
-    ) -> Result<Option<SessionRecord>> {
-        let row = sqlx::query("SELECT subject, auth_time, expires_at FROM sessions WHERE id_digest = $1 AND expires_at > $2")
-            .bind(id_digest.as_str())
-            .bind(now.0)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|row| {
-            Ok(SessionRecord {
-                id_digest: id_digest.clone(),
-                subject: Subject(row.try_get("subject")?),
-                auth_time: UnixTime(row.try_get("auth_time")?),
-                expires_at: UnixTime(row.try_get("expires_at")?),
-            })
-        })
-        .transpose()
-    }
-
-    async fn delete_session(&self, id_digest: &SecretDigest) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id_digest = $1")
-            .bind(id_digest.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     async fn insert_refresh_token(&self, record: &RefreshTokenRecord) -> Result<()> {
         insert_refresh(&self.pool, record).await
     }
@@ -380,34 +398,6 @@ impl Store for SqliteStore {
         )
         .bind(old.as_str());
         self.replace_refresh_token(mark_grace_spent, new).await
-    }
-
-    async fn deny_access_token(&self, jti: &str, expires_at: UnixTime) -> Result<()> {
-        sqlx::query("INSERT INTO denied_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
-            .bind(jti)
-            .bind(expires_at.0)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn audit(
-        &self,
-        kind: &str,
-        client_id: Option<&str>,
-        subject: Option<&str>,
-        detail: &str,
-        now: UnixTime,
-    ) -> Result<()> {
-        sqlx::query("INSERT INTO audit_events (at, kind, client_id, subject, detail) VALUES ($1, $2, $3, $4, $5)")
-            .bind(now.0)
-            .bind(kind)
-            .bind(client_id)
-            .bind(subject)
-            .bind(detail)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> Result<()> {
@@ -449,6 +439,15 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn deny_access_token(&self, jti: &str, expires_at: UnixTime) -> Result<()> {
+        sqlx::query("INSERT INTO denied_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
+            .bind(jti)
+            .bind(expires_at.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn is_access_token_denied(&self, jti: &str) -> Result<bool> {
         let found: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM denied_access_tokens WHERE jti = $1")
@@ -457,18 +456,24 @@ impl Store for SqliteStore {
                 .await?;
         Ok(found.is_some())
     }
+}
 
+#[async_trait]
+impl KeyStore for SqliteStore {
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
         let rows = sqlx::query("SELECT kid, alg, private_pem, status, created_at, activate_at, remove_at FROM signing_keys ORDER BY created_at, kid")
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
             .map(|row| {
+                let alg: String = row.try_get("alg")?;
+                let status: String = row.try_get("status")?;
                 Ok(SigningKeyRecord {
                     kid: row.try_get("kid")?,
-                    alg: row.try_get("alg")?,
+                    alg: SigningAlg::parse(&alg).map_err(|_| Error::Invalid("signing key alg"))?,
                     private_pem: row.try_get("private_pem")?,
-                    status: row.try_get("status")?,
+                    status: KeyStatus::parse(&status)
+                        .ok_or(Error::Invalid("signing key status"))?,
                     created_at: UnixTime(row.try_get("created_at")?),
                     activate_at: row.try_get::<Option<i64>, _>("activate_at")?.map(UnixTime),
                     remove_at: row.try_get::<Option<i64>, _>("remove_at")?.map(UnixTime),
@@ -482,9 +487,9 @@ impl Store for SqliteStore {
             "INSERT INTO signing_keys (kid, alg, private_pem, status, created_at, activate_at, remove_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&key.kid)
-        .bind(&key.alg)
+        .bind(key.alg.as_str())
         .bind(&key.private_pem)
-        .bind(&key.status)
+        .bind(key.status.as_str())
         .bind(key.created_at.0)
         .bind(key.activate_at.map(|time| time.0))
         .bind(key.remove_at.map(|time| time.0))
@@ -497,7 +502,7 @@ impl Store for SqliteStore {
         sqlx::query(
             "UPDATE signing_keys SET status = $1, activate_at = $2, remove_at = $3 WHERE kid = $4",
         )
-        .bind(&key.status)
+        .bind(key.status.as_str())
         .bind(key.activate_at.map(|time| time.0))
         .bind(key.remove_at.map(|time| time.0))
         .bind(&key.kid)
@@ -511,6 +516,36 @@ impl Store for SqliteStore {
             .bind(kid)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn audit(
+        &self,
+        kind: &str,
+        client_id: Option<&str>,
+        subject: Option<&str>,
+        detail: &str,
+        now: UnixTime,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO audit_events (at, kind, client_id, subject, detail) VALUES ($1, $2, $3, $4, $5)")
+            .bind(now.0)
+            .bind(kind)
+            .bind(client_id)
+            .bind(subject)
+            .bind(detail)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Maintenance for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
@@ -534,23 +569,6 @@ impl Store for SqliteStore {
         }
         Ok(purged)
     }
-}
-
-async fn insert_refresh<'e, E>(executor: E, record: &RefreshTokenRecord) -> Result<()>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
-{
-    sqlx::query(
-        "INSERT INTO refresh_tokens (token_digest, family_id, data, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(record.digest.as_str())
-    .bind(&record.grant.grant_id)
-    .bind(serde_json::to_string(&record.grant)?)
-    .bind(record.issued_at.0)
-    .bind(record.expires_at.0)
-    .execute(executor)
-    .await?;
-    Ok(())
 }
 
 #[async_trait]
@@ -598,7 +616,7 @@ impl EphemeralStore for SqliteStore {
         Ok(())
     }
 
-    async fn consume_code(&self, digest: &SecretDigest, now: UnixTime) -> Result<CodeRedemption> {
+    async fn consume_code(&self, digest: &SecretDigest, now: UnixTime) -> Result<Redemption> {
         // One statement: of two concurrent redemptions only one sees consumed_at IS NULL.
         let consumed: Option<String> = sqlx::query_scalar(
             "UPDATE authorization_codes SET consumed_at = $1 WHERE code_digest = $2 AND consumed_at IS NULL RETURNING data",
@@ -608,9 +626,7 @@ impl EphemeralStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         if let Some(data) = consumed {
-            return Ok(CodeRedemption::Consumed(Box::new(serde_json::from_str(
-                &data,
-            )?)));
+            return Ok(Redemption::Consumed(Box::new(serde_json::from_str(&data)?)));
         }
         let replayed: Option<String> =
             sqlx::query_scalar("SELECT grant_id FROM authorization_codes WHERE code_digest = $1")
@@ -618,8 +634,8 @@ impl EphemeralStore for SqliteStore {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(match replayed {
-            Some(grant_id) => CodeRedemption::Replayed { grant_id },
-            None => CodeRedemption::Unknown,
+            Some(grant_id) => Redemption::Replayed { grant_id },
+            None => Redemption::Unknown,
         })
     }
 
@@ -748,4 +764,21 @@ impl EphemeralStore for SqliteStore {
             .map(|params| serde_json::from_str(&params))
             .transpose()?)
     }
+}
+
+async fn insert_refresh<'e, E>(executor: E, record: &RefreshTokenRecord) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_digest, family_id, data, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(record.digest.as_str())
+    .bind(&record.grant.grant_id)
+    .bind(serde_json::to_string(&record.grant)?)
+    .bind(record.issued_at.0)
+    .bind(record.expires_at.0)
+    .execute(executor)
+    .await?;
+    Ok(())
 }

@@ -1,0 +1,217 @@
+//! The state every handler shares: configuration values, the stores, the published keys and
+//! documents, the rate limiters, and the injected clock and randomness.
+//!
+//! **Invariant:** this module depends on nothing in `http/`; `http/` depends on it.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::ops::Deref;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use keys::KeySet;
+use tokio::sync::Semaphore;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, RegistrationPolicy};
+use crate::protocol::issuance;
+use crate::protocol::types::{Issuer, Lifetimes, UnixTime};
+use crate::random::{OsRandom, Random};
+use crate::store::Stores;
+
+/// Where the provider reads the time and draws random bytes. Real by default; tests may fix
+/// both.
+#[derive(Clone, Debug)]
+pub struct Environment {
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// The random source.
+    pub random: Arc<dyn Random>,
+}
+
+impl Default for Environment {
+    fn default() -> Self {
+        Environment {
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
+        }
+    }
+}
+
+/// The signing keys with the discovery document and JWKS serialised once from them; replaced
+/// whole when the key set changes.
+pub struct Published {
+    /// Signing keys, parsed once.
+    pub keys: KeySet,
+    /// The discovery document bytes.
+    pub discovery_json: Bytes,
+    /// The JWKS bytes.
+    pub jwks_json: Bytes,
+}
+
+/// Rate limiters of this node (per process).
+pub struct Limiters {
+    /// User-code guesses at the device verification page, per client IP (RFC 8628 §5.1).
+    pub user_code: governor::DefaultKeyedRateLimiter<IpAddr>,
+    /// Password attempts per user name (whether or not the user exists).
+    pub login_by_user: governor::DefaultKeyedRateLimiter<String>,
+    /// Password attempts per client IP.
+    pub login_by_ip: governor::DefaultKeyedRateLimiter<IpAddr>,
+}
+
+/// Password attempts per user name: a burst (`Config::login_burst_per_user`, default 20), then
+/// one more every 6 s. Generous enough that people, test suites and repeated interop runs
+/// against a dev provider do not meet it; with bcrypt behind it, online guessing stays slow.
+const LOGIN_REFILL_PER_USER: Duration = Duration::from_secs(6);
+/// The same per client IP, wider because several users may share an address.
+const LOGIN_BURST_PER_IP: u32 = 60;
+const LOGIN_REFILL_PER_IP: Duration = Duration::from_secs(1);
+/// User-code attempts per client IP per minute at the device verification page.
+const USER_CODE_ATTEMPTS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(10).expect("10 is not zero");
+
+fn quota(burst: u32, refill: Duration) -> governor::Quota {
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    governor::Quota::with_period(refill).map_or(governor::Quota::per_minute(burst), |quota| {
+        quota.allow_burst(burst)
+    })
+}
+
+impl Limiters {
+    /// The limiters a configuration asks for.
+    pub fn new(config: &Config) -> Self {
+        Limiters {
+            user_code: governor::RateLimiter::keyed(governor::Quota::per_minute(
+                USER_CODE_ATTEMPTS_PER_MINUTE,
+            )),
+            login_by_user: governor::RateLimiter::keyed(quota(
+                config.login_burst_per_user,
+                LOGIN_REFILL_PER_USER,
+            )),
+            login_by_ip: governor::RateLimiter::keyed(quota(
+                LOGIN_BURST_PER_IP,
+                LOGIN_REFILL_PER_IP,
+            )),
+        }
+    }
+
+    /// Forgets keys whose budget is full again (bounded memory under floods of new keys).
+    pub fn retain_recent(&self) {
+        self.user_code.retain_recent();
+        self.login_by_user.retain_recent();
+        self.login_by_ip.retain_recent();
+    }
+}
+
+/// Shared, read-mostly state of a running provider.
+pub struct Shared {
+    /// The issuer identifier.
+    pub issuer: Issuer,
+    /// Lifetimes.
+    pub lifetimes: Lifetimes,
+    /// Storage, one handle per aggregate.
+    pub store: Stores,
+    /// Keys and the documents derived from them.
+    published: RwLock<Arc<Published>>,
+    /// Bounds concurrent bcrypt work so a login storm cannot starve other endpoints.
+    pub password_hashing: Semaphore,
+    /// Show the demo accounts on the login page.
+    pub show_demo_hint: bool,
+    /// Refresh-token grace window in seconds (0 = off).
+    pub refresh_grace_secs: u64,
+    /// Who may register clients.
+    pub registration: RegistrationPolicy,
+    /// The `aud` of access tokens for dynamically registered clients.
+    pub registration_audience: String,
+    /// Rate limiters.
+    pub limits: Limiters,
+    /// Where time comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Where random bytes come from.
+    pub random: Arc<dyn Random>,
+}
+
+impl Shared {
+    /// The state of a provider configured by `config`, serving `issuer` from `store` with the
+    /// keys and documents of `published`.
+    pub fn new(
+        config: &Config,
+        issuer: Issuer,
+        store: Stores,
+        published: Published,
+        environment: Environment,
+    ) -> Self {
+        Shared {
+            registration_audience: config
+                .registration_audience
+                .clone()
+                .unwrap_or_else(|| issuer.as_str().to_owned()),
+            issuer,
+            lifetimes: config.lifetimes,
+            store,
+            published: RwLock::new(Arc::new(published)),
+            password_hashing: Semaphore::new(config.password_hash_concurrency.max(1)),
+            show_demo_hint: config.seed_demo_data,
+            refresh_grace_secs: config.refresh_grace_secs,
+            registration: config.registration.clone(),
+            limits: Limiters::new(config),
+            clock: environment.clock,
+            random: environment.random,
+        }
+    }
+
+    /// The current keys and documents (cheap: one `Arc` clone).
+    pub fn published(&self) -> Arc<Published> {
+        let guard = self
+            .published
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(&guard)
+    }
+
+    /// Publishes a new key set with its documents.
+    pub fn replace_published(&self, published: Published) {
+        let mut guard = self
+            .published
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *guard = Arc::new(published);
+    }
+
+    /// The current time, from the injected clock.
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    /// 32 fresh random bytes, from the injected source.
+    pub fn random_bytes(&self) -> [u8; 32] {
+        self.random.bytes32()
+    }
+
+    /// The random inputs of one token issuance.
+    pub fn issuance_randomness(&self) -> issuance::Randomness {
+        issuance::Randomness {
+            jti: self.random.bytes32(),
+            grant_id: self.random.bytes32(),
+            refresh_token: self.random.bytes32(),
+        }
+    }
+}
+
+/// The axum state: a cheap handle to [`Shared`].
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// Wraps the shared state.
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
