@@ -50,7 +50,7 @@ pub use introspection::{
 };
 pub use protected_resource::{
     BearerErrorBody, MAX_NOTE_CHARS, Me, NOT_BLANK_PATTERN, NewNote, Note, NoteList,
-    ProtectedResourceMetadata,
+    PROTECTED_RESOURCE_WELL_KNOWN, ProtectedResourceMetadata,
 };
 pub use registration::{
     ApplicationType, ClientInformation, ClientMetadataRequest, ClientUpdateRequest,

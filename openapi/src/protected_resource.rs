@@ -30,6 +30,49 @@ pub struct ProtectedResourceMetadata {
     pub resource_name: Option<String>,
 }
 
+/// RFC 9728 §3: the well-known path suffix of protected resource metadata.
+pub const PROTECTED_RESOURCE_WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+
+impl ProtectedResourceMetadata {
+    /// Metadata for `resource`, protected by tokens of `authorization_server`, accepting tokens
+    /// in the `Authorization` header only (RFC 6750 §2.1).
+    pub fn new(resource: impl Into<String>, authorization_server: impl Into<String>) -> Self {
+        ProtectedResourceMetadata {
+            resource: resource.into(),
+            authorization_servers: vec![authorization_server.into()],
+            scopes_supported: Vec::new(),
+            bearer_methods_supported: vec!["header".to_owned()],
+            resource_name: None,
+        }
+    }
+
+    /// Sets `scopes_supported`.
+    pub fn scopes<I, T>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.scopes_supported = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets `resource_name`.
+    pub fn resource_name(mut self, name: impl Into<String>) -> Self {
+        self.resource_name = Some(name.into());
+        self
+    }
+
+    /// The path this document is served at: RFC 9728 §3.1 inserts the well-known suffix before
+    /// the resource identifier's path, so `https://api.example/notes` gives
+    /// `/.well-known/oauth-protected-resource/notes`.
+    pub fn well_known_path(&self) -> String {
+        let path = url::Url::parse(&self.resource)
+            .map(|url| url.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        format!("{PROTECTED_RESOURCE_WELL_KNOWN}{path}")
+    }
+}
+
 /// RFC 6750 §3 error body of a refused request to a protected resource, sent with
 /// `Cache-Control: no-store` and a `WWW-Authenticate: Bearer` challenge.
 ///

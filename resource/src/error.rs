@@ -237,6 +237,7 @@ impl Error {
     }
 
     /// Wraps an IO error with what we were doing.
+    #[cfg(feature = "demo")]
     pub(crate) fn io(context: &'static str, source: std::io::Error) -> Self {
         Error::Io { context, source }
     }

@@ -21,8 +21,9 @@
 //!
 //! Entry points: [`Verifier`] (built from a [`VerifierConfig`]), [`BearerLayer`] (a
 //! `tower::Layer`), the [`AccessClaims`] extractor, [`require_scope`] (a per-route guard) and
-//! [`ProtectedResourceMetadata`]. The [`demo`] module is the notes API the `resource` binary
-//! runs.
+//! [`ProtectedResourceMetadata`] with [`metadata_router`]. With the `demo` feature, the
+//! `demo` module is the notes API the `resource` binary runs; without it the crate pulls in no
+//! command-line, log-subscriber or OpenAPI dependencies.
 //!
 //! ```no_run
 //! use axum::{Json, Router, routing::get};
@@ -47,6 +48,7 @@ mod bearer;
 mod challenge;
 mod claims;
 mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 mod error;
 mod extract;
@@ -73,7 +75,9 @@ pub use jsonwebtoken::Algorithm;
 pub use jsonwebtoken::jwk::JwkSet;
 pub use jwks::JwksStatus;
 pub use layer::{Bearer, BearerLayer};
-pub use metadata::{ProtectedResourceMetadata, WELL_KNOWN_PATH, well_known_url};
+pub use metadata::{
+    ProtectedResourceMetadata, WELL_KNOWN_PATH, metadata_response, metadata_router, well_known_url,
+};
 pub use scope::{RequireScope, RequireScopeLayer, ScopeSet, require_scope};
 pub use verify::{MAX_TOKEN_BYTES, Verifier};
 

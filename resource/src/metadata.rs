@@ -8,118 +8,46 @@ use axum::http::header::CACHE_CONTROL;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+pub use openapi::ProtectedResourceMetadata;
 use reqwest::Url;
-use serde::{Deserialize, Serialize};
 
 /// RFC 9728 §3: the well-known path suffix.
-pub const WELL_KNOWN_PATH: &str = "/.well-known/oauth-protected-resource";
+pub const WELL_KNOWN_PATH: &str = openapi::PROTECTED_RESOURCE_WELL_KNOWN;
 
-/// RFC 9728 §2 metadata of one protected resource.
+/// A router serving `metadata` (`GET`, JSON) at its
+/// [`well_known_path`](ProtectedResourceMetadata::well_known_path); merge it into your app.
 ///
 /// ```
 /// use axum::Router;
-/// use resource::ProtectedResourceMetadata;
+/// use resource::{ProtectedResourceMetadata, metadata_router};
 ///
-/// let app: Router = Router::new().merge(
+/// let app: Router = Router::new().merge(metadata_router(
 ///     ProtectedResourceMetadata::new("https://api.example", "https://issuer.example")
 ///         .scopes(["api:read", "api:write"])
-///         .resource_name("Example API")
-///         .router(),
-/// );
+///         .resource_name("Example API"),
+/// ));
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProtectedResourceMetadata {
-    /// The resource identifier: the audience tokens must name.
-    pub resource: String,
-    /// Issuers whose tokens the resource accepts.
-    pub authorization_servers: Vec<String>,
-    /// Scopes the resource understands.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub scopes_supported: Vec<String>,
-    /// How tokens may be presented: only the `Authorization` header here (RFC 6750 §2.1).
-    pub bearer_methods_supported: Vec<String>,
-    /// A human-readable name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_name: Option<String>,
+pub fn metadata_router<S: Clone + Send + Sync + 'static>(
+    metadata: ProtectedResourceMetadata,
+) -> Router<S> {
+    let path = metadata.well_known_path();
+    let document = Arc::new(metadata);
+    Router::new().route(
+        &path,
+        get(move || {
+            let document = Arc::clone(&document);
+            async move { metadata_response(&document) }
+        }),
+    )
 }
 
-impl ProtectedResourceMetadata {
-    /// Metadata for `resource`, protected by tokens of `authorization_server`, accepting tokens
-    /// in the header only.
-    pub fn new(resource: impl Into<String>, authorization_server: impl Into<String>) -> Self {
-        ProtectedResourceMetadata {
-            resource: resource.into(),
-            authorization_servers: vec![authorization_server.into()],
-            scopes_supported: Vec::new(),
-            bearer_methods_supported: vec!["header".to_owned()],
-            resource_name: None,
-        }
-    }
-
-    /// Sets `scopes_supported`.
-    pub fn scopes<I, T>(mut self, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<String>,
-    {
-        self.scopes_supported = scopes.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Sets `resource_name`.
-    pub fn resource_name(mut self, name: impl Into<String>) -> Self {
-        self.resource_name = Some(name.into());
-        self
-    }
-
-    /// The path this document is served at: RFC 9728 §3.1 inserts the well-known suffix before
-    /// the resource identifier's path, so `https://api.example/notes` gives
-    /// `/.well-known/oauth-protected-resource/notes`.
-    pub fn well_known_path(&self) -> String {
-        let path = Url::parse(&self.resource)
-            .map(|url| url.path().trim_end_matches('/').to_owned())
-            .unwrap_or_default();
-        format!("{WELL_KNOWN_PATH}{path}")
-    }
-
-    /// A router serving this document (`GET`, JSON) at [`Self::well_known_path`]; merge it into
-    /// your app.
-    pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
-        let path = self.well_known_path();
-        let document = Arc::new(self);
-        Router::new().route(
-            &path,
-            get(move || {
-                let document = Arc::clone(&document);
-                async move { document.as_ref().clone().into_response() }
-            }),
-        )
-    }
-}
-
-impl From<ProtectedResourceMetadata> for openapi::ProtectedResourceMetadata {
-    /// The wire form: the `openapi` crate's DTO, which documents the response.
-    fn from(metadata: ProtectedResourceMetadata) -> Self {
-        openapi::ProtectedResourceMetadata {
-            resource: metadata.resource,
-            authorization_servers: metadata.authorization_servers,
-            scopes_supported: metadata.scopes_supported,
-            bearer_methods_supported: metadata.bearer_methods_supported,
-            resource_name: metadata.resource_name,
-        }
-    }
-}
-
-impl IntoResponse for ProtectedResourceMetadata {
-    /// `200` with the JSON document (as [`openapi::ProtectedResourceMetadata`]) and
-    /// `Cache-Control: max-age=3600`.
-    fn into_response(self) -> Response {
-        (
-            [(CACHE_CONTROL, HeaderValue::from_static("max-age=3600"))],
-            Json(openapi::ProtectedResourceMetadata::from(self)),
-        )
-            .into_response()
-    }
+/// `200` with the JSON document and `Cache-Control: max-age=3600`.
+pub fn metadata_response(metadata: &ProtectedResourceMetadata) -> Response {
+    (
+        [(CACHE_CONTROL, HeaderValue::from_static("max-age=3600"))],
+        Json(metadata),
+    )
+        .into_response()
 }
 
 /// RFC 9728 §3.1: the metadata URL of an http(s) resource identifier, `None` for others
@@ -178,11 +106,11 @@ mod tests {
 
     #[tokio::test]
     async fn router_serves_the_rfc9728_document() {
-        let app: Router =
+        let app: Router = metadata_router(
             ProtectedResourceMetadata::new("http://127.0.0.1:8081", "http://127.0.0.1:8080")
                 .scopes(["api:read", "api:write"])
-                .resource_name("Notes")
-                .router();
+                .resource_name("Notes"),
+        );
         let request = Request::get(WELL_KNOWN_PATH).body(Body::empty()).unwrap();
         let response = app.oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);

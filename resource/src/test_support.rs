@@ -22,8 +22,9 @@ use crate::{Verifier, VerifierConfig};
 pub(crate) const ISSUER: &str = "https://issuer.example";
 pub(crate) const AUDIENCE: &str = "https://api.example";
 
-/// Logs stay silent unless `TEST_LOG=1`.
+/// Logs stay silent unless `TEST_LOG=1` (and the `demo` feature brings a subscriber).
 fn init_test_log() {
+    #[cfg(feature = "demo")]
     if std::env::var_os("TEST_LOG").is_some() {
         crate::demo::telemetry::init();
     }

@@ -38,7 +38,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, State};
 use axum::http::{HeaderName, Request};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use openapi::Me;
 use openapi::document::tags;
 use openapi::responses::{ResourceBadRequest, ResourceUnauthorized, ResourceUnavailable};
@@ -188,7 +188,7 @@ async fn get_me(claims: AccessClaims) -> Json<Me> {
 async fn get_protected_resource_metadata(
     State(metadata): State<Arc<ProtectedResourceMetadata>>,
 ) -> Response {
-    metadata.as_ref().clone().into_response()
+    crate::metadata_response(&metadata)
 }
 
 /// The request-id header set on every request and echoed in the response.
