@@ -452,6 +452,44 @@ mod tests {
     }
 
     #[test]
+    fn registered_clients_get_the_configured_audience() {
+        assert_eq!(
+            dev(CommonArgs::default())
+                .unwrap()
+                .registration_audience
+                .as_deref(),
+            Some(DEMO_API_AUDIENCE),
+            "dev mode: the demo API"
+        );
+        let serve = |audience: Option<&str>| {
+            Config::from_command(Command::Serve(CommonArgs {
+                issuer: Some("https://id.example.com".into()),
+                registration_audience: audience.map(str::to_owned),
+                ..CommonArgs::default()
+            }))
+        };
+        assert_eq!(
+            serve(None).unwrap().registration_audience,
+            None,
+            "serve: the issuer"
+        );
+        assert_eq!(
+            serve(Some("https://api.example.com"))
+                .unwrap()
+                .registration_audience
+                .as_deref(),
+            Some("https://api.example.com")
+        );
+        for bad in ["not a uri", "https://api.example.com#frag"] {
+            assert!(
+                serve(Some(bad))
+                    .unwrap_err()
+                    .contains("--registration-audience")
+            );
+        }
+    }
+
+    #[test]
     fn unknown_file_keys_are_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.toml");

@@ -9,6 +9,7 @@ mod code_flow;
 mod cors;
 mod device;
 mod discovery;
+mod expiry;
 mod introspect_revoke;
 mod logout;
 mod openapi;

@@ -12,8 +12,9 @@ mod lifecycle;
 mod tokens;
 mod wire;
 
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
+use provider::clock::{Clock, ManualClock};
 use tempfile::TempDir;
 
 pub use browser::*;
@@ -118,9 +119,29 @@ pub async fn spawn_provider() -> TestProvider {
     spawn_provider_with(|_| {}).await
 }
 
+/// [`spawn_provider`] with a clock the test moves: the provider reads all its time from it, so
+/// expiry is tested without sleeping. It starts at the real time, so the tokens it signs also
+/// verify with jsonwebtoken's real-time checks until the test moves the clock.
+pub async fn spawn_provider_with_clock() -> (TestProvider, Arc<ManualClock>) {
+    let start = provider::clock::SystemClock.now();
+    let clock = Arc::new(ManualClock::new(start));
+    let environment = provider::state::Environment {
+        clock: clock.clone(),
+        ..provider::state::Environment::default()
+    };
+    (spawn(|_| {}, environment).await, clock)
+}
+
 /// [`spawn_provider`] with the dev-mode test configuration changed before the start (refresh
 /// grace window, registration policy, lifetimes).
 pub async fn spawn_provider_with(configure: impl FnOnce(&mut provider::Config)) -> TestProvider {
+    spawn(configure, provider::state::Environment::default()).await
+}
+
+async fn spawn(
+    configure: impl FnOnce(&mut provider::Config),
+    environment: provider::state::Environment,
+) -> TestProvider {
     CRYPTO.call_once(|| {
         keys::install_crypto_provider();
         if std::env::var("TEST_LOG").is_ok_and(|value| value == "1") {
@@ -130,7 +151,9 @@ pub async fn spawn_provider_with(configure: impl FnOnce(&mut provider::Config)) 
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut config = provider::Config::for_tests(&dir.path().join("provider.db"));
     configure(&mut config);
-    let running = provider::start(config).await.expect("provider starts");
+    let running = provider::start_with(config, environment)
+        .await
+        .expect("provider starts");
     let base_url = format!("http://{}", running.local_addr);
     let issuer = running.issuer.as_str().to_owned();
     TestProvider {
