@@ -4,7 +4,7 @@
 //! (`protocol/issuance.rs`), persist what issuance says must be stored, render.
 //!
 //! A one-time credential that comes back (a replayed code, a reused or raced refresh token)
-//! goes through [`revoke_replayed`]: the one place that revokes, audits and logs.
+//! goes through `revoke_replayed`: the one place that revokes, audits and logs.
 
 use axum::extract::State;
 use axum::response::Response;
