@@ -547,10 +547,55 @@ pub async fn purge(stores: &Stores) {
     ));
 }
 
+/// Two redemptions racing through two connection pools, 100 times: exactly one wins each
+/// time, the other finds a replay.
+pub async fn codes_are_one_time_across_pools(first: &Stores, second: &Stores) {
+    for round in 0..100 {
+        let digest = SecretDigest::of(&format!("raced-code-{round}"));
+        let grant_id = format!("grant-{round}");
+        first
+            .ephemeral
+            .insert_code(&digest, &code(&grant_id))
+            .await
+            .unwrap();
+        let start = Arc::new(tokio::sync::Barrier::new(2));
+        let racers = [&first.ephemeral, &second.ephemeral].map(|ephemeral| {
+            let ephemeral = Arc::clone(ephemeral);
+            let digest = digest.clone();
+            let start = Arc::clone(&start);
+            tokio::spawn(async move {
+                start.wait().await;
+                ephemeral.consume_code(&digest, NOW).await.unwrap()
+            })
+        });
+        let mut winners = 0;
+        for racer in racers {
+            match racer.await.unwrap() {
+                Redemption::Consumed(code) => {
+                    winners += 1;
+                    assert_eq!(code.grant_id, grant_id);
+                }
+                Redemption::Replayed { grant_id: replayed } => assert_eq!(replayed, grant_id),
+                Redemption::Unknown => panic!("round {round}: a stored code was unknown"),
+            }
+        }
+        assert_eq!(winners, 1, "round {round}: exactly one redemption wins");
+    }
+}
+
+/// A backend under test: two independent handles (two connection pools) on one database, and
+/// whatever keeps that database alive until the test ends.
+pub struct Backend {
+    /// The handles most cases use.
+    pub first: Stores,
+    /// A second pool on the same database, for races between nodes.
+    pub second: Stores,
+    _guard: Box<dyn std::any::Any + Send>,
+}
+
 /// Instantiates the whole suite for one backend: `conformance_suite!(name, opener)`, where
-/// `opener` is an `async fn() -> Option<(Guard, Stores)>` (`None`: the backend is not
-/// available here, and the tests say so and pass). `Guard` keeps the backend's temporary
-/// database alive until the test ends.
+/// `opener` is an `async fn() -> Option<Backend>` (`None`: the backend is not available here,
+/// and the tests say so and pass).
 macro_rules! conformance_suite {
     ($backend:ident, $open:path) => {
         mod $backend {
@@ -560,14 +605,14 @@ macro_rules! conformance_suite {
                 ($name:ident) => {
                     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                     async fn $name() {
-                        let Some((_guard, stores)) = $open().await else {
+                        let Some(backend) = $open().await else {
                             eprintln!(
                                 "skipped: {} backend not available (see its opener)",
                                 stringify!($backend)
                             );
                             return;
                         };
-                        conformance::$name(&stores).await;
+                        conformance::$name(&backend.first).await;
                     }
                 };
             }
@@ -578,18 +623,53 @@ macro_rules! conformance_suite {
             case!(pushed_requests);
             case!(durable_records);
             case!(purge);
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn codes_are_one_time_across_pools() {
+                let Some(backend) = $open().await else {
+                    eprintln!("skipped: {} backend not available", stringify!($backend));
+                    return;
+                };
+                conformance::codes_are_one_time_across_pools(&backend.first, &backend.second).await;
+            }
         }
     };
 }
 
-/// SQLite: a fresh file per test.
-async fn open_sqlite() -> Option<(tempfile::TempDir, Stores)> {
+/// SQLite: a fresh file per test, opened twice.
+async fn open_sqlite() -> Option<Backend> {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("conformance.db").display());
-    let stores = crate::store::open(&crate::store::DatabaseUrl::parse(&url).unwrap())
-        .await
-        .unwrap();
-    Some((dir, stores))
+    let url = crate::store::DatabaseUrl::parse(&url).unwrap();
+    let first = crate::store::open(&url).await.unwrap();
+    let second = crate::store::open(&url).await.unwrap();
+    Some(Backend {
+        first,
+        second,
+        _guard: Box::new(dir),
+    })
+}
+
+/// PostgreSQL, when `OIDC_TEST_POSTGRES_URL` names a server: a schema of its own per test,
+/// dropped afterwards. Without the variable the cases say they skipped; with it, an unusable
+/// server fails them.
+async fn open_postgres() -> Option<Backend> {
+    use crate::store::testing::{TestSchema, postgres_url};
+    let server = postgres_url()?;
+    let schema = TestSchema::create(&server).await;
+    let url = crate::store::DatabaseUrl::parse(&schema.url()).unwrap();
+    let first = crate::store::open(&url).await.unwrap();
+    let second = crate::store::open(&url).await.unwrap();
+    eprintln!(
+        "conformance: running against PostgreSQL schema {}",
+        schema.name()
+    );
+    Some(Backend {
+        first,
+        second,
+        _guard: Box::new(schema),
+    })
 }
 
 conformance_suite!(sqlite, super::open_sqlite);
+conformance_suite!(postgres, super::open_postgres);

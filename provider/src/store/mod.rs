@@ -11,7 +11,11 @@
 pub mod cache;
 #[cfg(test)]
 pub mod conformance;
+pub mod postgres;
+mod sql;
 pub mod sqlite;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 
 use std::sync::Arc;
 
@@ -54,6 +58,8 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub enum DatabaseUrl {
     /// `sqlite://path/to/file.db` (or `sqlite::memory:`): the embedded default.
     Sqlite(String),
+    /// `postgres://user@host:port/database`: several nodes share one database.
+    Postgres(String),
 }
 
 impl DatabaseUrl {
@@ -61,18 +67,37 @@ impl DatabaseUrl {
     pub fn parse(raw: &str) -> std::result::Result<Self, String> {
         if raw.starts_with("sqlite:") {
             Ok(DatabaseUrl::Sqlite(raw.to_owned()))
+        } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(raw.to_owned()))
         } else {
             Err(format!(
-                "{raw:?} is not supported; use a sqlite:// URL (for example sqlite://data/provider.db)"
+                "{:?} is not supported; use sqlite://path/to/file.db or postgres://user@host/database",
+                redacted(raw)
             ))
         }
     }
 
-    /// The URL as given.
+    /// The URL as given (it may hold a password: log [`DatabaseUrl::redacted`] instead).
     pub fn as_str(&self) -> &str {
         match self {
-            DatabaseUrl::Sqlite(url) => url,
+            DatabaseUrl::Sqlite(url) | DatabaseUrl::Postgres(url) => url,
         }
+    }
+
+    /// The URL with any password replaced, for logs and messages.
+    pub fn redacted(&self) -> String {
+        redacted(self.as_str())
+    }
+}
+
+/// `scheme://user:secret@host` becomes `scheme://user:***@host`.
+fn redacted(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => raw.to_owned(),
     }
 }
 
@@ -83,6 +108,9 @@ pub async fn open(url: &DatabaseUrl) -> Result<Stores> {
     let stores = match url {
         DatabaseUrl::Sqlite(url) => {
             Stores::from_backend(Arc::new(sqlite::SqliteStore::open(url).await?))
+        }
+        DatabaseUrl::Postgres(url) => {
+            Stores::from_backend(Arc::new(postgres::PostgresStore::open(url).await?))
         }
     };
     Ok(stores.with_client_cache())
@@ -448,8 +476,21 @@ mod tests {
             Ok(DatabaseUrl::Sqlite(_))
         ));
         assert!(DatabaseUrl::parse("sqlite::memory:").is_ok());
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://oidc@127.0.0.1/test"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(DatabaseUrl::parse("postgresql://oidc@db/oidc").is_ok());
         for refused in ["mysql://x", "data/provider.db", ""] {
             assert!(DatabaseUrl::parse(refused).is_err(), "{refused}");
         }
+        let secret = DatabaseUrl::parse("postgres://oidc:hunter2@db/oidc").unwrap();
+        assert!(!secret.redacted().contains("hunter2"));
+        assert!(
+            !DatabaseUrl::parse("mysql://oidc:hunter2@db/x")
+                .unwrap_err()
+                .contains("hunter2"),
+            "errors do not echo passwords"
+        );
     }
 }

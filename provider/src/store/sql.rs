@@ -1,0 +1,743 @@
+//! The SQL both backends share. SQLite and PostgreSQL accept the same statements here
+//! (`$n` placeholders, `ON CONFLICT … DO UPDATE`, `UPDATE/DELETE … RETURNING`, `TRUE`/`FALSE`,
+//! `BIGINT` unix times, JSON kept as text), so every trait is implemented once, by
+//! [`sql_backend!`], for a store type that has a `pool: sqlx::Pool<DB>` field. What differs
+//! (connection options, migrations, file locations) stays in `sqlite.rs` and `postgres.rs`.
+
+/// Implements every store trait for `$store` (a struct with `pool: sqlx::Pool<$db>`).
+macro_rules! sql_backend {
+    ($store:ident, $db:ty) => {
+        mod shared_sql {
+            use async_trait::async_trait;
+            use keys::{KeyStatus, SigningAlg};
+            use sqlx::Row;
+
+            use super::$store;
+            use crate::protocol::authorize::Authentication;
+            use crate::protocol::client::{ClientMetadata, RegisteredClient};
+            use crate::protocol::device::{DeviceGrant, DeviceStatus};
+            use crate::protocol::grants::refresh_token::RefreshGrant;
+            use crate::protocol::scope::ScopeSet;
+            use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
+            use crate::store::{
+                AuditStore, ClientStore, DeviceRecord, EphemeralStore, Error, GrantStore,
+                InteractionRecord, IssuedCode, KeyStore, Maintenance, Redemption,
+                RefreshTokenRecord, Result, SessionRecord, SigningKeyRecord, UserRecord,
+                UserStore,
+            };
+
+impl $store {
+    /// One transaction: `mark_old` must change exactly one row (the presented token, still in
+    /// the state the statement requires); only then is `new` stored. Otherwise nothing changes
+    /// and the answer is `false`: a concurrent request used the token first.
+    async fn replace_refresh_token(
+        &self,
+        mark_old: sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments>,
+        new: &RefreshTokenRecord,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        if mark_old.execute(&mut *tx).await?.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_refresh(&mut *tx, new).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+fn client_from_row(row: &<$db as sqlx::Database>::Row) -> Result<RegisteredClient> {
+    let client_id: String = row.try_get("client_id")?;
+    let secret_digest: Option<String> = row.try_get("secret_digest")?;
+    let metadata: String = row.try_get("metadata")?;
+    Ok(RegisteredClient {
+        client_id: ClientId::parse(&client_id).map_err(|_| Error::Invalid("client_id"))?,
+        secret_digest: secret_digest.map(SecretDigest),
+        metadata: serde_json::from_str::<ClientMetadata>(&metadata)?,
+    })
+}
+
+fn user_from_row(row: &<$db as sqlx::Database>::Row) -> Result<UserRecord> {
+    Ok(UserRecord {
+        subject: Subject(row.try_get("subject")?),
+        username: row.try_get("username")?,
+        password_hash: row.try_get("password_hash")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        email_verified: row.try_get("email_verified")?,
+    })
+}
+
+fn refresh_from_row(row: &<$db as sqlx::Database>::Row) -> Result<RefreshTokenRecord> {
+    let data: String = row.try_get("data")?;
+    let rotated_at: Option<i64> = row.try_get("rotated_at")?;
+    let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+    Ok(RefreshTokenRecord {
+        digest: SecretDigest(row.try_get("token_digest")?),
+        grant: serde_json::from_str::<RefreshGrant>(&data)?,
+        issued_at: UnixTime(row.try_get("issued_at")?),
+        expires_at: UnixTime(row.try_get("expires_at")?),
+        rotated_at: rotated_at.map(UnixTime),
+        revoked: revoked_at.is_some(),
+        grace_used: row.try_get("grace_used")?,
+    })
+}
+
+fn device_from_row(row: &<$db as sqlx::Database>::Row) -> Result<DeviceRecord> {
+    let status: String = row.try_get("status")?;
+    let subject: Option<String> = row.try_get("subject")?;
+    let auth_time: Option<i64> = row.try_get("auth_time")?;
+    let status = match (status.as_str(), subject, auth_time) {
+        ("approved", Some(subject), Some(auth_time)) => DeviceStatus::Approved(Authentication {
+            subject: Subject(subject),
+            auth_time: UnixTime(auth_time),
+        }),
+        ("denied", _, _) => DeviceStatus::Denied,
+        ("pending", _, _) => DeviceStatus::Pending,
+        _ => return Err(Error::Invalid("device status")),
+    };
+    let client_id: String = row.try_get("client_id")?;
+    let scope: String = row.try_get("scope")?;
+    let interval: i64 = row.try_get("interval_secs")?;
+    Ok(DeviceRecord {
+        device_code_digest: SecretDigest(row.try_get("device_code_digest")?),
+        grant: DeviceGrant {
+            client_id: ClientId::parse(&client_id)
+                .map_err(|_| Error::Invalid("device client_id"))?,
+            user_code: row.try_get("user_code")?,
+            scope: ScopeSet::parse(&scope).map_err(|_| Error::Invalid("device scope"))?,
+            audience: row.try_get("audience")?,
+            status,
+            interval_secs: u64::try_from(interval)
+                .map_err(|_| Error::Invalid("device interval"))?,
+            last_poll_at: row.try_get::<Option<i64>, _>("last_poll_at")?.map(UnixTime),
+            expires_at: UnixTime(row.try_get("expires_at")?),
+        },
+    })
+}
+
+const DEVICE_COLUMNS: &str = "device_code_digest, user_code, client_id, scope, audience, status, subject, auth_time, interval_secs, last_poll_at, expires_at";
+
+const USER_COLUMNS: &str = "subject, username, password_hash, name, email, email_verified";
+
+#[async_trait]
+impl ClientStore for $store {
+    #[tracing::instrument(skip(self), level = "debug")]
+    async fn client(&self, client_id: &str) -> Result<Option<RegisteredClient>> {
+        let row = sqlx::query(
+            "SELECT client_id, secret_digest, metadata FROM clients WHERE client_id = $1",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(client_from_row).transpose()
+    }
+
+    async fn upsert_client(&self, client: &RegisteredClient, now: UnixTime) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO clients (client_id, secret_digest, metadata, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (client_id) DO UPDATE SET secret_digest = excluded.secret_digest, metadata = excluded.metadata",
+        )
+        .bind(client.client_id.as_str())
+        .bind(client.secret_digest.as_ref().map(SecretDigest::as_str))
+        .bind(serde_json::to_string(&client.metadata)?)
+        .bind(now.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_registration_token(&self, client_id: &str, digest: &SecretDigest) -> Result<()> {
+        sqlx::query("UPDATE clients SET registration_token_digest = $1 WHERE client_id = $2")
+            .bind(digest.as_str())
+            .bind(client_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn registration_token(&self, client_id: &str) -> Result<Option<SecretDigest>> {
+        let digest: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT registration_token_digest FROM clients WHERE client_id = $1",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(digest.flatten().map(SecretDigest))
+    }
+
+    async fn delete_client(&self, client_id: &str, now: UnixTime) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM clients WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM consents WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND client_id = $2")
+            .bind(now.0)
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl UserStore for $store {
+    async fn user_by_subject(&self, subject: &Subject) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE subject = $1"
+        )))
+        .bind(subject.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+        )))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn upsert_user(&self, user: &UserRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (subject, username, password_hash, name, email, email_verified) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (subject) DO UPDATE SET username = excluded.username, password_hash = excluded.password_hash,
+               name = excluded.name, email = excluded.email, email_verified = excluded.email_verified",
+        )
+        .bind(user.subject.as_str())
+        .bind(&user.username)
+        .bind(&user.password_hash)
+        .bind(&user.name)
+        .bind(&user.email)
+        .bind(user.email_verified)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<()> {
+        sqlx::query("INSERT INTO sessions (id_digest, subject, auth_time, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(session.id_digest.as_str())
+            .bind(session.subject.as_str())
+            .bind(session.auth_time.0)
+            .bind(session.expires_at.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn session(
+        &self,
+        id_digest: &SecretDigest,
+        now: UnixTime,
+    ) -> Result<Option<SessionRecord>> {
+        let row = sqlx::query("SELECT subject, auth_time, expires_at FROM sessions WHERE id_digest = $1 AND expires_at > $2")
+            .bind(id_digest.as_str())
+            .bind(now.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(SessionRecord {
+                id_digest: id_digest.clone(),
+                subject: Subject(row.try_get("subject")?),
+                auth_time: UnixTime(row.try_get("auth_time")?),
+                expires_at: UnixTime(row.try_get("expires_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_session(&self, id_digest: &SecretDigest) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_digest = $1")
+            .bind(id_digest.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl GrantStore for $store {
+    async fn consent(&self, subject: &Subject, client_id: &str) -> Result<Option<ScopeSet>> {
+        let scope: Option<String> =
+            sqlx::query_scalar("SELECT scope FROM consents WHERE subject = $1 AND client_id = $2")
+                .bind(subject.as_str())
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        scope
+            .map(|scope| ScopeSet::parse(&scope).map_err(|_| Error::Invalid("consent scope")))
+            .transpose()
+    }
+
+    async fn save_consent(
+        &self,
+        subject: &Subject,
+        client_id: &str,
+        scope: &ScopeSet,
+        now: UnixTime,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let previous: Option<String> =
+            sqlx::query_scalar("SELECT scope FROM consents WHERE subject = $1 AND client_id = $2")
+                .bind(subject.as_str())
+                .bind(client_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let merged = match previous.as_deref().map(ScopeSet::parse) {
+            Some(Ok(previous)) => previous.union(scope),
+            _ => scope.clone(),
+        };
+        sqlx::query(
+            "INSERT INTO consents (subject, client_id, scope, granted_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (subject, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+        )
+        .bind(subject.as_str())
+        .bind(client_id)
+        .bind(merged.to_string())
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_refresh_token(&self, record: &RefreshTokenRecord) -> Result<()> {
+        insert_refresh(&self.pool, record).await
+    }
+
+    async fn refresh_token(&self, digest: &SecretDigest) -> Result<Option<RefreshTokenRecord>> {
+        let row = sqlx::query(
+            "SELECT token_digest, data, issued_at, expires_at, rotated_at, revoked_at, grace_used FROM refresh_tokens WHERE token_digest = $1",
+        )
+        .bind(digest.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(refresh_from_row).transpose()
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old: &SecretDigest,
+        new: &RefreshTokenRecord,
+        now: UnixTime,
+    ) -> Result<bool> {
+        let mark_rotated = sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_digest = $2 AND rotated_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(old.as_str());
+        self.replace_refresh_token(mark_rotated, new).await
+    }
+
+    async fn use_refresh_grace(
+        &self,
+        old: &SecretDigest,
+        new: &RefreshTokenRecord,
+    ) -> Result<bool> {
+        let mark_grace_spent = sqlx::query(
+            "UPDATE refresh_tokens SET grace_used = TRUE WHERE token_digest = $1 AND grace_used = FALSE AND revoked_at IS NULL AND rotated_at IS NOT NULL",
+        )
+        .bind(old.as_str());
+        self.replace_refresh_token(mark_grace_spent, new).await
+    }
+
+    async fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(grant_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO denied_access_tokens (jti, expires_at)
+             SELECT jti, expires_at FROM grant_access_tokens WHERE grant_id = $1 AND expires_at > $2
+             ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(grant_id)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_access_token(
+        &self,
+        jti: &str,
+        grant_id: &str,
+        expires_at: UnixTime,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO grant_access_tokens (jti, grant_id, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(jti)
+        .bind(grant_id)
+        .bind(expires_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn deny_access_token(&self, jti: &str, expires_at: UnixTime) -> Result<()> {
+        sqlx::query("INSERT INTO denied_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
+            .bind(jti)
+            .bind(expires_at.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn is_access_token_denied(&self, jti: &str) -> Result<bool> {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT jti FROM denied_access_tokens WHERE jti = $1")
+                .bind(jti)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
+    }
+}
+
+#[async_trait]
+impl KeyStore for $store {
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
+        let rows = sqlx::query("SELECT kid, alg, private_pem, status, created_at, activate_at, remove_at FROM signing_keys ORDER BY created_at, kid")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let alg: String = row.try_get("alg")?;
+                let status: String = row.try_get("status")?;
+                Ok(SigningKeyRecord {
+                    kid: row.try_get("kid")?,
+                    alg: SigningAlg::parse(&alg).map_err(|_| Error::Invalid("signing key alg"))?,
+                    private_pem: row.try_get("private_pem")?,
+                    status: KeyStatus::parse(&status)
+                        .ok_or(Error::Invalid("signing key status"))?,
+                    created_at: UnixTime(row.try_get("created_at")?),
+                    activate_at: row.try_get::<Option<i64>, _>("activate_at")?.map(UnixTime),
+                    remove_at: row.try_get::<Option<i64>, _>("remove_at")?.map(UnixTime),
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, private_pem, status, created_at, activate_at, remove_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&key.kid)
+        .bind(key.alg.as_str())
+        .bind(&key.private_pem)
+        .bind(key.status.as_str())
+        .bind(key.created_at.0)
+        .bind(key.activate_at.map(|time| time.0))
+        .bind(key.remove_at.map(|time| time.0))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn update_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
+        sqlx::query(
+            "UPDATE signing_keys SET status = $1, activate_at = $2, remove_at = $3 WHERE kid = $4",
+        )
+        .bind(key.status.as_str())
+        .bind(key.activate_at.map(|time| time.0))
+        .bind(key.remove_at.map(|time| time.0))
+        .bind(&key.kid)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_signing_key(&self, kid: &str) -> Result<()> {
+        sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
+            .bind(kid)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AuditStore for $store {
+    async fn audit(
+        &self,
+        kind: &str,
+        client_id: Option<&str>,
+        subject: Option<&str>,
+        detail: &str,
+        now: UnixTime,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO audit_events (at, kind, client_id, subject, detail) VALUES ($1, $2, $3, $4, $5)")
+            .bind(now.0)
+            .bind(kind)
+            .bind(client_id)
+            .bind(subject)
+            .bind(detail)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Maintenance for $store {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> Result<u64> {
+        let mut purged = 0;
+        for statement in [
+            "DELETE FROM sessions WHERE expires_at <= $1",
+            "DELETE FROM interactions WHERE expires_at <= $1",
+            "DELETE FROM authorization_codes WHERE expires_at <= $1",
+            "DELETE FROM refresh_tokens WHERE expires_at <= $1",
+            "DELETE FROM grant_access_tokens WHERE expires_at <= $1",
+            "DELETE FROM denied_access_tokens WHERE expires_at <= $1",
+            "DELETE FROM device_codes WHERE expires_at <= $1",
+            "DELETE FROM pushed_requests WHERE expires_at <= $1",
+        ] {
+            purged += sqlx::query(statement)
+                .bind(now.0)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(purged)
+    }
+}
+
+#[async_trait]
+impl EphemeralStore for $store {
+    async fn put_interaction(&self, interaction: &InteractionRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO interactions (id, data, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+        )
+        .bind(&interaction.id)
+        .bind(serde_json::to_string(interaction)?)
+        .bind(interaction.expires_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn interaction(&self, id: &str, now: UnixTime) -> Result<Option<InteractionRecord>> {
+        let data: Option<String> =
+            sqlx::query_scalar("SELECT data FROM interactions WHERE id = $1 AND expires_at > $2")
+                .bind(id)
+                .bind(now.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(data.map(|data| serde_json::from_str(&data)).transpose()?)
+    }
+
+    async fn take_interaction(&self, id: &str) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM interactions WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(deleted == 1)
+    }
+
+    async fn insert_code(&self, digest: &SecretDigest, code: &IssuedCode) -> Result<()> {
+        sqlx::query("INSERT INTO authorization_codes (code_digest, data, grant_id, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(digest.as_str())
+            .bind(serde_json::to_string(code)?)
+            .bind(&code.grant_id)
+            .bind(code.expires_at.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn consume_code(&self, digest: &SecretDigest, now: UnixTime) -> Result<Redemption> {
+        // One statement: of two concurrent redemptions only one sees consumed_at IS NULL.
+        let consumed: Option<String> = sqlx::query_scalar(
+            "UPDATE authorization_codes SET consumed_at = $1 WHERE code_digest = $2 AND consumed_at IS NULL RETURNING data",
+        )
+        .bind(now.0)
+        .bind(digest.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(data) = consumed {
+            return Ok(Redemption::Consumed(Box::new(serde_json::from_str(&data)?)));
+        }
+        let replayed: Option<String> =
+            sqlx::query_scalar("SELECT grant_id FROM authorization_codes WHERE code_digest = $1")
+                .bind(digest.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(match replayed {
+            Some(grant_id) => Redemption::Replayed { grant_id },
+            None => Redemption::Unknown,
+        })
+    }
+
+    async fn insert_device(&self, record: &DeviceRecord) -> Result<()> {
+        let grant = &record.grant;
+        sqlx::query(
+            "INSERT INTO device_codes (device_code_digest, user_code, client_id, scope, audience, status, interval_secs, expires_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7)",
+        )
+        .bind(record.device_code_digest.as_str())
+        .bind(&grant.user_code)
+        .bind(grant.client_id.as_str())
+        .bind(grant.scope.to_string())
+        .bind(&grant.audience)
+        .bind(i64::try_from(grant.interval_secs).unwrap_or(i64::MAX))
+        .bind(grant.expires_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn device_by_code(&self, digest: &SecretDigest) -> Result<Option<DeviceRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DEVICE_COLUMNS} FROM device_codes WHERE device_code_digest = $1"
+        )))
+        .bind(digest.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(device_from_row).transpose()
+    }
+
+    async fn pending_device_by_user_code(
+        &self,
+        user_code: &str,
+        now: UnixTime,
+    ) -> Result<Option<DeviceRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DEVICE_COLUMNS} FROM device_codes WHERE user_code = $1 AND status = 'pending' AND expires_at > $2"
+        )))
+        .bind(user_code)
+        .bind(now.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(device_from_row).transpose()
+    }
+
+    async fn record_device_poll(
+        &self,
+        digest: &SecretDigest,
+        now: UnixTime,
+        interval_secs: u64,
+    ) -> Result<()> {
+        sqlx::query("UPDATE device_codes SET last_poll_at = $1, interval_secs = $2 WHERE device_code_digest = $3")
+            .bind(now.0)
+            .bind(i64::try_from(interval_secs).unwrap_or(i64::MAX))
+            .bind(digest.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn decide_device(&self, user_code: &str, status: &DeviceStatus) -> Result<bool> {
+        let (status, subject, auth_time) = match status {
+            DeviceStatus::Approved(authentication) => (
+                "approved",
+                Some(authentication.subject.as_str().to_owned()),
+                Some(authentication.auth_time.0),
+            ),
+            DeviceStatus::Denied => ("denied", None, None),
+            DeviceStatus::Pending => ("pending", None, None),
+        };
+        let updated = sqlx::query(
+            "UPDATE device_codes SET status = $1, subject = $2, auth_time = $3 WHERE user_code = $4 AND status = 'pending'",
+        )
+        .bind(status)
+        .bind(subject)
+        .bind(auth_time)
+        .bind(user_code)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+
+    async fn take_device(&self, digest: &SecretDigest) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM device_codes WHERE device_code_digest = $1")
+            .bind(digest.as_str())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(deleted == 1)
+    }
+
+    async fn insert_pushed_request(
+        &self,
+        digest: &SecretDigest,
+        client_id: &str,
+        params: &[(String, String)],
+        expires_at: UnixTime,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO pushed_requests (request_uri_digest, client_id, params, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(digest.as_str())
+            .bind(client_id)
+            .bind(serde_json::to_string(params)?)
+            .bind(expires_at.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_pushed_request(
+        &self,
+        digest: &SecretDigest,
+        client_id: &str,
+        now: UnixTime,
+    ) -> Result<Option<Vec<(String, String)>>> {
+        let params: Option<String> = sqlx::query_scalar(
+            "DELETE FROM pushed_requests WHERE request_uri_digest = $1 AND client_id = $2 AND expires_at > $3 RETURNING params",
+        )
+        .bind(digest.as_str())
+        .bind(client_id)
+        .bind(now.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(params
+            .map(|params| serde_json::from_str(&params))
+            .transpose()?)
+    }
+}
+
+async fn insert_refresh<'e, E>(executor: E, record: &RefreshTokenRecord) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = $db>,
+{
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_digest, family_id, client_id, data, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(record.digest.as_str())
+    .bind(&record.grant.grant_id)
+    .bind(record.grant.client_id.as_str())
+    .bind(serde_json::to_string(&record.grant)?)
+    .bind(record.issued_at.0)
+    .bind(record.expires_at.0)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+        }
+    };
+}
+
+pub(crate) use sql_backend;
