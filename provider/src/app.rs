@@ -3,6 +3,7 @@
 //! maintenance task (key schedule, purges).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -10,6 +11,7 @@ use axum::body::Bytes;
 use axum::extract::MatchedPath;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use keys::KeySet;
+use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -20,8 +22,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::cluster::{Change, Cluster};
 use crate::config::{Config, RegistrationPolicy};
 use crate::protocol::types::Issuer;
+use crate::secrets::ServerSecret;
 use crate::state::{AppState, Environment, Published, Shared};
 use crate::{Error, http, seed, signing, store};
 
@@ -82,14 +86,24 @@ pub async fn start_with(
     signing::apply_schedule(store.keys.as_ref(), &schedule, now).await?;
     let keys = signing::load_or_generate(store.keys.as_ref(), now).await?;
     let published = publish(&issuer, keys, &config.registration)?;
+    let secret = ServerSecret::load(store.keys.as_ref(), environment.random.bytes32(), now).await?;
+    let cluster = Arc::new(connect_cluster(&config, &issuer)?);
+    if let Some(cache) = &store.client_cache {
+        let announce = Arc::clone(&cluster);
+        cache.on_change(Box::new(move |client_id| {
+            announce.publish(Change::Client(client_id.to_owned()));
+        }));
+    }
     let state = AppState::new(Shared::new(
         &config,
         issuer.clone(),
         store,
         published,
+        (cluster, secret),
         environment,
     ));
     let router = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    spawn_change_listener(state.clone(), schedule);
     spawn_maintenance(state, schedule);
     let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -110,6 +124,64 @@ pub async fn start_with(
         shutdown: Some(shutdown_sender),
         task,
     })
+}
+
+/// Redis when configured (namespaced by the issuer, so deployments sharing a Redis do not mix),
+/// else this node alone.
+fn connect_cluster(config: &Config, issuer: &Issuer) -> Result<Cluster, Error> {
+    let Some(url) = &config.redis_url else {
+        return Ok(Cluster::local());
+    };
+    let digest = Sha256::digest(issuer.as_str().as_bytes());
+    let namespace = format!("oidc:{}", hex_prefix(&digest));
+    let cluster = Cluster::with_redis(url, &namespace)
+        .map_err(|err| Error::internal("configuring redis (--redis)", err))?;
+    tracing::info!(
+        namespace,
+        "rate limits, login throttling and cache invalidation are shared through redis"
+    );
+    Ok(cluster)
+}
+
+fn hex_prefix(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Applies changes announced by any node: a changed client leaves the cache at once, changed
+/// keys are reloaded at once.
+fn spawn_change_listener(state: AppState, schedule: signing::Schedule) {
+    let mut changes = state.cluster.subscribe();
+    tokio::spawn(async move {
+        loop {
+            let change = match changes.recv().await {
+                Ok(change) => change,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Change::Resync,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            let cache = state.store.client_cache.as_ref();
+            match change {
+                Change::Client(client_id) => {
+                    if let Some(cache) = cache {
+                        cache.invalidate(&client_id);
+                    }
+                }
+                Change::Keys | Change::Resync => {
+                    if change == Change::Resync
+                        && let Some(cache) = cache
+                    {
+                        cache.clear();
+                    }
+                    if let Err(err) = refresh_keys(&state, &schedule).await {
+                        tracing::warn!(error = %err, "reloading keys after a change failed; the maintenance task retries");
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// Serialises the discovery document and the JWKS of `keys` once.
@@ -200,7 +272,7 @@ fn spawn_maintenance(state: AppState, schedule: signing::Schedule) {
                 tracing::warn!(error = %err, "key maintenance failed; keeping the current keys");
             }
             if ticks.is_multiple_of(10) {
-                state.limits.retain_recent();
+                state.cluster.prune();
                 match state.store.maintenance.purge_expired(state.now()).await {
                     Ok(0) => {}
                     Ok(count) => tracing::debug!(count, "purged expired rows"),
@@ -216,7 +288,9 @@ fn spawn_maintenance(state: AppState, schedule: signing::Schedule) {
 pub async fn refresh_keys(state: &AppState, schedule: &signing::Schedule) -> Result<(), Error> {
     let now = state.now();
     let keys = state.store.keys.as_ref();
-    signing::apply_schedule(keys, schedule, now).await?;
+    if signing::apply_schedule(keys, schedule, now).await? {
+        state.cluster.publish(Change::Keys);
+    }
     let stored = signing::fingerprint(&keys.signing_keys().await?);
     let current = signing::fingerprint_of(&state.published().keys);
     if stored != current {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
+use crate::protocol::throttle::ThrottlePolicy;
 use crate::protocol::types::Issuer;
 pub use crate::protocol::types::Lifetimes;
 use crate::seed::DEMO_API_AUDIENCE;
@@ -125,6 +126,14 @@ pub struct CommonArgs {
     /// demo API, http://127.0.0.1:8081; serve mode the issuer itself].
     #[arg(long, env = "OIDC_REGISTRATION_AUDIENCE")]
     pub registration_audience: Option<String>,
+    /// Redis shared by several nodes (rate limits, login throttling, cache invalidation), e.g.
+    /// redis://127.0.0.1:6379 [default: none, everything per node].
+    #[arg(long = "redis", env = "OIDC_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Reverse proxies whose Forwarded / X-Forwarded-For / X-Forwarded-Proto headers are
+    /// trusted, as a comma-separated CIDR list (e.g. 10.0.0.0/8,127.0.0.1/32) [default: none].
+    #[arg(long, env = "OIDC_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// The TOML file: the same keys, all optional; unknown keys are an error.
@@ -143,6 +152,8 @@ struct FileConfig {
     registration_token: Option<String>,
     key_rotation_interval: Option<u64>,
     registration_audience: Option<String>,
+    redis_url: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 /// Which mode runs. Behaviour differences are the fields of [`Config`], not checks of this.
@@ -190,14 +201,53 @@ pub struct Config {
     pub registration: RegistrationPolicy,
     /// Automatic key rotation interval in seconds.
     pub key_rotation_interval: Option<u64>,
-    /// Password attempts per user name before throttling starts (then one more every 6 s).
-    pub login_burst_per_user: u32,
     /// The `aud` given to dynamically registered clients; `None` means the issuer itself.
     pub registration_audience: Option<String>,
+    /// Redis shared by several nodes.
+    pub redis_url: Option<String>,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Requests per client address on the endpoints that create state without authentication.
+    pub rate_limits: RateLimits,
+    /// Password-guessing throttle.
+    pub throttle: ThrottlePolicy,
 }
 
-/// Default of [`Config::login_burst_per_user`].
-pub const DEFAULT_LOGIN_BURST_PER_USER: u32 = 20;
+/// Requests per client address (IPv6 /64) on the endpoints that create state before anyone
+/// authenticates; beyond them, `429` with `Retry-After`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `/authorize` requests per minute (each may store an interaction).
+    pub authorize_per_minute: u64,
+    /// `/par` requests per minute.
+    pub par_per_minute: u64,
+    /// `/device_authorization` requests per minute.
+    pub device_authorization_per_minute: u64,
+    /// `/register` requests per hour.
+    pub register_per_hour: u64,
+    /// User codes entered at `/device` per minute (RFC 8628 §5.1: guessing).
+    pub user_code_per_minute: u64,
+}
+
+impl RateLimits {
+    /// Serve mode: what one user, or a busy office behind one address, needs.
+    pub const SERVE: RateLimits = RateLimits {
+        authorize_per_minute: 300,
+        par_per_minute: 300,
+        device_authorization_per_minute: 60,
+        register_per_hour: 30,
+        user_code_per_minute: 10,
+    };
+
+    /// Dev mode is the lab: test suites and fuzzers run from one address.
+    pub const DEV: RateLimits = RateLimits {
+        authorize_per_minute: 20_000,
+        par_per_minute: 20_000,
+        device_authorization_per_minute: 2_000,
+        register_per_hour: 20_000,
+        user_code_per_minute: 60,
+    };
+}
 
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// The default SQLite database of dev mode.
@@ -303,8 +353,18 @@ impl Config {
             refresh_grace_secs: args.refresh_grace.or(file.refresh_grace).unwrap_or(0),
             registration,
             key_rotation_interval,
-            login_burst_per_user: DEFAULT_LOGIN_BURST_PER_USER,
             registration_audience,
+            redis_url: args
+                .redis_url
+                .or(file.redis_url)
+                .map(redis_url)
+                .transpose()?,
+            trusted_proxies: cidrs(args.trusted_proxies.or(file.trusted_proxies))?,
+            rate_limits: match mode {
+                Mode::Dev => RateLimits::DEV,
+                Mode::Serve => RateLimits::SERVE,
+            },
+            throttle: ThrottlePolicy::default(),
         })
     }
 
@@ -322,10 +382,38 @@ impl Config {
             refresh_grace_secs: 0,
             registration: RegistrationPolicy::Open,
             key_rotation_interval: None,
-            login_burst_per_user: DEFAULT_LOGIN_BURST_PER_USER,
             registration_audience: Some(DEMO_API_AUDIENCE.to_owned()),
+            redis_url: None,
+            trusted_proxies: Vec::new(),
+            rate_limits: RateLimits::DEV,
+            throttle: ThrottlePolicy::default(),
         }
     }
+}
+
+/// `--redis` / `OIDC_REDIS_URL`: a `redis://` URL (checked here; the server may be down).
+fn redis_url(raw: String) -> Result<String, String> {
+    match url::Url::parse(&raw) {
+        Ok(url) if url.scheme() == "redis" && url.host_str().is_some() => Ok(raw),
+        _ => Err("--redis / OIDC_REDIS_URL: use a redis://host:port URL".into()),
+    }
+}
+
+/// `--trusted-proxies` / `OIDC_TRUSTED_PROXIES`: CIDRs (a bare address is one host).
+fn cidrs(raw: Option<Vec<String>>) -> Result<Vec<ipnet::IpNet>, String> {
+    raw.unwrap_or_default()
+        .iter()
+        .map(|item| item.trim())
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| {
+                    format!("--trusted-proxies / OIDC_TRUSTED_PROXIES: {item:?} is not a CIDR like 10.0.0.0/8")
+                })
+        })
+        .collect()
 }
 
 /// The database URL of `--database` / `OIDC_DATABASE_URL` (default: the dev SQLite file).
@@ -486,6 +574,45 @@ mod tests {
                     .unwrap_err()
                     .contains("--registration-audience")
             );
+        }
+    }
+
+    #[test]
+    fn redis_and_trusted_proxies() {
+        let config = dev(CommonArgs {
+            redis_url: Some("redis://127.0.0.1:6379".into()),
+            trusted_proxies: Some(vec![
+                "10.0.0.0/8".into(),
+                " 127.0.0.1 ".into(),
+                "::1".into(),
+            ]),
+            ..CommonArgs::default()
+        })
+        .unwrap();
+        assert_eq!(config.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
+        let proxies: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
+        for (args, flag) in [
+            (
+                CommonArgs {
+                    redis_url: Some("http://x".into()),
+                    ..CommonArgs::default()
+                },
+                "--redis",
+            ),
+            (
+                CommonArgs {
+                    trusted_proxies: Some(vec!["10.0.0.0/33".into()]),
+                    ..CommonArgs::default()
+                },
+                "--trusted-proxies",
+            ),
+        ] {
+            assert!(dev(args).unwrap_err().contains(flag));
         }
     }
 

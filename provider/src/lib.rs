@@ -14,11 +14,13 @@
 
 pub mod app;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 mod error;
 pub mod http;
 pub mod protocol;
 pub mod random;
+pub mod secrets;
 pub mod seed;
 pub mod signing;
 pub mod state;

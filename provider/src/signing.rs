@@ -131,13 +131,15 @@ pub async fn rotate(
 }
 
 /// Promotes due `next` keys, retires what they replace, removes expired retired keys, and
-/// (with an interval) starts a rotation when the active key is old enough.
+/// (with an interval) starts a rotation when the active key is old enough. Returns whether it
+/// changed anything (then the other nodes should reload their keys).
 pub async fn apply_schedule(
     store: &dyn KeyStore,
     schedule: &Schedule,
     now: UnixTime,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let records = store.signing_keys().await?;
+    let mut changed = false;
     for alg in SigningAlg::ALL {
         let of_alg: Vec<&SigningKeyRecord> =
             records.iter().filter(|record| record.alg == alg).collect();
@@ -163,12 +165,14 @@ pub async fn apply_schedule(
             promoted.status = KeyStatus::Active;
             promoted.activate_at = None;
             store.update_signing_key(&promoted).await?;
+            changed = true;
             tracing::info!(target: "flow", "keys: {alg} key {} now signs new tokens", promoted.kid);
         }
         for retired in of_alg.iter().filter(|record| {
             record.status == KeyStatus::Retired && record.remove_at.is_some_and(|at| at <= now)
         }) {
             store.delete_signing_key(&retired.kid).await?;
+            changed = true;
             tracing::info!(target: "flow", "keys: {alg} key {} removed from the JWKS: every token it signed has expired", retired.kid);
         }
         if let Some(interval) = schedule.rotation_interval {
@@ -182,10 +186,11 @@ pub async fn apply_schedule(
                 .any(|record| record.status == KeyStatus::Active);
             if active_is_old && !has_next && has_active {
                 rotate(store, alg, now).await?;
+                changed = true;
             }
         }
     }
-    Ok(())
+    Ok(changed)
 }
 
 /// `provider keys rotate`: opens the store and adds a `next` key for `alg` (or every

@@ -3,21 +3,21 @@
 //!
 //! **Invariant:** this module depends on nothing in `http/`; `http/` depends on it.
 
-use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::ops::Deref;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use keys::KeySet;
 use tokio::sync::Semaphore;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, RegistrationPolicy};
+use crate::cluster::Cluster;
+use crate::config::{Config, RateLimits, RegistrationPolicy};
 use crate::protocol::issuance;
+use crate::protocol::throttle::ThrottlePolicy;
 use crate::protocol::types::{Issuer, Lifetimes, UnixTime};
 use crate::random::{OsRandom, Random};
+use crate::secrets::ServerSecret;
 use crate::store::Stores;
 
 /// Where the provider reads the time and draws random bytes. Real by default; tests may fix
@@ -50,59 +50,6 @@ pub struct Published {
     pub jwks_json: Bytes,
 }
 
-/// Rate limiters of this node (per process).
-pub struct Limiters {
-    /// User-code guesses at the device verification page, per client IP (RFC 8628 §5.1).
-    pub user_code: governor::DefaultKeyedRateLimiter<IpAddr>,
-    /// Password attempts per user name (whether or not the user exists).
-    pub login_by_user: governor::DefaultKeyedRateLimiter<String>,
-    /// Password attempts per client IP.
-    pub login_by_ip: governor::DefaultKeyedRateLimiter<IpAddr>,
-}
-
-/// Password attempts per user name: a burst (`Config::login_burst_per_user`, default 20), then
-/// one more every 6 s. Generous enough that people, test suites and repeated interop runs
-/// against a dev provider do not meet it; with bcrypt behind it, online guessing stays slow.
-const LOGIN_REFILL_PER_USER: Duration = Duration::from_secs(6);
-/// The same per client IP, wider because several users may share an address.
-const LOGIN_BURST_PER_IP: u32 = 60;
-const LOGIN_REFILL_PER_IP: Duration = Duration::from_secs(1);
-/// User-code attempts per client IP per minute at the device verification page.
-const USER_CODE_ATTEMPTS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(10).expect("10 is not zero");
-
-fn quota(burst: u32, refill: Duration) -> governor::Quota {
-    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
-    governor::Quota::with_period(refill).map_or(governor::Quota::per_minute(burst), |quota| {
-        quota.allow_burst(burst)
-    })
-}
-
-impl Limiters {
-    /// The limiters a configuration asks for.
-    pub fn new(config: &Config) -> Self {
-        Limiters {
-            user_code: governor::RateLimiter::keyed(governor::Quota::per_minute(
-                USER_CODE_ATTEMPTS_PER_MINUTE,
-            )),
-            login_by_user: governor::RateLimiter::keyed(quota(
-                config.login_burst_per_user,
-                LOGIN_REFILL_PER_USER,
-            )),
-            login_by_ip: governor::RateLimiter::keyed(quota(
-                LOGIN_BURST_PER_IP,
-                LOGIN_REFILL_PER_IP,
-            )),
-        }
-    }
-
-    /// Forgets keys whose budget is full again (bounded memory under floods of new keys).
-    pub fn retain_recent(&self) {
-        self.user_code.retain_recent();
-        self.login_by_user.retain_recent();
-        self.login_by_ip.retain_recent();
-    }
-}
-
 /// Shared, read-mostly state of a running provider.
 pub struct Shared {
     /// The issuer identifier.
@@ -123,8 +70,16 @@ pub struct Shared {
     pub registration: RegistrationPolicy,
     /// The `aud` of access tokens for dynamically registered clients.
     pub registration_audience: String,
-    /// Rate limiters.
-    pub limits: Limiters,
+    /// Counters and change broadcasts shared with the other nodes (or kept in this one).
+    pub cluster: Arc<Cluster>,
+    /// Requests per client address on the endpoints that create state.
+    pub rate_limits: RateLimits,
+    /// Password-guessing throttle.
+    pub throttle: ThrottlePolicy,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The server's HMAC key (device cookies, logout confirmations).
+    pub secret: ServerSecret,
     /// Where time comes from.
     pub clock: Arc<dyn Clock>,
     /// Where random bytes come from.
@@ -139,8 +94,10 @@ impl Shared {
         issuer: Issuer,
         store: Stores,
         published: Published,
+        shared: (Arc<Cluster>, ServerSecret),
         environment: Environment,
     ) -> Self {
+        let (cluster, secret) = shared;
         Shared {
             registration_audience: config
                 .registration_audience
@@ -154,7 +111,11 @@ impl Shared {
             show_demo_hint: config.seed_demo_data,
             refresh_grace_secs: config.refresh_grace_secs,
             registration: config.registration.clone(),
-            limits: Limiters::new(config),
+            cluster,
+            rate_limits: config.rate_limits,
+            throttle: config.throttle,
+            trusted_proxies: config.trusted_proxies.clone(),
+            secret,
             clock: environment.clock,
             random: environment.random,
         }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::support::{
     ALICE, API_AUDIENCE, DEVICE, Reply, Rp, Step, TestProvider, Tokens, assert_html_page,
     assert_json_no_store, assert_oauth_error, audiences, encode, input_value, owned, random_token,
-    scope_set, spawn_provider,
+    scope_set, spawn_provider, spawn_provider_with,
 };
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -342,7 +342,11 @@ async fn device_grant_errors_are_rfc8628_and_rfc6749_codes() {
 
 #[tokio::test]
 async fn user_code_entry_is_rate_limited_per_ip() {
-    let provider = spawn_provider().await;
+    // Serve mode's limit (dev mode, the lab, allows more).
+    let provider = spawn_provider_with(|config| {
+        config.rate_limits = provider::config::RateLimits::SERVE;
+    })
+    .await;
     let pending = authorize_device(&provider, "openid").await;
     let browser = provider.browser();
     // Ten attempts a minute are allowed: each wrong code is an ordinary error page.

@@ -18,5 +18,6 @@ mod refresh;
 mod refresh_grace;
 mod registration;
 mod resource_server;
+mod throttle;
 mod token_errors;
 mod userinfo;

@@ -15,7 +15,8 @@ use utoipa_axum::routes;
 
 use crate::http::code_flow::proceed;
 use crate::http::error::PageError;
-use crate::http::extractors::{PageForm, QueryParams};
+use crate::http::extractors::{ClientIp, PageForm, QueryParams};
+use crate::http::limits::Limited;
 use crate::http::own_tokens::verify_own_id_token;
 use crate::http::paths;
 use crate::http::session::current_session;
@@ -57,9 +58,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn get_authorize(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     QueryParams(params): QueryParams,
 ) -> Result<Response, PageError> {
+    Limited::Authorize.check(&state, ip).await?;
     authorize(&state, jar, params).await
 }
 
@@ -86,9 +89,11 @@ async fn get_authorize(
 )]
 async fn post_authorize(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     PageForm(params): PageForm,
 ) -> Result<Response, PageError> {
+    Limited::Authorize.check(&state, ip).await?;
     authorize(&state, jar, params).await
 }
 

@@ -14,6 +14,8 @@ use crate::protocol::types::{Issuer, OpaqueToken, SecretDigest};
 pub const SESSION: &str = "oidc_session";
 /// Browser-binding cookie name.
 pub const BROWSER: &str = "oidc_browser";
+/// Device cookie name: the accounts this browser signed in to (login throttling).
+pub const DEVICE: &str = "oidc_device";
 
 /// The digest of a cookie's value, if present.
 pub fn digest(jar: &CookieJar, name: &str) -> Option<SecretDigest> {

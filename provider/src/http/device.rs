@@ -2,7 +2,7 @@
 //! verification page where the user enters the code.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use openapi::document::tags;
@@ -17,7 +17,8 @@ use utoipa_axum::routes;
 
 use crate::http::code_flow::start_interaction;
 use crate::http::error::{ApiError, PageError};
-use crate::http::extractors::{ClientForm, PageForm, PeerIp, QueryParams};
+use crate::http::extractors::{ClientForm, ClientIp, PageForm, QueryParams};
+use crate::http::limits::Limited;
 use crate::http::paths;
 use crate::http::responses::{no_store_json, no_store_page, see_other};
 use crate::protocol::client::GrantType;
@@ -71,8 +72,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[tracing::instrument(skip_all, fields(client_id))]
 async fn post_device_authorization(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ClientForm { client, params }: ClientForm,
 ) -> Result<Response, ApiError> {
+    Limited::DeviceAuthorization.check(&state, ip).await?;
     if !client.allows_grant(GrantType::DeviceCode) {
         return Err(ApiError::OAuth(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -177,17 +180,17 @@ async fn get_device(QueryParams(params): QueryParams) -> Response {
 #[tracing::instrument(skip_all)]
 async fn post_device(
     State(state): State<AppState>,
-    PeerIp(peer): PeerIp,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     PageForm(params): PageForm,
 ) -> Result<Response, PageError> {
-    if state.limits.user_code.check_key(&peer).is_err() {
-        tracing::warn!(ip = %peer, "user code attempts rate-limited");
+    if let Err(limit) = Limited::UserCode.check(&state, ip).await {
         let page = DevicePage {
             user_code: "",
             error: Some("Too many attempts. Wait a minute and try again."),
         };
-        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
+        let retry_after = [(header::RETRY_AFTER, limit.retry_after_secs.to_string())];
+        return Ok((StatusCode::TOO_MANY_REQUESTS, retry_after, page).into_response());
     }
     let typed = params
         .single("user_code")

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use openapi::ErrorBody;
 
 use crate::Error;
+use crate::http::limits::TooManyRequests;
 use crate::http::responses::no_store;
 use crate::protocol::client::ClientAuthError;
 use crate::protocol::{ErrorCode, OAuthError};
@@ -36,8 +37,36 @@ pub enum ApiError {
     ClientAuth(ClientAuthError),
     /// The body is larger than the endpoint accepts (413).
     PayloadTooLarge,
+    /// Too many requests from this address (429 with `Retry-After`).
+    TooManyRequests(TooManyRequests),
     /// Our failure.
     Internal(Error),
+}
+
+/// RFC 6749 has no code for rate limits; `temporarily_unavailable` (§4.1.2.1) says "try later",
+/// and the status and `Retry-After` (RFC 6585 §4) say when.
+const RATE_LIMITED: OAuthError = OAuthError::new(
+    ErrorCode::TemporarilyUnavailable,
+    "too many requests from this address; retry after the time in Retry-After",
+);
+
+fn retry_after(response: &mut Response, limit: TooManyRequests) {
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(limit.retry_after_secs),
+    );
+}
+
+impl From<TooManyRequests> for ApiError {
+    fn from(limit: TooManyRequests) -> Self {
+        ApiError::TooManyRequests(limit)
+    }
+}
+
+impl From<TooManyRequests> for PageError {
+    fn from(limit: TooManyRequests) -> Self {
+        PageError::TooManyRequests(limit)
+    }
 }
 
 impl From<OAuthError> for ApiError {
@@ -113,6 +142,11 @@ impl IntoResponse for ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &OAuthError::invalid_request("the request body is too large"),
             ),
+            ApiError::TooManyRequests(limit) => {
+                let mut response = json_error(StatusCode::TOO_MANY_REQUESTS, &RATE_LIMITED);
+                retry_after(&mut response, limit);
+                response
+            }
             ApiError::Internal(error) => {
                 log_internal(&error);
                 json_error(StatusCode::INTERNAL_SERVER_ERROR, &SERVER_ERROR)
@@ -213,6 +247,8 @@ fn challenge_safe(challenge: &str) -> String {
 pub enum PageError {
     /// A protocol error to explain.
     OAuth(OAuthError),
+    /// Too many requests from this address (429 with `Retry-After`).
+    TooManyRequests(TooManyRequests),
     /// Our failure.
     Internal(Error),
 }
@@ -240,8 +276,13 @@ impl From<Error> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        let limit = match &self {
+            PageError::TooManyRequests(limit) => Some(*limit),
+            _ => None,
+        };
         let (status, error) = match self {
             PageError::OAuth(error) => (StatusCode::BAD_REQUEST, error),
+            PageError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, RATE_LIMITED),
             PageError::Internal(error) => {
                 log_internal(&error);
                 (StatusCode::INTERNAL_SERVER_ERROR, SERVER_ERROR)
@@ -251,7 +292,11 @@ impl IntoResponse for PageError {
             error: error.code.as_str(),
             description: error.description,
         };
-        (status, page).into_response()
+        let mut response = (status, page).into_response();
+        if let Some(limit) = limit {
+            retry_after(&mut response, limit);
+        }
+        response
     }
 }
 

@@ -1,7 +1,7 @@
 //! Typed extractors: each reads one kind of input and rejects what is malformed with the
 //! error format of the endpoint family that uses it, so handlers start from parsed values.
 //!
-//! - [`QueryParams`], [`PathId`], [`PeerIp`]: never refuse;
+//! - [`QueryParams`], [`PathId`], [`ClientIp`]: never refuse;
 //! - [`PageForm`]: HTML form posts (errors as an HTML page);
 //! - [`ClientForm`]: token-family endpoints, the form body plus the RFC 6749 §2.3 client
 //!   authentication (errors as RFC 6749 §5.2 JSON);
@@ -57,21 +57,84 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     }
 }
 
-/// The address of the peer that sent the request (the TCP peer).
-pub struct PeerIp(pub IpAddr);
+/// The client's address: the TCP peer, or, when the peer is one of the configured trusted
+/// proxies (`--trusted-proxies`), the address it forwarded: the right-most address of
+/// `Forwarded: for=` (RFC 7239) or else `X-Forwarded-For` that is not itself a trusted proxy.
+/// Every rate limit and the login throttle count by this address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for PeerIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
         // Served routers always carry ConnectInfo; a router driven in-process without it (a
         // unit test) is treated as one anonymous peer.
-        let ip = parts
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-        Ok(PeerIp(ip))
+        Ok(ClientIp(client_ip(
+            peer,
+            &parts.headers,
+            &state.trusted_proxies,
+        )))
     }
+}
+
+/// See [`ClientIp`].
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all(header::FORWARDED)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(forwarded_for)
+        .collect();
+    let chain = if forwarded.is_empty() {
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .filter_map(|item| parse_node(item.trim()))
+            .collect()
+    } else {
+        forwarded
+    };
+    chain
+        .into_iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .unwrap_or(peer)
+}
+
+/// The `for=` address of one RFC 7239 forwarded-element.
+fn forwarded_for(element: &str) -> Option<IpAddr> {
+    element.split(';').find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("for")
+            .then(|| parse_node(value.trim().trim_matches('"')))
+            .flatten()
+    })
+}
+
+/// An address with an optional port: `192.0.2.1`, `192.0.2.1:80`, `[2001:db8::1]:80`.
+fn parse_node(node: &str) -> Option<IpAddr> {
+    if let Ok(ip) = node.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(socket) = node.parse::<SocketAddr>() {
+        return Some(socket.ip());
+    }
+    node.strip_prefix('[')
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(ip, _)| ip.parse().ok())
 }
 
 /// Reads the body; a body over the size limit is `413`, anything else unreadable `400`.
@@ -214,6 +277,79 @@ impl<S: Send + Sync> FromRequest<S> for BearerToken {
             ))),
             (Some(token), None) | (None, Some(token)) => Ok(BearerToken(token)),
             (None, None) => Err(BearerError::Missing),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        headers
+    }
+
+    #[test]
+    fn forwarding_headers_count_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> =
+            vec!["10.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let stranger: IpAddr = "198.51.100.9".parse().unwrap();
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        type Case<'a> = (IpAddr, Vec<(&'a str, &'a str)>, IpAddr);
+        let cases: Vec<Case> = vec![
+            // No proxies trusted by this peer: the headers are ignored (they are spoofable).
+            (stranger, vec![("x-forwarded-for", "192.0.2.1")], stranger),
+            // The right-most untrusted address of X-Forwarded-For.
+            (
+                proxy,
+                vec![("x-forwarded-for", "203.0.113.7, 192.0.2.1")],
+                ip("192.0.2.1"),
+            ),
+            (
+                proxy,
+                vec![("x-forwarded-for", "192.0.2.1, 10.0.0.9")],
+                ip("192.0.2.1"),
+            ),
+            (
+                proxy,
+                vec![("x-forwarded-for", "192.0.2.1:4711")],
+                ip("192.0.2.1"),
+            ),
+            // RFC 7239 takes precedence, quoted IPv6 with a port included.
+            (
+                proxy,
+                vec![
+                    (
+                        "forwarded",
+                        "for=192.0.2.60;proto=https, for=\"[2001:db8:cafe::17]:4711\"",
+                    ),
+                    ("x-forwarded-for", "192.0.2.1"),
+                ],
+                ip("2001:db8:cafe::17"),
+            ),
+            // Garbage or nothing forwarded: the proxy itself.
+            (proxy, vec![("x-forwarded-for", "unknown")], proxy),
+            (proxy, vec![], proxy),
+            (
+                ip("::1"),
+                vec![("x-forwarded-for", "2001:db8::5")],
+                ip("2001:db8::5"),
+            ),
+        ];
+        for (index, (peer, pairs, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                client_ip(peer, &headers(&pairs), &trusted),
+                expected,
+                "case {index}"
+            );
         }
     }
 }

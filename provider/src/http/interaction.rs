@@ -6,7 +6,7 @@
 //! on top. Completing an interaction deletes it, so it completes once.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use openapi::document::tags;
@@ -20,7 +20,8 @@ use crate::Error;
 use crate::http::code_flow::{complete_interaction, proceed};
 use crate::http::cookies;
 use crate::http::error::PageError;
-use crate::http::extractors::{PageForm, PathId, PeerIp};
+use crate::http::extractors::{ClientIp, PageForm, PathId};
+use crate::http::login_throttle::LoginAttempt;
 use crate::http::paths;
 use crate::http::responses::{no_store_page, see_other};
 use crate::http::session::current_session;
@@ -31,6 +32,7 @@ use crate::protocol::client::RegisteredClient;
 use crate::protocol::device::{DeviceStatus, next_device_step};
 use crate::protocol::params::Params;
 use crate::protocol::scope::describe_scope;
+use crate::protocol::throttle::Throttle;
 use crate::protocol::types::{OpaqueToken, Password, SecretDigest};
 use crate::protocol::{ErrorCode, OAuthError};
 use crate::state::AppState;
@@ -320,6 +322,9 @@ fn check_csrf(interaction: &InteractionRecord, params: &Params) -> Result<(), Pa
 const DUMMY_HASH: &str = "$2b$12$2W7WkC7TGP0nh8Dv/sT5X.LbfbH6rG83q5T2OoCCHO3Az.SlSSfHq";
 const LOGIN_FAILED: &str = "The user name or password is incorrect.";
 const LOGIN_THROTTLED: &str = "Too many sign-in attempts. Wait a minute and try again.";
+/// User names are at most 64 characters (`provider users add`); longer input is refused before
+/// any lookup or throttle record.
+const MAX_USERNAME_CHARS: usize = 64;
 
 /// Submit the login form (HTML form target).
 ///
@@ -349,7 +354,7 @@ const LOGIN_THROTTLED: &str = "Too many sign-in attempts. Wait a minute and try 
 #[tracing::instrument(skip_all)]
 async fn post_login(
     State(state): State<AppState>,
-    PeerIp(peer): PeerIp,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     PathId(id): PathId,
     PageForm(params): PageForm,
@@ -363,16 +368,20 @@ async fn post_login(
         .unwrap_or_default()
         .trim()
         .to_owned();
-    // Throttled before any bcrypt work, per user name (existing or not) and per client IP.
-    let throttled = state.limits.login_by_ip.check_key(&peer).is_err()
-        || state
-            .limits
-            .login_by_user
-            .check_key(&username.to_lowercase())
-            .is_err();
-    if throttled {
-        tracing::warn!(ip = %peer, "password attempts throttled");
-        tracing::info!(target: FLOW, "login: too many attempts for this user name or address; refused before checking the password");
+    if username.chars().count() > MAX_USERNAME_CHARS {
+        return Ok(login_page(
+            &state,
+            &interaction,
+            &client,
+            "",
+            Some(LOGIN_FAILED),
+        ));
+    }
+    // Throttled before any bcrypt work: the same answer for every user name, existing or not.
+    let attempt = LoginAttempt::new(&state, &username, ip, &jar);
+    if let Throttle::Wait { retry_after_secs } = attempt.decide(&state).await {
+        tracing::warn!(address = %ip, "password attempts throttled");
+        tracing::info!(target: FLOW, "login: this account has recent failures (or this address too many); refused before checking the password");
         let page = login_page(
             &state,
             &interaction,
@@ -380,7 +389,8 @@ async fn post_login(
             &username,
             Some(LOGIN_THROTTLED),
         );
-        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
+        let retry_after = [(header::RETRY_AFTER, retry_after_secs.to_string())];
+        return Ok((StatusCode::TOO_MANY_REQUESTS, retry_after, page).into_response());
     }
     let password = Password::new(
         params
@@ -400,6 +410,7 @@ async fn post_login(
         .map_or(DUMMY_HASH.to_owned(), |user| user.password_hash.clone());
     let verified = verify_password(&state, password, hash).await? && user.is_some();
     let Some(user) = user.filter(|_| verified) else {
+        attempt.failed(&state).await;
         tracing::info!(target: FLOW, "login: wrong user name or password; the same answer for both, after the same bcrypt work");
         return Ok(login_page(
             &state,
@@ -409,6 +420,7 @@ async fn post_login(
             Some(LOGIN_FAILED),
         ));
     };
+    let jar = attempt.succeeded(&state, jar).await;
     let now = state.now();
     // A new session id at every login (no session fixation); the old session ends.
     if let Some(old) = cookies::digest(&jar, cookies::SESSION) {

@@ -15,6 +15,8 @@ pub mod extractors;
 pub mod health;
 pub mod interaction;
 pub mod introspect;
+pub mod limits;
+pub mod login_throttle;
 pub mod own_tokens;
 pub mod par;
 pub mod paths;

@@ -10,7 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
-use crate::http::extractors::ClientForm;
+use crate::http::extractors::{ClientForm, ClientIp};
+use crate::http::limits::Limited;
 use crate::http::paths;
 use crate::http::responses::no_store_json_with;
 use crate::protocol::OAuthError;
@@ -58,8 +59,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[tracing::instrument(skip_all, fields(client_id))]
 async fn post_par(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ClientForm { client, params }: ClientForm,
 ) -> Result<Response, ApiError> {
+    Limited::Par.check(&state, ip).await?;
     if params.contains("request_uri") {
         return Err(ApiError::OAuth(OAuthError::invalid_request(
             "request_uri must not be pushed (RFC 9126 §2.1)",

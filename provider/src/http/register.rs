@@ -13,7 +13,8 @@ use utoipa_axum::routes;
 
 use crate::config::RegistrationPolicy;
 use crate::http::error::{ApiError, BearerError};
-use crate::http::extractors::PathId;
+use crate::http::extractors::{ClientIp, PathId};
+use crate::http::limits::{Limited, TooManyRequests};
 use crate::http::paths;
 use crate::http::responses::no_store_json_with;
 use crate::protocol::client::{ClientMetadata, RegisteredClient};
@@ -53,6 +54,12 @@ impl IntoResponse for RegistrationError {
 impl From<OAuthError> for RegistrationError {
     fn from(error: OAuthError) -> Self {
         RegistrationError::Api(ApiError::OAuth(error))
+    }
+}
+
+impl From<TooManyRequests> for RegistrationError {
+    fn from(limit: TooManyRequests) -> Self {
+        RegistrationError::Api(ApiError::TooManyRequests(limit))
     }
 }
 
@@ -217,9 +224,11 @@ fn metadata_json(client_id: &ClientId, metadata: &ClientMetadata) -> Value {
 #[tracing::instrument(skip_all)]
 async fn post_register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     _: MayRegister,
     MetadataBody { request, .. }: MetadataBody,
 ) -> Result<Response, RegistrationError> {
+    Limited::Register.check(&state, ip).await?;
     let metadata = validate_registration(request, &state.registration_audience)?;
     let client_id = ClientId::parse(&encode_random(state.random_bytes())[..22])?;
     let secret = metadata

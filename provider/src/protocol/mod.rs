@@ -19,6 +19,7 @@ pub mod pkce;
 pub mod redirect_uri;
 pub mod registration;
 pub mod scope;
+pub mod throttle;
 pub mod types;
 
 pub use error::{ErrorCode, OAuthError};

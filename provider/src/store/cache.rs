@@ -6,7 +6,7 @@
 //! are cached (a flood of random ids must not grow it), and the map is bounded.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -20,10 +20,14 @@ pub const CLIENT_CACHE_TTL: Duration = Duration::from_secs(10);
 /// Upper bound on cached clients; the map is cleared when it is reached.
 const MAX_ENTRIES: usize = 10_000;
 
+/// Told the id of every client changed through this cache (to tell the other nodes).
+pub type ChangeHook = Box<dyn Fn(&str) + Send + Sync>;
+
 /// The decorator.
 pub struct CachedClients {
     inner: Arc<dyn ClientStore>,
     entries: RwLock<HashMap<String, (Instant, Arc<RegisteredClient>)>>,
+    on_change: OnceLock<ChangeHook>,
 }
 
 impl CachedClients {
@@ -32,7 +36,28 @@ impl CachedClients {
         CachedClients {
             inner,
             entries: RwLock::new(HashMap::new()),
+            on_change: OnceLock::new(),
         }
+    }
+
+    /// Calls `hook` with the id of every client changed through this cache (set once).
+    pub fn on_change(&self, hook: ChangeHook) {
+        let _ = self.on_change.set(hook);
+    }
+
+    fn changed(&self, client_id: &str) {
+        self.invalidate(client_id);
+        if let Some(hook) = self.on_change.get() {
+            hook(client_id);
+        }
+    }
+
+    /// Forgets every cached client (after missed change messages).
+    pub fn clear(&self) {
+        self.entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 
     fn get(&self, client_id: &str) -> Option<Arc<RegisteredClient>> {
@@ -86,7 +111,7 @@ impl ClientStore for CachedClients {
     async fn upsert_client(&self, client: &RegisteredClient, now: UnixTime) -> Result<()> {
         self.inner.upsert_client(client, now).await?;
         // After the write: a concurrent read cannot re-cache the old row.
-        self.invalidate(client.client_id.as_str());
+        self.changed(client.client_id.as_str());
         Ok(())
     }
 
@@ -100,7 +125,7 @@ impl ClientStore for CachedClients {
 
     async fn delete_client(&self, client_id: &str, now: UnixTime) -> Result<()> {
         self.inner.delete_client(client_id, now).await?;
-        self.invalidate(client_id);
+        self.changed(client_id);
         Ok(())
     }
 }
@@ -182,5 +207,33 @@ mod tests {
         );
         cache.delete_client("demo-web", now).await.unwrap();
         assert!(cache.client("demo-web").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn changes_are_announced_and_clear_forgets_everything() {
+        let backend = Arc::new(Counting::default());
+        let cache = CachedClients::new(backend.clone());
+        let announced = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&announced);
+        cache.on_change(Box::new(move |id| sink.lock().unwrap().push(id.to_owned())));
+        let now = UnixTime(0);
+        cache
+            .upsert_client(&client("a", Some("s")), now)
+            .await
+            .unwrap();
+        cache.delete_client("a", now).await.unwrap();
+        assert_eq!(*announced.lock().unwrap(), ["a", "a"]);
+        cache
+            .upsert_client(&client("b", Some("s")), now)
+            .await
+            .unwrap();
+        cache.client("b").await.unwrap();
+        cache.clear();
+        cache.client("b").await.unwrap();
+        assert_eq!(
+            backend.reads.load(Ordering::SeqCst),
+            2,
+            "cleared entries are read again"
+        );
     }
 }

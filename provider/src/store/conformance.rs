@@ -514,6 +514,21 @@ pub async fn durable_records(stores: &Stores) {
         !format!("{:?}", stored[0]).contains("pem\""),
         "Debug hides key material"
     );
+    let first = stores
+        .keys
+        .server_secret("hmac", "first", NOW)
+        .await
+        .unwrap();
+    let second = stores
+        .keys
+        .server_secret("hmac", "second", NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.as_str(), second.as_str()),
+        ("first", "first"),
+        "the first value stays"
+    );
     stores.keys.delete_signing_key("k1").await.unwrap();
     assert!(stores.keys.signing_keys().await.unwrap().is_empty());
 

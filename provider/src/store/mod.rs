@@ -133,6 +133,9 @@ pub struct Stores {
     pub ephemeral: Arc<dyn EphemeralStore>,
     /// Readiness and clean-up.
     pub maintenance: Arc<dyn Maintenance>,
+    /// The client cache in front of `clients`, when there is one (to invalidate it from
+    /// outside: changes made by other nodes).
+    pub client_cache: Option<Arc<cache::CachedClients>>,
 }
 
 /// Everything a backend implements.
@@ -157,12 +160,15 @@ impl Stores {
             audit: backend.clone(),
             ephemeral: backend.clone(),
             maintenance: backend,
+            client_cache: None,
         }
     }
 
     /// Puts the read-through client cache in front of `clients`.
     pub fn with_client_cache(mut self) -> Self {
-        self.clients = Arc::new(cache::CachedClients::new(self.clients));
+        let cache = Arc::new(cache::CachedClients::new(self.clients));
+        self.clients = cache.clone();
+        self.client_cache = Some(cache);
         self
     }
 }
@@ -333,6 +339,9 @@ pub trait KeyStore: Send + Sync {
     async fn update_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;
     /// Removes a key (after every token it signed has expired).
     async fn delete_signing_key(&self, kid: &str) -> Result<()>;
+    /// The shared secret called `name`: stores `candidate` if there is none yet (the first
+    /// node to start wins, atomically) and returns the stored value.
+    async fn server_secret(&self, name: &str, candidate: &str, now: UnixTime) -> Result<String>;
 }
 
 /// The audit trail: reuse detection, revocations, registrations.

@@ -463,6 +463,24 @@ impl KeyStore for $store {
         Ok(())
     }
 
+    async fn server_secret(&self, name: &str, candidate: &str, now: UnixTime) -> Result<String> {
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(candidate)
+        .bind(now.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     async fn delete_signing_key(&self, kid: &str) -> Result<()> {
         sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
             .bind(kid)

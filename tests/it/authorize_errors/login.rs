@@ -5,9 +5,7 @@
 use reqwest::StatusCode;
 
 use crate::authorize_errors::{STATE, request};
-use crate::support::{
-    ALICE, LOGIN_FAILED, Reply, Rp, encode, owned, spawn_provider, spawn_provider_with,
-};
+use crate::support::{ALICE, LOGIN_FAILED, Reply, Rp, encode, owned, spawn_provider};
 
 fn assert_cookie_flags(cookie: &str, name: &str) {
     let lower = cookie.to_ascii_lowercase();
@@ -184,86 +182,4 @@ async fn login_form_is_csrf_protected_bound_to_the_browser_and_uniform_on_failur
         .await;
     assert_eq!(replay.status, StatusCode::BAD_REQUEST, "{}", replay.text);
     assert_eq!(replay.location(), None);
-}
-
-/// Online password guessing is throttled before any bcrypt work: after a burst of attempts for
-/// one user name, even the right password is refused with 429 for a while; another user name
-/// from the same address is not affected.
-#[tokio::test]
-async fn password_attempts_are_throttled_per_user_name() {
-    // A small burst keeps the test fast (each attempt is a real bcrypt verification).
-    let provider = spawn_provider_with(|config| config.login_burst_per_user = 3).await;
-    let browser = provider.browser();
-    let params = request(&Rp::web(), &[]);
-    let start = provider
-        .get(&browser, &provider.authorize_url(&params))
-        .await;
-    let interaction = start
-        .location()
-        .expect("redirect to the interaction")
-        .to_owned();
-    let page = provider.get(&browser, &provider.url(&interaction)).await;
-    let form = provider.form(&page.text);
-
-    // The burst: three wrong passwords for "alice" are each answered normally.
-    for attempt in 1..=3 {
-        let reply = provider
-            .post_form(
-                &browser,
-                &form.action,
-                login_body(&form.csrf_token, ("alice", "guess")),
-            )
-            .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::OK,
-            "attempt {attempt}: {}",
-            reply.text
-        );
-        assert_eq!(error_message(&reply), LOGIN_FAILED, "attempt {attempt}");
-    }
-    // Then the user name is throttled: even the right password is not checked.
-    let throttled = provider
-        .post_form(&browser, &form.action, login_body(&form.csrf_token, ALICE))
-        .await;
-    assert_eq!(
-        throttled.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "{}",
-        throttled.text
-    );
-    assert!(
-        error_message(&throttled).contains("Too many sign-in attempts"),
-        "{}",
-        throttled.text
-    );
-    assert_eq!(
-        throttled.set_cookie("oidc_session"),
-        None,
-        "no session while throttled"
-    );
-    assert_eq!(throttled.location(), None);
-    // User names are compared without case, so "ALICE" does not start a fresh budget.
-    let upper = provider
-        .post_form(
-            &browser,
-            &form.action,
-            login_body(&form.csrf_token, ("ALICE", "alice-password-2026")),
-        )
-        .await;
-    assert_eq!(upper.status, StatusCode::TOO_MANY_REQUESTS);
-
-    // Another user from the same address signs in normally.
-    let bob = provider
-        .post_form(
-            &browser,
-            &form.action,
-            login_body(&form.csrf_token, ("bob", "bob-password-2026")),
-        )
-        .await;
-    assert_eq!(bob.status, StatusCode::SEE_OTHER, "{}", bob.text);
-    assert!(
-        bob.set_cookie("oidc_session").is_some(),
-        "bob got a session"
-    );
 }

@@ -110,6 +110,8 @@ pub struct TestProvider {
     pub issuer: String,
     /// The default browser: cookie store, redirects off.
     pub http: reqwest::Client,
+    /// The provider's database (to seed what a test needs beside the demo data).
+    pub database_url: provider::store::DatabaseUrl,
     _running: provider::RunningProvider,
     _dir: TempDir,
 }
@@ -151,6 +153,7 @@ async fn spawn(
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut config = provider::Config::for_tests(&dir.path().join("provider.db"));
     configure(&mut config);
+    let database_url = config.database_url.clone();
     let running = provider::start_with(config, environment)
         .await
         .expect("provider starts");
@@ -160,6 +163,7 @@ async fn spawn(
         base_url,
         issuer,
         http: new_browser(),
+        database_url,
         _running: running,
         _dir: dir,
     }

@@ -1,0 +1,84 @@
+//! The server's own HMAC key, shared by every node through the database: it signs what the
+//! provider hands to browsers and must recognise later (device cookies, logout confirmations).
+//!
+//! HMAC-SHA256 with aws-lc-rs (the workspace's one crypto backend); each use names its purpose,
+//! so a value signed for one purpose never verifies for another.
+
+use aws_lc_rs::hmac;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::protocol::types::UnixTime;
+use crate::store::KeyStore;
+
+/// The name of the HMAC key in the `server_secrets` table.
+const HMAC_SECRET: &str = "hmac-sha256";
+
+/// The server's HMAC key.
+pub struct ServerSecret(hmac::Key);
+
+impl std::fmt::Debug for ServerSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerSecret([redacted])")
+    }
+}
+
+impl ServerSecret {
+    /// The key stored in the database, created from `random` by the first node that starts.
+    pub async fn load(
+        keys: &dyn KeyStore,
+        random: [u8; 32],
+        now: UnixTime,
+    ) -> Result<Self, crate::store::Error> {
+        let candidate = URL_SAFE_NO_PAD.encode(random);
+        let stored = keys.server_secret(HMAC_SECRET, &candidate, now).await?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(stored)
+            .map_err(|_| crate::store::Error::Invalid("server secret"))?;
+        Ok(ServerSecret::from_bytes(&bytes))
+    }
+
+    /// A key from raw bytes (tests).
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        ServerSecret(hmac::Key::new(hmac::HMAC_SHA256, bytes))
+    }
+
+    fn input(purpose: &str, message: &[u8]) -> Vec<u8> {
+        let mut input = Vec::with_capacity(purpose.len() + 1 + message.len());
+        input.extend_from_slice(purpose.as_bytes());
+        input.push(0);
+        input.extend_from_slice(message);
+        input
+    }
+
+    /// The tag of `message` for `purpose`, base64url.
+    pub fn sign(&self, purpose: &str, message: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(hmac::sign(&self.0, &Self::input(purpose, message)))
+    }
+
+    /// Constant-time check of a tag made by [`ServerSecret::sign`].
+    pub fn verify(&self, purpose: &str, message: &[u8], tag: &str) -> bool {
+        let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else {
+            return false;
+        };
+        hmac::verify(&self.0, &Self::input(purpose, message), &tag).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_verify_only_for_their_purpose_message_and_key() {
+        let secret = ServerSecret::from_bytes(&[7; 32]);
+        let tag = secret.sign("device", b"alice");
+        assert!(secret.verify("device", b"alice", &tag));
+        assert!(!secret.verify("logout", b"alice", &tag), "another purpose");
+        assert!(!secret.verify("device", b"alicf", &tag), "another message");
+        assert!(!ServerSecret::from_bytes(&[8; 32]).verify("device", b"alice", &tag));
+        assert!(!secret.verify("device", b"alice", "not base64!"));
+        assert!(!secret.verify("device", b"alice", ""));
+        assert_eq!(format!("{secret:?}"), "ServerSecret([redacted])");
+    }
+}
