@@ -66,6 +66,35 @@ reusable!(
     .build()
 );
 
+/// `Retry-After` (RFC 9110 §10.2.3) on a 429.
+fn retry_after_header() -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(Some(u64::schema()))
+        .description(Some(
+            "Seconds until this address may try again (RFC 6585 §4).",
+        ))
+        .build()
+}
+
+reusable!(
+    /// 429 from the per-address rate limit of an endpoint that creates state.
+    RateLimited => json_error(
+        "Too many requests from this address (IPv6: its /64) in the current window:          `temporarily_unavailable` with `Retry-After` (RFC 6585 §4).",
+        serde_json::json!({"error": "temporarily_unavailable", "error_description": "too many requests from this address; retry after the time in Retry-After"}),
+    )
+    .header("Retry-After", retry_after_header())
+    .build()
+);
+
+reusable!(
+    /// 429 HTML page from the per-address rate limit of a browser endpoint.
+    HtmlRateLimited => html(
+        "Too many requests from this address (IPv6: its /64): an error page          (`temporarily_unavailable`) with `Retry-After` (RFC 6585 §4).",
+    )
+    .header("Retry-After", retry_after_header())
+    .build()
+);
+
 reusable!(
     /// 500 `server_error`: our failure, logged with the request id; no internals leak.
     ServerError => json_error(
@@ -207,5 +236,7 @@ pub fn all() -> Vec<(&'static str, RefOr<Response>)> {
         HtmlError::response(),
         HtmlServerError::response(),
         CrossOriginRefused::response(),
+        RateLimited::response(),
+        HtmlRateLimited::response(),
     ]
 }

@@ -22,8 +22,10 @@ const THROTTLED: &str = "Too many sign-in attempts";
 /// Adds users `{prefix}0..{prefix}{count}` with one cheap (bcrypt cost 4) password hash, so that
 /// hundreds of sign-ins stay fast.
 async fn add_users(provider: &TestProvider, prefix: &str, count: usize) {
-    let stores = provider::store::open(&provider.database_url).await.unwrap();
-    let hash = bcrypt::hash(CROWD_PASSWORD, 4).unwrap();
+    let stores = provider::store::open(&provider.database_url)
+        .await
+        .expect("open the provider's database");
+    let hash = bcrypt::hash(CROWD_PASSWORD, 4).expect("bcrypt");
     for index in 0..count {
         stores
             .users
@@ -36,7 +38,7 @@ async fn add_users(provider: &TestProvider, prefix: &str, count: usize) {
                 email_verified: true,
             })
             .await
-            .unwrap();
+            .expect("add a user");
     }
 }
 

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use openapi::AuthorizationRequestParams;
 use openapi::document::tags;
-use openapi::responses::{HtmlError, HtmlServerError};
+use openapi::responses::{HtmlError, HtmlRateLimited, HtmlServerError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -53,6 +53,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             ("Set-Cookie" = String, description = "`oidc_browser`: binds the interaction to this browser (HttpOnly, SameSite=Lax)."),
         )),
         (status = 400, response = HtmlError),
+        (status = 429, response = HtmlRateLimited),
         (status = 500, response = HtmlServerError),
     ),
 )]
@@ -84,6 +85,7 @@ async fn get_authorize(
             ("Set-Cookie" = String, description = "`oidc_browser`: binds the interaction to this browser (HttpOnly, SameSite=Lax)."),
         )),
         (status = 400, response = HtmlError),
+        (status = 429, response = HtmlRateLimited),
         (status = 500, response = HtmlServerError),
     ),
 )]

@@ -6,7 +6,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use openapi::document::tags;
-use openapi::responses::{CrossOriginRefused, HtmlServerError, InvalidClient, ServerError};
+use openapi::responses::{
+    CrossOriginRefused, HtmlServerError, InvalidClient, RateLimited, ServerError,
+};
 use openapi::{
     DeviceAuthorizationRequest, DeviceAuthorizationResponse, DevicePageParams,
     DeviceVerificationForm, ErrorBody,
@@ -66,6 +68,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             ("Cache-Control" = String, description = "`no-store`"),
         )),
         (status = 401, response = InvalidClient),
+        (status = 429, response = RateLimited),
         (status = 500, response = ServerError),
     ),
 )]

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use openapi::document::tags;
-use openapi::responses::{InvalidClient, ServerError};
+use openapi::responses::{InvalidClient, RateLimited, ServerError};
 use openapi::{ErrorBody, ParResponse, PushedAuthorizationRequest};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -53,6 +53,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             ("Cache-Control" = String, description = "`no-store`"),
         )),
         (status = 401, response = InvalidClient),
+        (status = 429, response = RateLimited),
         (status = 500, response = ServerError),
     ),
 )]

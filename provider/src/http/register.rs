@@ -5,7 +5,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use openapi::document::tags;
-use openapi::responses::{BearerUnauthorized, ServerError};
+use openapi::responses::{BearerUnauthorized, RateLimited, ServerError};
 use openapi::{ClientInformation, ClientMetadataRequest, ClientUpdateRequest, ErrorBody};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -218,6 +218,7 @@ fn metadata_json(client_id: &ClientId, metadata: &ClientMetadata) -> Value {
             ("invalid_client_metadata" = (value = json!({"error": "invalid_client_metadata", "error_description": "the body is not a JSON object of client metadata"}))),
         )),
         (status = 401, response = BearerUnauthorized),
+        (status = 429, response = RateLimited),
         (status = 500, response = ServerError),
     ),
 )]
