@@ -13,7 +13,7 @@ use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use keys::KeySet;
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -27,7 +27,7 @@ use crate::config::{Config, RegistrationPolicy};
 use crate::protocol::types::Issuer;
 use crate::secrets::ServerSecret;
 use crate::state::{AppState, Environment, Published, Shared};
-use crate::{Error, http, seed, signing, store};
+use crate::{Error, http, seed, serve, signing, store};
 
 /// A running provider.
 pub struct RunningProvider {
@@ -72,9 +72,14 @@ pub async fn start_with(
     let local_addr = listener
         .local_addr()
         .map_err(|err| Error::internal("reading the bound address", err))?;
+    let scheme = if config.serve.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let issuer = match &config.issuer {
         Some(issuer) => issuer.clone(),
-        None => Issuer::parse(&format!("http://{local_addr}"), true)
+        None => Issuer::parse(&format!("{scheme}://{local_addr}"), true)
             .map_err(|err| Error::internal("deriving the issuer", err))?,
     };
     let store = store::open(&config.database_url).await?;
@@ -102,21 +107,32 @@ pub async fn start_with(
         (cluster, secret),
         environment,
     ));
-    let router = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    spawn_change_listener(state.clone(), schedule);
-    spawn_maintenance(state, schedule);
-    let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = shutdown_receiver => {}
-                    _ = shutdown_signal() => {}
-                }
-            })
+    let router = router(state.clone());
+    let (stop_background, stopping) = watch::channel(false);
+    spawn_change_listener(state.clone(), schedule, stopping.clone());
+    spawn_maintenance(state.clone(), schedule, stopping);
+    if let Some(address) = config.http_redirect_bind {
+        let redirect = serve::bind(address, "--http-redirect-bind")
             .await
+            .map_err(|err| Error::internal("binding the redirect listener", err))?;
+        tokio::spawn(serve::serve_redirect(redirect, issuer.as_str().to_owned()));
+    }
+    let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
+    let options = config.serve.clone();
+    let task = tokio::spawn(async move {
+        let shutdown = async move {
+            tokio::select! {
+                _ = shutdown_receiver => {}
+                () = serve::shutdown_signal() => {}
+            }
+            tracing::info!("shutting down: no new connections; finishing the requests in flight");
+        };
+        let served = serve::serve(listener, router, options, shutdown).await;
+        let _ = stop_background.send(true);
+        state.store.maintenance.close().await;
+        served.map_err(std::io::Error::other)
     });
-    tracing::info!(%issuer, "provider listening on http://{local_addr}");
+    tracing::info!(%issuer, "provider listening on {scheme}://{local_addr}");
     tracing::info!(target: "flow", "discovery: clients learn every endpoint from {issuer}/.well-known/openid-configuration (OIDC Discovery §4)");
     Ok(RunningProvider {
         local_addr,
@@ -153,11 +169,19 @@ fn hex_prefix(bytes: &[u8]) -> String {
 
 /// Applies changes announced by any node: a changed client leaves the cache at once, changed
 /// keys are reloaded at once.
-fn spawn_change_listener(state: AppState, schedule: signing::Schedule) {
+fn spawn_change_listener(
+    state: AppState,
+    schedule: signing::Schedule,
+    mut stopping: watch::Receiver<bool>,
+) {
     let mut changes = state.cluster.subscribe();
     tokio::spawn(async move {
         loop {
-            let change = match changes.recv().await {
+            let received = tokio::select! {
+                received = changes.recv() => received,
+                _ = stopping.changed() => return,
+            };
+            let change = match received {
                 Ok(change) => change,
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Change::Resync,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
@@ -261,12 +285,19 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
 /// Every 30 s: applies the key-rotation schedule and reloads the keys when they changed (also
 /// picks up rotations made by other nodes or `provider keys rotate`); every 5 min: deletes
 /// expired sessions, codes and tokens and forgets idle rate-limit keys.
-fn spawn_maintenance(state: AppState, schedule: signing::Schedule) {
+fn spawn_maintenance(
+    state: AppState,
+    schedule: signing::Schedule,
+    mut stopping: watch::Receiver<bool>,
+) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_secs(30));
         let mut ticks: u64 = 0;
         loop {
-            interval.tick().await;
+            tokio::select! {
+                _ = interval.tick() => {}
+                _ = stopping.changed() => return,
+            }
             ticks += 1;
             if let Err(err) = refresh_keys(&state, &schedule).await {
                 tracing::warn!(error = %err, "key maintenance failed; keeping the current keys");
@@ -299,26 +330,4 @@ pub async fn refresh_keys(state: &AppState, schedule: &signing::Schedule) -> Res
         tracing::info!(target: "flow", "keys: key set changed; JWKS and discovery re-published");
     }
     Ok(())
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

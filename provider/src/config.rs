@@ -11,6 +11,7 @@ use crate::protocol::throttle::ThrottlePolicy;
 use crate::protocol::types::Issuer;
 pub use crate::protocol::types::Lifetimes;
 use crate::seed::DEMO_API_AUDIENCE;
+use crate::serve::{ServeOptions, TlsFiles};
 use crate::store::DatabaseUrl;
 
 /// Command line of the `provider` binary.
@@ -134,6 +135,24 @@ pub struct CommonArgs {
     /// trusted, as a comma-separated CIDR list (e.g. 10.0.0.0/8,127.0.0.1/32) [default: none].
     #[arg(long, env = "OIDC_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<String>>,
+    /// Serve TLS with this PEM certificate chain (with --tls-key); reloaded on SIGHUP and when
+    /// the file changes [default: plain http].
+    #[arg(long, env = "OIDC_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "OIDC_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Also listen here for plain http and redirect every request to the https issuer (with
+    /// TLS) [default: off].
+    #[arg(long, env = "OIDC_HTTP_REDIRECT_BIND")]
+    pub http_redirect_bind: Option<String>,
+    /// Seconds a client may take to send a request's head before the connection is closed
+    /// [default: 10].
+    #[arg(long, env = "OIDC_HEADER_READ_TIMEOUT")]
+    pub header_read_timeout: Option<u64>,
+    /// Open connections at most; more are closed at once [default: 10000].
+    #[arg(long, env = "OIDC_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 }
 
 /// The TOML file: the same keys, all optional; unknown keys are an error.
@@ -154,6 +173,11 @@ struct FileConfig {
     registration_audience: Option<String>,
     redis_url: Option<String>,
     trusted_proxies: Option<Vec<String>>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    http_redirect_bind: Option<String>,
+    header_read_timeout: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 /// Which mode runs. Behaviour differences are the fields of [`Config`], not checks of this.
@@ -211,6 +235,10 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// Password-guessing throttle.
     pub throttle: ThrottlePolicy,
+    /// Listener behaviour: timeouts, connection cap, TLS.
+    pub serve: ServeOptions,
+    /// A plain-http listener that redirects to https.
+    pub http_redirect_bind: Option<SocketAddr>,
 }
 
 /// Requests per client address (IPv6 /64) on the endpoints that create state before anyone
@@ -288,9 +316,50 @@ impl Config {
                     .map_err(|err| format!("--issuer / OIDC_ISSUER: {err}"))
             })
             .transpose()?;
-        if issuer.is_none() && !allow_insecure_http {
+        let tls = match (
+            args.tls_cert.or(file.tls_cert),
+            args.tls_key.or(file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => return Err("--tls-cert and --tls-key go together".into()),
+        };
+        if let Some(files) = &tls {
+            crate::serve::tls_config(files)
+                .map_err(|err| format!("--tls-cert / --tls-key: {err}"))?;
+        }
+        if issuer.is_none() && !allow_insecure_http && tls.is_none() {
             return Err("--issuer / OIDC_ISSUER is required in serve mode (an https URL), or pass --allow-insecure-http".into());
         }
+        let http_redirect_bind = args
+            .http_redirect_bind
+            .or(file.http_redirect_bind)
+            .map(|raw| {
+                raw.parse::<SocketAddr>().map_err(|_| {
+                    format!("--http-redirect-bind / OIDC_HTTP_REDIRECT_BIND: {raw:?} is not an address like 0.0.0.0:80")
+                })
+            })
+            .transpose()?;
+        if http_redirect_bind.is_some() && tls.is_none() {
+            return Err("--http-redirect-bind needs --tls-cert and --tls-key".into());
+        }
+        let defaults = ServeOptions::default();
+        let header_read_timeout = match args.header_read_timeout.or(file.header_read_timeout) {
+            Some(0) => return Err("--header-read-timeout: must be greater than zero".into()),
+            Some(seconds) => std::time::Duration::from_secs(seconds),
+            None => defaults.header_read_timeout,
+        };
+        let max_connections = match args.max_connections.or(file.max_connections) {
+            Some(0) => return Err("--max-connections: must be greater than zero".into()),
+            Some(count) => count,
+            None => defaults.max_connections,
+        };
+        let serve = ServeOptions {
+            header_read_timeout,
+            max_connections,
+            tls,
+            ..defaults
+        };
         let database_url = database_url(args.database_url.or(file.database_url))?;
         let defaults = Lifetimes::default();
         let positive = |value: Option<u64>, default: u64, flag: &str| match value {
@@ -365,6 +434,8 @@ impl Config {
                 Mode::Serve => RateLimits::SERVE,
             },
             throttle: ThrottlePolicy::default(),
+            serve,
+            http_redirect_bind,
         })
     }
 
@@ -387,6 +458,8 @@ impl Config {
             trusted_proxies: Vec::new(),
             rate_limits: RateLimits::DEV,
             throttle: ThrottlePolicy::default(),
+            serve: ServeOptions::default(),
+            http_redirect_bind: None,
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod random;
 pub mod secrets;
 pub mod seed;
+pub mod serve;
 pub mod signing;
 pub mod state;
 pub mod store;

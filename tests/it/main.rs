@@ -18,6 +18,7 @@ mod refresh;
 mod refresh_grace;
 mod registration;
 mod resource_server;
+mod serving;
 mod throttle;
 mod token_errors;
 mod userinfo;

@@ -208,7 +208,8 @@ pub async fn serve(config: WebConfig, listener: TcpListener) -> Result<RunningWe
     })
 }
 
-/// Binds `config.bind`, serves until ctrl-c, then shuts down gracefully.
+/// Binds `config.bind`, serves until Ctrl-C or SIGTERM, then shuts down gracefully (in-flight
+/// requests get [`SHUTDOWN_DEADLINE`]).
 pub async fn run(config: WebConfig) -> Result<(), Error> {
     let listener = TcpListener::bind(config.bind)
         .await
@@ -217,9 +218,34 @@ pub async fn run(config: WebConfig) -> Result<(), Error> {
             source,
         })?;
     let server = serve(config, listener).await?;
-    if let Err(err) = tokio::signal::ctrl_c().await {
-        tracing::error!(error = %err, "listening for ctrl-c failed; shutting down");
+    shutdown_signal().await;
+    tracing::info!("shutting down: no new connections; finishing the requests in flight");
+    match tokio::time::timeout(SHUTDOWN_DEADLINE, server.shutdown()).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!("requests still in flight after the shutdown deadline; stopping");
+            Ok(())
+        }
     }
-    tracing::info!("shutting down");
-    server.shutdown().await
+}
+
+/// How long shutdown waits for requests in flight.
+const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Ctrl-C, or SIGTERM (what container runtimes and systemd send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => drop(terminate.recv().await),
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }

@@ -365,6 +365,8 @@ pub trait Maintenance: Send + Sync {
     async fn ping(&self) -> Result<()>;
     /// Deletes expired rows; returns how many.
     async fn purge_expired(&self, now: UnixTime) -> Result<u64>;
+    /// Closes the connections (at shutdown), waiting for the ones in use.
+    async fn close(&self);
 }
 
 /// State of an authorization interaction (login + consent), kept while the user is on our pages.

@@ -519,6 +519,10 @@ impl Maintenance for $store {
         Ok(())
     }
 
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn purge_expired(&self, now: UnixTime) -> Result<u64> {
         let mut purged = 0;
         for statement in [

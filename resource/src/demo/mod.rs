@@ -292,17 +292,43 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
     tracing::info_span!("request", method = %request.method(), path, request_id)
 }
 
-/// Binds `config.bind`, serves until ctrl-c, then shuts down gracefully.
+/// Binds `config.bind`, serves until Ctrl-C or SIGTERM, then shuts down gracefully (in-flight
+/// requests get [`SHUTDOWN_DEADLINE`]).
 pub async fn run(config: Config) -> Result<(), Error> {
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|err| Error::io("binding the listen address (--bind / RESOURCE_BIND)", err))?;
     let server = serve(config, listener).await?;
-    if let Err(err) = tokio::signal::ctrl_c().await {
-        tracing::error!(error = %err, "listening for ctrl-c failed; shutting down");
+    shutdown_signal().await;
+    tracing::info!("shutting down: no new connections; finishing the requests in flight");
+    match tokio::time::timeout(SHUTDOWN_DEADLINE, server.shutdown()).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!("requests still in flight after the shutdown deadline; stopping");
+            Ok(())
+        }
     }
-    tracing::info!("shutting down");
-    server.shutdown().await
+}
+
+/// How long shutdown waits for requests in flight.
+const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Ctrl-C, or SIGTERM (what container runtimes and systemd send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => drop(terminate.recv().await),
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }
 
 /// A wildcard bind (0.0.0.0) is not an address clients can use: name loopback instead.

@@ -112,7 +112,7 @@ pub struct TestProvider {
     pub http: reqwest::Client,
     /// The provider's database (to seed what a test needs beside the demo data).
     pub database_url: provider::store::DatabaseUrl,
-    _running: provider::RunningProvider,
+    running: Option<provider::RunningProvider>,
     _dir: TempDir,
 }
 
@@ -164,7 +164,7 @@ async fn spawn(
         issuer,
         http: new_browser(),
         database_url,
-        _running: running,
+        running: Some(running),
         _dir: dir,
     }
 }
@@ -178,6 +178,14 @@ fn new_browser() -> reqwest::Client {
 }
 
 impl TestProvider {
+    /// Stops the provider as SIGTERM would: no new connections, the requests in flight finish.
+    pub async fn stop(&mut self) -> std::io::Result<()> {
+        match self.running.take() {
+            Some(running) => running.shutdown().await,
+            None => Ok(()),
+        }
+    }
+
     /// `base_url + path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
