@@ -26,7 +26,7 @@ use crate::cluster::{Change, Cluster};
 use crate::config::{Config, RegistrationPolicy};
 use crate::protocol::types::Issuer;
 use crate::secrets::ServerSecret;
-use crate::state::{AppState, Environment, Published, Shared};
+use crate::state::{AppState, Environment, Published, Services, Shared};
 use crate::{Error, http, seed, serve, signing, store};
 
 /// A running provider.
@@ -104,10 +104,25 @@ pub async fn start_with(
         issuer.clone(),
         store,
         published,
-        (cluster, secret),
+        Services {
+            cluster,
+            secret,
+            metrics: crate::metrics::recorder(),
+        },
         environment,
     ));
-    let router = router(state.clone());
+    let router = match config.metrics_bind {
+        Some(address) => {
+            let metrics = serve::bind(address, "--metrics-bind")
+                .await
+                .map_err(|err| Error::internal("binding the metrics listener", err))?;
+            let app = http::metrics::router().with_state(state.clone());
+            tokio::spawn(async move { axum::serve(metrics, app).await });
+            tracing::info!("metrics on http://{address}/metrics");
+            router(state.clone())
+        }
+        None => router(state.clone()).merge(http::metrics::router().with_state(state.clone())),
+    };
     let (stop_background, stopping) = watch::channel(false);
     spawn_change_listener(state.clone(), schedule, stopping.clone());
     spawn_maintenance(state.clone(), schedule, stopping);
@@ -263,12 +278,14 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(CatchPanicLayer::new())
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(axum::middleware::from_fn(http::metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 
 /// The span of one request: method, the matched route (not the raw path, which may carry ids
-/// and is unbounded) and the request id.
+/// and is unbounded), the request id, and the client once known (recorded by client
+/// authentication and the handlers).
 fn request_span<B>(request: &Request<B>) -> tracing::Span {
     let route = request
         .extensions()
@@ -279,7 +296,13 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
         .get("x-request-id")
         .and_then(|value| value.to_str().ok())
         .unwrap_or("-");
-    tracing::info_span!("request", method = %request.method(), route = %route, request_id = %request_id)
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route = %route,
+        request_id = %request_id,
+        client_id = tracing::field::Empty,
+    )
 }
 
 /// Every 30 s: applies the key-rotation schedule and reloads the keys when they changed (also

@@ -153,6 +153,14 @@ pub struct CommonArgs {
     /// Open connections at most; more are closed at once [default: 10000].
     #[arg(long, env = "OIDC_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Serve /metrics on this separate address instead of the main listener (keep it off the
+    /// internet) [default: on the main listener].
+    #[arg(long, env = "OIDC_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// Log format: `text` (coloured on a terminal) or `json` (one object per line, with the
+    /// request id, route, client id and latency) [default: text].
+    #[arg(long, env = "OIDC_LOG_FORMAT")]
+    pub log_format: Option<String>,
 }
 
 /// The TOML file: the same keys, all optional; unknown keys are an error.
@@ -178,6 +186,31 @@ struct FileConfig {
     http_redirect_bind: Option<String>,
     header_read_timeout: Option<u64>,
     max_connections: Option<usize>,
+    metrics_bind: Option<String>,
+    log_format: Option<String>,
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured on a terminal): the dev default.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl LogFormat {
+    /// `--log-format` / `OIDC_LOG_FORMAT`.
+    pub fn parse(raw: Option<&str>) -> Result<Self, String> {
+        match raw {
+            None | Some("text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(other) => Err(format!(
+                "--log-format / OIDC_LOG_FORMAT: {other:?} is neither text nor json"
+            )),
+        }
+    }
 }
 
 /// Which mode runs. Behaviour differences are the fields of [`Config`], not checks of this.
@@ -239,6 +272,10 @@ pub struct Config {
     pub serve: ServeOptions,
     /// A plain-http listener that redirects to https.
     pub http_redirect_bind: Option<SocketAddr>,
+    /// A separate listener for `/metrics` (else it is on the main one).
+    pub metrics_bind: Option<SocketAddr>,
+    /// How logs are written.
+    pub log_format: LogFormat,
 }
 
 /// Requests per client address (IPv6 /64) on the endpoints that create state before anyone
@@ -436,6 +473,16 @@ impl Config {
             throttle: ThrottlePolicy::default(),
             serve,
             http_redirect_bind,
+            metrics_bind: args
+                .metrics_bind
+                .or(file.metrics_bind)
+                .map(|raw| {
+                    raw.parse::<SocketAddr>().map_err(|_| {
+                        format!("--metrics-bind / OIDC_METRICS_BIND: {raw:?} is not an address like 127.0.0.1:9090")
+                    })
+                })
+                .transpose()?,
+            log_format: LogFormat::parse(args.log_format.or(file.log_format).as_deref())?,
         })
     }
 
@@ -460,6 +507,8 @@ impl Config {
             throttle: ThrottlePolicy::default(),
             serve: ServeOptions::default(),
             http_redirect_bind: None,
+            metrics_bind: None,
+            log_format: LogFormat::Text,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod config;
 mod error;
 pub mod http;
+pub mod metrics;
 pub mod protocol;
 pub mod random;
 pub mod secrets;

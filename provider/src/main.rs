@@ -5,7 +5,7 @@ use clap::Parser;
 use std::io::BufRead;
 
 use provider::clock::Clock;
-use provider::config::{Cli, Command, Config, KeysCommand, Mode, UsersCommand};
+use provider::config::{Cli, Command, Config, KeysCommand, LogFormat, Mode, UsersCommand};
 use provider::random::Random;
 
 /// The value, or the configuration error on stderr and exit code 2.
@@ -20,7 +20,7 @@ fn exit_on_error<T>(result: Result<T, String>) -> T {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Command::Keys(KeysCommand::Rotate { database_url, alg }) = cli.command {
-        provider::telemetry::init(Mode::Dev);
+        provider::telemetry::init(Mode::Dev, LogFormat::Text);
         let database_url = exit_on_error(provider::config::database_url(database_url));
         let now = provider::clock::SystemClock.now();
         let rotated = provider::signing::rotate_keys(&database_url, alg.as_deref(), now).await?;
@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
         email_verified,
     }) = cli.command
     {
-        provider::telemetry::init(Mode::Serve);
+        provider::telemetry::init(Mode::Serve, LogFormat::Text);
         let database_url = exit_on_error(provider::config::database_url(database_url));
         eprintln!("password for {username} (one line on standard input):");
         let mut line = String::new();
@@ -71,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    provider::telemetry::init(config.mode);
+    provider::telemetry::init(config.mode, config.log_format);
     let running = provider::start(config).await?;
     running.wait().await?;
     tracing::info!("provider stopped");

@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use axum::body::Bytes;
 use keys::KeySet;
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::Semaphore;
 
 use crate::clock::{Clock, SystemClock};
@@ -50,6 +51,16 @@ pub struct Published {
     pub jwks_json: Bytes,
 }
 
+/// What the provider shares with other nodes or the process: built at start, kept in the state.
+pub struct Services {
+    /// Counters and change broadcasts.
+    pub cluster: Arc<Cluster>,
+    /// The server's HMAC key.
+    pub secret: ServerSecret,
+    /// The metrics recorder.
+    pub metrics: PrometheusHandle,
+}
+
 /// Shared, read-mostly state of a running provider.
 pub struct Shared {
     /// The issuer identifier.
@@ -80,6 +91,8 @@ pub struct Shared {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The server's HMAC key (device cookies, logout confirmations).
     pub secret: ServerSecret,
+    /// The metrics recorder (renders `/metrics`).
+    pub metrics: PrometheusHandle,
     /// Where time comes from.
     pub clock: Arc<dyn Clock>,
     /// Where random bytes come from.
@@ -94,10 +107,14 @@ impl Shared {
         issuer: Issuer,
         store: Stores,
         published: Published,
-        shared: (Arc<Cluster>, ServerSecret),
+        services: Services,
         environment: Environment,
     ) -> Self {
-        let (cluster, secret) = shared;
+        let Services {
+            cluster,
+            secret,
+            metrics,
+        } = services;
         Shared {
             registration_audience: config
                 .registration_audience
@@ -116,6 +133,7 @@ impl Shared {
             throttle: config.throttle,
             trusted_proxies: config.trusted_proxies.clone(),
             secret,
+            metrics,
             clock: environment.clock,
             random: environment.random,
         }

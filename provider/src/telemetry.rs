@@ -12,29 +12,65 @@ use tracing_subscriber::fmt::format::{Format, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::config::Mode;
+use crate::config::{LogFormat, Mode};
 
 /// The tracing target of the educational narration.
 pub const FLOW: &str = "flow";
 
 /// Installs the global subscriber once; later calls (tests) are no-ops.
-pub fn init(mode: Mode) {
+///
+/// Default filters: dev mode narrates the protocol (`flow`) and leaves out the access lines;
+/// serve mode writes one access line per request (`access`: route, status, latency, with the
+/// request id and client id of the request span) and no narration.
+pub fn init(mode: Mode, format: LogFormat) {
     let default_filter = match mode {
         Mode::Dev => "provider=info,flow=info,tower_http=info",
-        Mode::Serve => "provider=info,flow=off,tower_http=info",
+        Mode::Serve => "provider=info,flow=off,access=info,tower_http=info",
     };
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let ansi = std::io::stderr().is_terminal();
-    let _ = tracing_subscriber::fmt()
+    match format {
+        LogFormat::Json => {
+            let _ =
+                tracing::subscriber::set_global_default(json_subscriber(filter, std::io::stderr));
+        }
+        LogFormat::Text => {
+            let ansi = std::io::stderr().is_terminal();
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .with_ansi(ansi)
+                .event_format(FlowFormat {
+                    ansi,
+                    inner: Format::default().with_ansi(ansi),
+                })
+                .try_init();
+        }
+    }
+}
+
+/// The JSON subscriber: one object per line with the event's fields at the top level and the
+/// current span's fields (request id, route, client id) under `span`.
+fn json_subscriber<W>(
+    filter: EnvFilter,
+    writer: W,
+) -> tracing_subscriber::FmtSubscriber<
+    tracing_subscriber::fmt::format::JsonFields,
+    Format<tracing_subscriber::fmt::format::Json>,
+    EnvFilter,
+    W,
+>
+where
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .event_format(FlowFormat {
-            ansi,
-            inner: Format::default().with_ansi(ansi),
-        })
-        .try_init();
+        .with_writer(writer)
+        .finish()
 }
 
 /// Formats `flow` events as `component: sentence` with the component coloured; everything else
@@ -106,5 +142,53 @@ impl tracing::field::Visit for MessageVisitor<'_> {
         } else {
             self.0.push_str(&format!(" {}={value}", field.name()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn json_access_lines_carry_the_request_span_fields() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let filter = EnvFilter::new("access=info,provider=info");
+        let subscriber = json_subscriber(filter, move || writer.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(
+                "request",
+                method = "POST",
+                route = "/token",
+                request_id = "req-1",
+                client_id = tracing::field::Empty,
+            );
+            let _entered = span.enter();
+            span.record("client_id", "demo-service");
+            tracing::info!(target: "access", status = 200u16, latency_ms = 1.5, "POST /token");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["status"], 200);
+        assert_eq!(line["latency_ms"], 1.5);
+        assert_eq!(line["target"], "access");
+        assert_eq!(line["span"]["request_id"], "req-1");
+        assert_eq!(line["span"]["route"], "/token");
+        assert_eq!(line["span"]["client_id"], "demo-service");
     }
 }

@@ -236,6 +236,29 @@ impl Error {
         Cow::Borrowed(text)
     }
 
+    /// A short, stable name of the failure for metrics (`resource_token_verifications_total`).
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Error::MissingToken => "missing",
+            Error::InvalidRequest(_) => "invalid_request",
+            Error::TokenTooLarge => "too_large",
+            Error::Malformed(_) => "malformed",
+            Error::WrongTokenType => "wrong_type",
+            Error::DisallowedAlgorithm => "disallowed_algorithm",
+            Error::UnknownKid => "unknown_kid",
+            Error::KeyAlgorithmMismatch => "key_algorithm_mismatch",
+            Error::InvalidSignature => "bad_signature",
+            Error::WrongIssuer => "wrong_issuer",
+            Error::WrongAudience => "wrong_audience",
+            Error::Expired => "expired",
+            Error::NotYetValid | Error::IssuedInFuture => "not_yet_valid",
+            Error::MissingClaim(_) => "missing_claim",
+            Error::InsufficientScope { .. } => "insufficient_scope",
+            Error::KeysUnavailable => "keys_unavailable",
+            _ => "error",
+        }
+    }
+
     /// Wraps an IO error with what we were doing.
     #[cfg(feature = "demo")]
     pub(crate) fn io(context: &'static str, source: std::io::Error) -> Self {

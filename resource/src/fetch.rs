@@ -87,6 +87,13 @@ pub(crate) async fn fetch_jwks(
     http: &reqwest::Client,
     jwks_uri: &Url,
 ) -> Result<FetchedKeys, Error> {
+    let fetched = fetch_jwks_once(http, jwks_uri).await;
+    let result = if fetched.is_ok() { "ok" } else { "error" };
+    metrics::counter!("resource_jwks_fetches_total", "result" => result).increment(1);
+    fetched
+}
+
+async fn fetch_jwks_once(http: &reqwest::Client, jwks_uri: &Url) -> Result<FetchedKeys, Error> {
     let fail = |reason, source: Option<reqwest::Error>| Error::JwksFetch {
         url: jwks_uri.to_string(),
         reason,

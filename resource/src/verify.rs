@@ -160,6 +160,16 @@ impl Verifier {
     /// For tests and teaching: it shows what a resource server answers at another moment (an
     /// expired token, a token not yet valid) without waiting. Servers call [`Verifier::verify`].
     pub async fn verify_at(&self, token: &str, now: u64) -> Result<AccessClaims, Error> {
+        let result = self.verify_inner(token, now).await;
+        let outcome = match &result {
+            Ok(_) => "valid",
+            Err(error) => error.metric_label(),
+        };
+        metrics::counter!("resource_token_verifications_total", "result" => outcome).increment(1);
+        result
+    }
+
+    async fn verify_inner(&self, token: &str, now: u64) -> Result<AccessClaims, Error> {
         let parts = split_compact(token).inspect_err(|error| log_rejection(None, error))?;
         let header_json =
             decode_base64url(parts.header).inspect_err(|error| log_rejection(None, error))?;

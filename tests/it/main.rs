@@ -12,6 +12,7 @@ mod discovery;
 mod expiry;
 mod introspect_revoke;
 mod logout;
+mod metrics;
 mod openapi;
 mod par;
 mod refresh;

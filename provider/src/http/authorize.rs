@@ -127,7 +127,6 @@ async fn resolve_pushed_request(
     Ok((Params::from_pairs(pairs), RequestSource::Pushed))
 }
 
-#[tracing::instrument(skip_all, fields(client_id))]
 async fn authorize(
     state: &AppState,
     jar: CookieJar,

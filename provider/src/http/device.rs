@@ -72,7 +72,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 500, response = ServerError),
     ),
 )]
-#[tracing::instrument(skip_all, fields(client_id))]
 async fn post_device_authorization(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -180,7 +179,6 @@ async fn get_device(QueryParams(params): QueryParams) -> Response {
         (status = 500, response = HtmlServerError),
     ),
 )]
-#[tracing::instrument(skip_all)]
 async fn post_device(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

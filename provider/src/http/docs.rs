@@ -26,6 +26,10 @@ pub const UNDOCUMENTED: &[(&str, &str)] = &[
         "the stylesheet of the HTML pages: a static asset, not an API operation",
     ),
     (
+        paths::METRICS,
+        "Prometheus metrics for operators: a text format, not an API operation",
+    ),
+    (
         paths::OPENAPI_JSON,
         "the OpenAPI document itself (it would describe itself)",
     ),

@@ -100,7 +100,6 @@ fn confirmation_token(session_cookie: &str, redirect: &str) -> String {
         .to_owned()
 }
 
-#[tracing::instrument(skip_all)]
 async fn end_session(
     state: &AppState,
     jar: CookieJar,
@@ -209,7 +208,6 @@ async fn sign_out(state: &AppState, jar: CookieJar, redirect: &str) -> Result<Re
         (status = 500, response = HtmlServerError),
     ),
 )]
-#[tracing::instrument(skip_all)]
 async fn post_end_session_confirm(
     State(state): State<AppState>,
     jar: CookieJar,

@@ -158,7 +158,6 @@ async fn step_of(
         (status = 500, response = HtmlServerError),
     ),
 )]
-#[tracing::instrument(skip_all)]
 async fn get_interaction(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -351,7 +350,6 @@ const MAX_USERNAME_CHARS: usize = 64;
         (status = 500, response = HtmlServerError),
     ),
 )]
-#[tracing::instrument(skip_all)]
 async fn post_login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -380,6 +378,7 @@ async fn post_login(
     // Throttled before any bcrypt work: the same answer for every user name, existing or not.
     let attempt = LoginAttempt::new(&state, &username, ip, &jar);
     if let Throttle::Wait { retry_after_secs } = attempt.decide(&state).await {
+        crate::metrics::sign_in("throttled");
         tracing::warn!(address = %ip, "password attempts throttled");
         tracing::info!(target: FLOW, "login: this account has recent failures (or this address too many); refused before checking the password");
         let page = login_page(
@@ -411,6 +410,7 @@ async fn post_login(
     let verified = verify_password(&state, password, hash).await? && user.is_some();
     let Some(user) = user.filter(|_| verified) else {
         attempt.failed(&state).await;
+        crate::metrics::sign_in("failure");
         tracing::info!(target: FLOW, "login: wrong user name or password; the same answer for both, after the same bcrypt work");
         return Ok(login_page(
             &state,
@@ -421,6 +421,7 @@ async fn post_login(
         ));
     };
     let jar = attempt.succeeded(&state, jar).await;
+    crate::metrics::sign_in("success");
     let now = state.now();
     // A new session id at every login (no session fixation); the old session ends.
     if let Some(old) = cookies::digest(&jar, cookies::SESSION) {
@@ -491,7 +492,6 @@ async fn verify_password(
         (status = 500, response = HtmlServerError),
     ),
 )]
-#[tracing::instrument(skip_all)]
 async fn post_consent(
     State(state): State<AppState>,
     jar: CookieJar,

@@ -98,7 +98,6 @@ async fn find_token(
         (status = 500, response = ServerError),
     ),
 )]
-#[tracing::instrument(skip_all, fields(client_id))]
 async fn post_introspect(
     State(state): State<AppState>,
     ClientForm { client, params }: ClientForm,
@@ -160,7 +159,6 @@ async fn introspect(
         (status = 500, response = ServerError),
     ),
 )]
-#[tracing::instrument(skip_all, fields(client_id))]
 async fn post_revoke(
     State(state): State<AppState>,
     ClientForm { client, params }: ClientForm,

@@ -63,6 +63,7 @@ impl Limited {
         if hit.count <= budget {
             return Ok(());
         }
+        crate::metrics::rate_limited(self.name());
         if hit.count == budget + 1 {
             tracing::warn!(endpoint = self.name(), address = %address_bucket(ip), "rate limit reached");
         }

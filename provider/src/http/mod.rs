@@ -17,6 +17,7 @@ pub mod interaction;
 pub mod introspect;
 pub mod limits;
 pub mod login_throttle;
+pub mod metrics;
 pub mod own_tokens;
 pub mod par;
 pub mod paths;

@@ -57,7 +57,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 500, response = ServerError),
     ),
 )]
-#[tracing::instrument(skip_all, fields(client_id))]
 async fn post_par(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

@@ -23,6 +23,8 @@ pub const USERINFO: &str = "/userinfo";
 pub const HEALTHZ: &str = "/healthz";
 /// Readiness (database reachable).
 pub const READYZ: &str = "/readyz";
+/// Prometheus metrics (not an API operation).
+pub const METRICS: &str = "/metrics";
 
 /// The concrete path of an interaction page.
 pub fn interaction(id: &str) -> String {

@@ -222,7 +222,6 @@ fn metadata_json(client_id: &ClientId, metadata: &ClientMetadata) -> Value {
         (status = 500, response = ServerError),
     ),
 )]
-#[tracing::instrument(skip_all)]
 async fn post_register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

@@ -85,7 +85,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 500, response = ServerError),
     ),
 )]
-#[tracing::instrument(skip_all, fields(client_id, grant_type))]
+#[tracing::instrument(skip_all, fields(grant_type))]
 async fn post_token(
     State(state): State<AppState>,
     ClientForm { client, params }: ClientForm,
@@ -168,6 +168,7 @@ async fn post_token(
     let minted = issuance::mint(issue, &client, &context, random, now)
         .map_err(|error| Error::internal("minting tokens", error))?;
     persist(&state, &client, &minted, now).await?;
+    crate::metrics::token_issued(grant_type.as_str(), client.client_id.as_str());
     narrate(grant_type, &client, &minted);
     Ok(no_store_json(minted.response))
 }

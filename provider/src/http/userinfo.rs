@@ -92,7 +92,6 @@ const USERINFO_BAD_REQUEST: &str = "RFC 6750 §3.1 `invalid_request`: a malforme
     sent in two places.";
 
 /// `GET|POST /userinfo`.
-#[tracing::instrument(skip_all, fields(client_id))]
 async fn userinfo(state: &AppState, token: &str) -> Result<Response, BearerError> {
     let invalid = |description| BearerError::OAuth(OAuthError::invalid_token(description));
     let claims = verify_own_access_token(state, token).map_err(|problem| match problem {

@@ -367,6 +367,19 @@ pub trait Maintenance: Send + Sync {
     async fn purge_expired(&self, now: UnixTime) -> Result<u64>;
     /// Closes the connections (at shutdown), waiting for the ones in use.
     async fn close(&self);
+    /// The connection pool's state, for metrics.
+    fn pool_status(&self) -> PoolStatus;
+}
+
+/// A connection pool's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Open connections.
+    pub size: u32,
+    /// Open and idle.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
 }
 
 /// State of an authorization interaction (login + consent), kept while the user is on our pages.

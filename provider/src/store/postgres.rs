@@ -32,11 +32,6 @@ impl PostgresStore {
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(PostgresStore { pool })
     }
-
-    /// The pool's size and idle connections, for metrics.
-    pub fn pool_status(&self) -> (u32, usize) {
-        (self.pool.size(), self.pool.num_idle())
-    }
 }
 
 crate::store::sql::sql_backend!(PostgresStore, sqlx::Postgres);

@@ -523,6 +523,14 @@ impl Maintenance for $store {
         self.pool.close().await;
     }
 
+    fn pool_status(&self) -> crate::store::PoolStatus {
+        crate::store::PoolStatus {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     async fn purge_expired(&self, now: UnixTime) -> Result<u64> {
         let mut purged = 0;
         for statement in [

@@ -143,7 +143,37 @@ pub fn app(verifier: Verifier, metadata: ProtectedResourceMetadata) -> Router {
     };
     router
         .merge(docs::swagger_ui(document, &issuer))
+        .route(paths::METRICS, axum::routing::get(get_metrics))
         .with_state(state)
+}
+
+/// `/metrics`: the verifier's counters (`resource_token_verifications_total` by result,
+/// `resource_jwks_fetches_total`) in the Prometheus text format.
+async fn get_metrics() -> Response {
+    use axum::response::IntoResponse;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics_recorder().render(),
+    )
+        .into_response()
+}
+
+/// The process's metrics recorder, installed by the first caller.
+pub fn metrics_recorder() -> metrics_exporter_prometheus::PrometheusHandle {
+    static RECORDER: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    RECORDER
+        .get_or_init(|| {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // A host that installed its own recorder keeps it; this handle then stays empty.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
 }
 
 /// Whom the token speaks for (any valid token).
@@ -245,6 +275,8 @@ pub async fn serve(config: Config, listener: TcpListener) -> Result<DemoServer, 
         audience = %config.audience,
         "resource listening on http://{address}",
     );
+    // Installed before the first request, so every verification is counted.
+    metrics_recorder();
     let verifier = Verifier::spawn(config.verifier_config(metadata_url))?;
     let metadata = ProtectedResourceMetadata::new(&config.audience, &config.issuer)
         .scopes(["api:read", "api:write"])

@@ -10,6 +10,8 @@ pub const NOTES: &str = "/api/notes";
 pub const HEALTHZ: &str = "/healthz";
 /// Readiness probe.
 pub const READYZ: &str = "/readyz";
+/// Prometheus metrics (not an API operation).
+pub const METRICS: &str = "/metrics";
 /// This server's OpenAPI document.
 pub const OPENAPI_JSON: &str = "/openapi.json";
 /// Swagger UI (redirects to `/docs/`, which serves the UI and its assets).

@@ -606,3 +606,31 @@ fn spawn_outside_a_runtime_is_a_config_error() {
     let outcome = Verifier::spawn(default_config().jwks_uri("http://127.0.0.1:9/jwks"));
     assert!(matches!(outcome, Err(Error::Config(text)) if text.contains("runtime")));
 }
+
+/// Every verification is counted by result, through the `metrics` facade the host installs.
+#[test]
+fn verifications_are_counted_by_result() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let verifier = static_verifier(default_config());
+    let valid = mint(SigningAlg::ES256, &valid_claims());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            assert!(verifier.verify(&valid).await.is_ok());
+            assert!(verifier.verify("not-a-jwt").await.is_err());
+        });
+    });
+    let text = handle.render();
+    assert!(
+        text.contains("resource_token_verifications_total{result=\"valid\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("resource_token_verifications_total{result=\"malformed\"} 1"),
+        "{text}"
+    );
+}

@@ -1,0 +1,113 @@
+//! Prometheus metrics through the `metrics` facade: handlers count what happens, the recorder
+//! (installed once per process) renders the text format at `/metrics`.
+//!
+//! | metric | kind | labels |
+//! | --- | --- | --- |
+//! | `http_requests_total` | counter | `route` (matched, not raw), `method`, `status` |
+//! | `http_request_duration_seconds` | histogram | `route`, `method` |
+//! | `oidc_tokens_issued_total` | counter | `grant`, `client_id` |
+//! | `oidc_sign_ins_total` | counter | `result`: `success`, `failure`, `throttled` |
+//! | `oidc_rate_limited_total` | counter | `endpoint` |
+//! | `oidc_replays_total` | counter | `kind`: an RFC 6749/9700 replay (code, refresh token, race) |
+//! | `oidc_signing_key_age_seconds` | gauge | `alg`, `kid` (active keys) |
+//! | `oidc_db_connections` | gauge | `state`: `in_use`, `idle`, `max` |
+//! | `oidc_redis_up` | gauge | 1 shared, 0 unreachable, -1 not configured |
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::cluster::Sharing;
+
+/// Request latency buckets, in seconds: from a cached document to a bcrypt login.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+static RECORDER: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process's recorder: installed by the first caller (a process has one global recorder;
+/// several providers in one test process share it).
+pub fn recorder() -> PrometheusHandle {
+    RECORDER
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Suffix("duration_seconds".into()),
+                    LATENCY_BUCKETS,
+                )
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed; /metrics shows only this handle's data");
+            }
+            handle
+        })
+        .clone()
+}
+
+/// One request answered.
+pub fn request(route: &str, method: &str, status: u16, elapsed: Duration) {
+    let route = route.to_owned();
+    let method = method.to_owned();
+    metrics::counter!(
+        "http_requests_total",
+        "route" => route.clone(),
+        "method" => method.clone(),
+        "status" => status.to_string()
+    )
+    .increment(1);
+    metrics::histogram!(
+        "http_request_duration_seconds",
+        "route" => route,
+        "method" => method
+    )
+    .record(elapsed.as_secs_f64());
+}
+
+/// Tokens issued by a grant to a client.
+pub fn token_issued(grant: &'static str, client_id: &str) {
+    metrics::counter!("oidc_tokens_issued_total", "grant" => grant, "client_id" => client_id.to_owned())
+        .increment(1);
+}
+
+/// A password attempt's outcome: `success`, `failure` or `throttled`.
+pub fn sign_in(result: &'static str) {
+    metrics::counter!("oidc_sign_ins_total", "result" => result).increment(1);
+}
+
+/// A request refused by a per-address rate limit.
+pub fn rate_limited(endpoint: &'static str) {
+    metrics::counter!("oidc_rate_limited_total", "endpoint" => endpoint).increment(1);
+}
+
+/// A replayed one-time credential (its grant was revoked).
+pub fn replay(kind: &'static str) {
+    metrics::counter!("oidc_replays_total", "kind" => kind).increment(1);
+}
+
+/// The age of an active signing key.
+pub fn key_age(alg: &'static str, kid: &str, seconds: f64) {
+    metrics::gauge!("oidc_signing_key_age_seconds", "alg" => alg, "kid" => kid.to_owned())
+        .set(seconds);
+}
+
+/// The connection pool: in use, idle, and the maximum.
+pub fn pool(status: crate::store::PoolStatus) {
+    let in_use = status.size.saturating_sub(status.idle);
+    metrics::gauge!("oidc_db_connections", "state" => "in_use").set(f64::from(in_use));
+    metrics::gauge!("oidc_db_connections", "state" => "idle").set(f64::from(status.idle));
+    metrics::gauge!("oidc_db_connections", "state" => "max").set(f64::from(status.max));
+}
+
+/// Whether Redis shares the counters.
+pub fn redis(sharing: Sharing) {
+    let value = match sharing {
+        Sharing::Shared => 1.0,
+        Sharing::Degraded => 0.0,
+        Sharing::NotConfigured => -1.0,
+    };
+    metrics::gauge!("oidc_redis_up").set(value);
+}
