@@ -7,10 +7,12 @@
 use std::io::IsTerminal;
 
 use tracing::{Event, Subscriber};
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::{Format, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{LogFormat, Mode};
 
@@ -21,7 +23,8 @@ pub const FLOW: &str = "flow";
 ///
 /// Default filters: dev mode narrates the protocol (`flow`) and leaves out the access lines;
 /// serve mode writes one access line per request (`access`: route, status, latency, with the
-/// request id and client id of the request span) and no narration.
+/// request id and client id of the request span) and no narration. With the `otlp` feature and
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are also exported over OTLP.
 pub fn init(mode: Mode, format: LogFormat) {
     let default_filter = match mode {
         Mode::Dev => "provider=info,flow=info,tower_http=info",
@@ -29,48 +32,105 @@ pub fn init(mode: Mode, format: LogFormat) {
     };
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
-    match format {
-        LogFormat::Json => {
-            let _ =
-                tracing::subscriber::set_global_default(json_subscriber(filter, std::io::stderr));
-        }
+    let registry = tracing_subscriber::registry().with(filter);
+    #[cfg(feature = "otlp")]
+    let registry = registry.with(otlp::layer());
+    let _ = match format {
+        LogFormat::Json => registry.with(json_layer(std::io::stderr)).try_init(),
         LogFormat::Text => {
             let ansi = std::io::stderr().is_terminal();
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(filter)
+            let text = tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
                 .with_ansi(ansi)
                 .event_format(FlowFormat {
                     ansi,
                     inner: Format::default().with_ansi(ansi),
-                })
-                .try_init();
+                });
+            registry.with(text).try_init()
         }
-    }
+    };
 }
 
-/// The JSON subscriber: one object per line with the event's fields at the top level and the
-/// current span's fields (request id, route, client id) under `span`.
-fn json_subscriber<W>(
-    filter: EnvFilter,
-    writer: W,
-) -> tracing_subscriber::FmtSubscriber<
-    tracing_subscriber::fmt::format::JsonFields,
-    Format<tracing_subscriber::fmt::format::Json>,
-    EnvFilter,
-    W,
->
+/// One JSON object per line: the event's fields at the top level, the current span's fields
+/// (request id, route, client id) under `span`.
+fn json_layer<S, W>(writer: W) -> impl Layer<S>
 where
+    S: Subscriber + for<'a> LookupSpan<'a>,
     W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
 {
-    tracing_subscriber::fmt()
+    tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
         .with_current_span(true)
         .with_span_list(false)
-        .with_env_filter(filter)
         .with_writer(writer)
-        .finish()
+}
+
+/// OTLP trace export (the `otlp` feature).
+#[cfg(feature = "otlp")]
+mod otlp {
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_otlp::WithHttpConfig as _;
+    use tracing::Subscriber;
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::registry::LookupSpan;
+
+    /// A layer exporting spans to `OTEL_EXPORTER_OTLP_ENDPOINT` (HTTP/protobuf), or nothing
+    /// when the variable is unset or the exporter cannot be built.
+    pub fn layer<S>() -> Option<impl Layer<S>>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT")?;
+        let client = OnTokio {
+            client: reqwest::Client::new(),
+            runtime: tokio::runtime::Handle::try_current().ok()?,
+        };
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_http_client(client)
+            .build()
+            .inspect_err(|err| eprintln!("provider: OTLP export disabled: {err}"))
+            .ok()?;
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .build();
+        let tracer = provider.tracer("provider");
+        opentelemetry::global::set_tracer_provider(provider);
+        Some(tracing_opentelemetry::layer().with_tracer(tracer))
+    }
+
+    /// The exporter's HTTP client: the workspace's reqwest, run on the provider's Tokio runtime
+    /// (the SDK's batch processor calls it from a thread of its own).
+    #[derive(Debug)]
+    struct OnTokio {
+        client: reqwest::Client,
+        runtime: tokio::runtime::Handle,
+    }
+
+    #[async_trait::async_trait]
+    impl opentelemetry_http::HttpClient for OnTokio {
+        async fn send_bytes(
+            &self,
+            request: opentelemetry_http::Request<opentelemetry_http::Bytes>,
+        ) -> Result<
+            opentelemetry_http::Response<opentelemetry_http::Bytes>,
+            opentelemetry_http::HttpError,
+        > {
+            let client = self.client.clone();
+            let sent = self.runtime.spawn(async move {
+                let request = reqwest::Request::try_from(request)?;
+                let response = client.execute(request).await?;
+                let mut answer = opentelemetry_http::Response::builder().status(response.status());
+                for (name, value) in response.headers() {
+                    answer = answer.header(name, value);
+                }
+                let body = response.bytes().await?;
+                Ok::<_, opentelemetry_http::HttpError>(answer.body(body)?)
+            });
+            sent.await?
+        }
+    }
 }
 
 /// Formats `flow` events as `component: sentence` with the component coloured; everything else
@@ -169,7 +229,9 @@ mod tests {
         let buffer = Buffer::default();
         let writer = buffer.clone();
         let filter = EnvFilter::new("access=info,provider=info");
-        let subscriber = json_subscriber(filter, move || writer.clone());
+        let subscriber = tracing_subscriber::registry()
+            .with(filter)
+            .with(json_layer(move || writer.clone()));
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!(
                 "request",
