@@ -11,7 +11,6 @@ use axum::body::Bytes;
 use axum::extract::MatchedPath;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use keys::KeySet;
-use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -87,7 +86,10 @@ pub async fn start_with(
     if config.seed_demo_data {
         seed::seed_demo_data(&store, &issuer, now).await?;
     }
-    let schedule = signing::Schedule::from_config(&config);
+    let schedule = signing::Schedule {
+        rotation_interval: config.key_rotation_interval,
+        max_token_lifetime: config.lifetimes.access_token.max(config.lifetimes.id_token),
+    };
     signing::apply_schedule(store.keys.as_ref(), &schedule, now).await?;
     let keys = signing::load_or_generate(store.keys.as_ref(), now).await?;
     let published = publish(&issuer, keys, &config.registration)?;
@@ -163,8 +165,7 @@ fn connect_cluster(config: &Config, issuer: &Issuer) -> Result<Cluster, Error> {
     let Some(url) = &config.redis_url else {
         return Ok(Cluster::local());
     };
-    let digest = Sha256::digest(issuer.as_str().as_bytes());
-    let namespace = format!("oidc:{}", hex_prefix(&digest));
+    let namespace = Cluster::namespace(issuer);
     let cluster = Cluster::with_redis(url, &namespace)
         .map_err(|err| Error::internal("configuring redis (--redis)", err))?;
     tracing::info!(
@@ -172,14 +173,6 @@ fn connect_cluster(config: &Config, issuer: &Issuer) -> Result<Cluster, Error> {
         "rate limits, login throttling and cache invalidation are shared through redis"
     );
     Ok(cluster)
-}
-
-fn hex_prefix(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .take(8)
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
 }
 
 /// Applies changes announced by any node: a changed client leaves the cache at once, changed

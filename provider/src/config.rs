@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
+use crate::admin::{AuditCommand, ClientsCommand, KeysCommand, UsersCommand};
 use crate::protocol::throttle::ThrottlePolicy;
 use crate::protocol::types::Issuer;
 pub use crate::protocol::types::Lifetimes;
@@ -35,51 +36,18 @@ pub enum Command {
     Dev(CommonArgs),
     /// Production mode: no demo data; an https issuer is required unless --allow-insecure-http.
     Serve(CommonArgs),
-    /// Signing-key management.
+    /// Registered clients.
     #[command(subcommand)]
-    Keys(KeysCommand),
-    /// User accounts (for serve mode, which seeds no demo users).
+    Clients(ClientsCommand),
+    /// User accounts (serve mode seeds no demo users).
     #[command(subcommand)]
     Users(UsersCommand),
-}
-
-/// `provider users ...`.
-#[derive(Debug, Subcommand)]
-pub enum UsersCommand {
-    /// Creates a user. The password is read from standard input (one line), never from a flag,
-    /// so it stays out of shell history and process listings.
-    Add {
-        /// Database URL [default: sqlite://data/provider.db].
-        #[arg(long = "database", env = "OIDC_DATABASE_URL")]
-        database_url: Option<String>,
-        /// Login name (`preferred_username`).
-        #[arg(long)]
-        username: String,
-        /// Display name (`name`).
-        #[arg(long)]
-        name: String,
-        /// Email address (`email`).
-        #[arg(long)]
-        email: String,
-        /// Mark the address as verified (`email_verified: true`).
-        #[arg(long)]
-        email_verified: bool,
-    },
-}
-
-/// `provider keys ...`.
-#[derive(Debug, Subcommand)]
-pub enum KeysCommand {
-    /// Adds a new key per algorithm. It is published in the JWKS at once and starts signing
-    /// after the JWKS cache lifetime; the old key stays published until its tokens expire.
-    Rotate {
-        /// Database URL [default: sqlite://data/provider.db].
-        #[arg(long = "database", env = "OIDC_DATABASE_URL")]
-        database_url: Option<String>,
-        /// Only this algorithm (RS256, ES256 or EdDSA) [default: all].
-        #[arg(long)]
-        alg: Option<String>,
-    },
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 /// Flags shared by both modes. All optional: defaults go in after merging with the file.
@@ -315,8 +283,7 @@ impl RateLimits {
 }
 
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
-/// The default SQLite database of dev mode.
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/provider.db";
+pub use crate::store::DEFAULT_DATABASE_URL;
 
 impl Config {
     /// Merges flags/env with the optional file and validates. Errors name the flag.
@@ -324,8 +291,8 @@ impl Config {
         let (mode, args) = match command {
             Command::Dev(args) => (Mode::Dev, args),
             Command::Serve(args) => (Mode::Serve, args),
-            Command::Keys(_) | Command::Users(_) => {
-                return Err("provider keys and provider users are not server modes".into());
+            Command::Clients(_) | Command::Users(_) | Command::Keys(_) | Command::Audit(_) => {
+                return Err("clients, users, keys and audit are commands, not server modes".into());
             }
         };
         let file = match &args.config {
@@ -735,6 +702,42 @@ mod tests {
             ),
         ] {
             assert!(dev(args).unwrap_err().contains(flag));
+        }
+    }
+
+    /// The example file loads, and names every flag of `serve` (set or commented out).
+    #[test]
+    fn the_example_file_loads_and_covers_every_option() {
+        use clap::CommandFactory;
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../provider.example.toml");
+        let config = Config::from_command(Command::Serve(CommonArgs {
+            config: Some(path.clone()),
+            ..CommonArgs::default()
+        }))
+        .unwrap();
+        assert_eq!(config.issuer.unwrap().as_str(), "https://id.example.com");
+        assert!(matches!(config.database_url, DatabaseUrl::Postgres(_)));
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.trusted_proxies.len(), 2);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let cli = Cli::command();
+        let serve = cli.find_subcommand("serve").unwrap();
+        for argument in serve.get_arguments() {
+            let Some(long) = argument.get_long() else {
+                continue;
+            };
+            if long == "config" {
+                continue;
+            }
+            let key = match long {
+                "database" => "database_url".to_owned(),
+                "redis" => "redis_url".to_owned(),
+                other => other.replace('-', "_"),
+            };
+            assert!(
+                text.contains(&format!("\n{key} = ")) || text.contains(&format!("\n# {key} = ")),
+                "provider.example.toml does not mention {key}"
+            );
         }
     }
 

@@ -12,6 +12,7 @@
 //! and randomness), which return a [`RunningProvider`]. The code map and invariants are in
 //! `ARCHITECTURE.md`.
 
+pub mod admin;
 pub mod app;
 pub mod clock;
 pub mod cluster;
@@ -29,7 +30,6 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
-pub mod users;
 
 #[cfg(test)]
 mod architecture;

@@ -1,70 +1,27 @@
-//! `provider dev` / `provider serve` / `provider keys rotate` / `provider users add`: parses the
-//! command line and runs.
+//! The `provider` binary: `dev` / `serve` run the server; `clients`, `users`, `keys` and `audit`
+//! are the operator's commands. Parses the command line and runs.
+
+use std::io::{BufRead, Write};
 
 use clap::Parser;
-use std::io::BufRead;
 
-use provider::clock::Clock;
-use provider::config::{Cli, Command, Config, KeysCommand, LogFormat, Mode, UsersCommand};
-use provider::random::Random;
-
-/// The value, or the configuration error on stderr and exit code 2.
-fn exit_on_error<T>(result: Result<T, String>) -> T {
-    result.unwrap_or_else(|message| {
-        eprintln!("provider: invalid configuration: {message}");
-        std::process::exit(2);
-    })
-}
+use provider::admin::{
+    self, Admin, AdminError, AuditCommand, ClientsCommand, Console, KeysCommand, Target,
+    UsersCommand,
+};
+use provider::config::{Cli, Command, Config};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Command::Keys(KeysCommand::Rotate { database_url, alg }) = cli.command {
-        provider::telemetry::init(Mode::Dev, LogFormat::Text);
-        let database_url = exit_on_error(provider::config::database_url(database_url));
-        let now = provider::clock::SystemClock.now();
-        let rotated = provider::signing::rotate_keys(&database_url, alg.as_deref(), now).await?;
-        for (alg, kid, activate_at) in rotated {
-            tracing::info!(
-                "rotated {alg}: new key {kid} is published now and signs from unix time {activate_at}"
-            );
-        }
-        return Ok(());
-    }
-    if let Command::Users(UsersCommand::Add {
-        database_url,
-        username,
-        name,
-        email,
-        email_verified,
-    }) = cli.command
-    {
-        provider::telemetry::init(Mode::Serve, LogFormat::Text);
-        let database_url = exit_on_error(provider::config::database_url(database_url));
-        eprintln!("password for {username} (one line on standard input):");
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        let password = provider::protocol::types::Password::new(
-            line.trim_end_matches(['\r', '\n']).to_owned(),
-        );
-        let user = provider::users::NewUser {
-            username,
-            name,
-            email,
-            email_verified,
-            password,
-        };
-        let subject_random = provider::random::OsRandom.bytes32();
-        match provider::users::add_user(&database_url, user, subject_random).await {
-            Ok(subject) => eprintln!("created the user with sub {}", subject.as_str()),
-            Err(error) => {
-                eprintln!("provider users add: {error}");
-                std::process::exit(1);
-            }
-        }
-        return Ok(());
-    }
-    let config = match Config::from_command(cli.command) {
+    let command = match cli.command {
+        Command::Clients(command) => return operate(Operation::Clients(command)).await,
+        Command::Users(command) => return operate(Operation::Users(command)).await,
+        Command::Keys(command) => return operate(Operation::Keys(command)).await,
+        Command::Audit(command) => return operate(Operation::Audit(command)).await,
+        server => server,
+    };
+    let config = match Config::from_command(command) {
         Ok(config) => config,
         Err(message) => {
             eprintln!("provider: invalid configuration: {message}");
@@ -76,4 +33,106 @@ async fn main() -> anyhow::Result<()> {
     running.wait().await?;
     tracing::info!("provider stopped");
     Ok(())
+}
+
+enum Operation {
+    Clients(ClientsCommand),
+    Users(UsersCommand),
+    Keys(KeysCommand),
+    Audit(AuditCommand),
+}
+
+impl Operation {
+    fn target(&self) -> &Target {
+        match self {
+            Operation::Clients(ClientsCommand::Add(args)) => &args.target,
+            Operation::Clients(
+                ClientsCommand::List(target)
+                | ClientsCommand::Show { target, .. }
+                | ClientsCommand::Remove { target, .. }
+                | ClientsCommand::RotateSecret { target, .. },
+            ) => target,
+            Operation::Users(UsersCommand::Add(args)) => &args.target,
+            Operation::Users(
+                UsersCommand::List(target)
+                | UsersCommand::Passwd { target, .. }
+                | UsersCommand::Disable { target, .. }
+                | UsersCommand::Enable { target, .. },
+            ) => target,
+            Operation::Keys(KeysCommand::List(target) | KeysCommand::Rotate { target, .. }) => {
+                target
+            }
+            Operation::Audit(AuditCommand::Tail { target, .. }) => target,
+        }
+    }
+}
+
+/// Runs an operator command: its output on stdout, a failure on stderr with exit code 1.
+async fn operate(operation: Operation) -> anyhow::Result<()> {
+    // The output is the command's interface, as the walkthrough's is the client's.
+    #[allow(clippy::print_stdout)]
+    let mut print = |line: &str| {
+        println!("{line}");
+        let _ = std::io::stdout().flush();
+    };
+    let mut read_secret = |prompt: &str| -> std::io::Result<String> {
+        eprintln!("{prompt}");
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    };
+    let mut console = Console {
+        print: &mut print,
+        read_secret: &mut read_secret,
+    };
+    let result = run(operation, &mut console).await;
+    if let Err(error) = result {
+        eprintln!("provider: {error}");
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+async fn run(operation: Operation, console: &mut Console<'_>) -> Result<(), AdminError> {
+    let admin = Admin::open(operation.target()).await?;
+    match operation {
+        Operation::Clients(command) => match command {
+            ClientsCommand::Add(args) => admin::clients::add(&admin, args, console).await,
+            ClientsCommand::List(_) => admin::clients::list(&admin, console).await,
+            ClientsCommand::Show { client_id, .. } => {
+                admin::clients::show(&admin, &client_id, console).await
+            }
+            ClientsCommand::Remove { client_id, .. } => {
+                admin::clients::remove(&admin, &client_id, console).await
+            }
+            ClientsCommand::RotateSecret { client_id, .. } => {
+                admin::clients::rotate_secret(&admin, &client_id, console).await
+            }
+        },
+        Operation::Users(command) => match command {
+            UsersCommand::Add(args) => admin::users::add(&admin, args, console).await,
+            UsersCommand::List(_) => admin::users::list(&admin, console).await,
+            UsersCommand::Passwd { username, .. } => {
+                admin::users::passwd(&admin, &username, console).await
+            }
+            UsersCommand::Disable { username, .. } => {
+                admin::users::set_disabled(&admin, &username, true, console).await
+            }
+            UsersCommand::Enable { username, .. } => {
+                admin::users::set_disabled(&admin, &username, false, console).await
+            }
+        },
+        Operation::Keys(command) => match command {
+            KeysCommand::List(_) => admin::keys::list(&admin, console).await,
+            KeysCommand::Rotate { alg, .. } => {
+                admin::keys::rotate(&admin, alg.as_deref(), console).await
+            }
+        },
+        Operation::Audit(AuditCommand::Tail { lines, follow, .. }) => {
+            let stop = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            admin::audit::tail(&admin, lines, follow, stop, console).await
+        }
+    }
 }

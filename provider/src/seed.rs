@@ -160,6 +160,7 @@ pub async fn seed_demo_data(store: &Stores, issuer: &Issuer, now: UnixTime) -> R
                 name: user.name.to_owned(),
                 email: user.email.to_owned(),
                 email_verified: true,
+                disabled: false,
             })
             .await?;
     }

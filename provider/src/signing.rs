@@ -14,9 +14,8 @@ use std::sync::Arc;
 use keys::{KeySet, KeyStatus, SigningAlg, SigningKey};
 
 use crate::Error;
-use crate::config::Config;
 use crate::protocol::types::UnixTime;
-use crate::store::{DatabaseUrl, KeyStore, SigningKeyRecord};
+use crate::store::{KeyStore, SigningKeyRecord};
 
 /// `Cache-Control: max-age` of the JWKS and discovery documents.
 pub const JWKS_MAX_AGE_SECS: u64 = 300;
@@ -32,16 +31,6 @@ pub struct Schedule {
     pub rotation_interval: Option<u64>,
     /// The longest lifetime of a token signed by these keys.
     pub max_token_lifetime: u64,
-}
-
-impl Schedule {
-    /// The schedule a configuration asks for.
-    pub fn from_config(config: &Config) -> Self {
-        Schedule {
-            rotation_interval: config.key_rotation_interval,
-            max_token_lifetime: config.lifetimes.access_token.max(config.lifetimes.id_token),
-        }
-    }
 }
 
 /// What the store holds, as (kid, status) pairs: to notice changes cheaply.
@@ -191,27 +180,6 @@ pub async fn apply_schedule(
         }
     }
     Ok(changed)
-}
-
-/// `provider keys rotate`: opens the store and adds a `next` key for `alg` (or every
-/// algorithm). Running providers pick it up within 30 s; it signs after
-/// [`PUBLISH_BEFORE_USE_SECS`]. Returns (alg, kid, activation time) per new key.
-pub async fn rotate_keys(
-    database_url: &DatabaseUrl,
-    alg: Option<&str>,
-    now: UnixTime,
-) -> Result<Vec<(SigningAlg, String, i64)>, Error> {
-    let algorithms = match alg {
-        Some(name) => vec![SigningAlg::parse(name).map_err(|err| Error::internal("--alg", err))?],
-        None => SigningAlg::ALL.to_vec(),
-    };
-    let store = crate::store::open(database_url).await?;
-    let mut rotated = Vec::new();
-    for alg in algorithms {
-        let record = rotate(store.keys.as_ref(), alg, now).await?;
-        rotated.push((alg, record.kid, record.activate_at.map_or(now.0, |at| at.0)));
-    }
-    Ok(rotated)
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ async fn add_users(provider: &TestProvider, prefix: &str, count: usize) {
                 name: format!("{prefix} {index}"),
                 email: format!("{prefix}{index}@example.com"),
                 email_verified: true,
+                disabled: false,
             })
             .await
             .expect("add a user");

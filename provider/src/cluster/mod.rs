@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
-use crate::protocol::types::UnixTime;
+use sha2::{Digest, Sha256};
+
+use crate::protocol::types::{Issuer, UnixTime};
 
 /// One more hit in a fixed window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +109,18 @@ impl Cluster {
             redis: Some(link),
             changes,
         })
+    }
+
+    /// The Redis namespace of a deployment: the issuer's digest, so deployments sharing a Redis
+    /// do not mix (every node of one deployment has the same issuer).
+    pub fn namespace(issuer: &Issuer) -> String {
+        let digest = Sha256::digest(issuer.as_str().as_bytes());
+        let hex: String = digest
+            .iter()
+            .take(8)
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        format!("oidc:{hex}")
     }
 
     /// Whether counters are shared right now.

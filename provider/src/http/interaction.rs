@@ -407,7 +407,9 @@ async fn post_login(
     let hash = user
         .as_ref()
         .map_or(DUMMY_HASH.to_owned(), |user| user.password_hash.clone());
-    let verified = verify_password(&state, password, hash).await? && user.is_some();
+    // A disabled account fails like a wrong password, after the same bcrypt work.
+    let enabled = user.as_ref().is_some_and(|user| !user.disabled);
+    let verified = verify_password(&state, password, hash).await? && enabled;
     let Some(user) = user.filter(|_| verified) else {
         attempt.failed(&state).await;
         crate::metrics::sign_in("failure");

@@ -108,7 +108,7 @@ async fn post_token(
             let user_exists = match &record {
                 Some(record) => {
                     let user = store.users.user_by_subject(&record.grant.subject).await?;
-                    user.is_some()
+                    user.is_some_and(|user| !user.disabled)
                 }
                 None => false,
             };

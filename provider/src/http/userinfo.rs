@@ -109,7 +109,8 @@ async fn userinfo(state: &AppState, token: &str) -> Result<Response, BearerError
         .users
         .user_by_subject(&Subject(claims.sub.clone()))
         .await?
-        .ok_or_else(|| invalid("the user of this token no longer exists"))?;
+        .filter(|user| !user.disabled)
+        .ok_or_else(|| invalid("the user of this token no longer exists or is disabled"))?;
     let profile = UserProfile {
         subject: user.subject,
         username: user.username,

@@ -115,6 +115,10 @@ impl ClientStore for CachedClients {
         Ok(())
     }
 
+    async fn list_clients(&self) -> Result<Vec<RegisteredClient>> {
+        self.inner.list_clients().await
+    }
+
     async fn set_registration_token(&self, client_id: &str, digest: &SecretDigest) -> Result<()> {
         self.inner.set_registration_token(client_id, digest).await
     }
@@ -155,6 +159,9 @@ mod tests {
             let mut clients = self.clients.lock().unwrap();
             clients.insert(client.client_id.as_str().to_owned(), client.clone());
             Ok(())
+        }
+        async fn list_clients(&self) -> Result<Vec<RegisteredClient>> {
+            Ok(self.clients.lock().unwrap().values().cloned().collect())
         }
         async fn set_registration_token(&self, _: &str, _: &SecretDigest) -> Result<()> {
             Ok(())

@@ -53,6 +53,9 @@ pub enum Error {
 /// Store result.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The default database: the dev SQLite file.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/provider.db";
+
 /// A database URL whose backend this build supports, checked once at the edge.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -188,6 +191,8 @@ pub struct UserRecord {
     pub email: String,
     /// Email verified.
     pub email_verified: bool,
+    /// A disabled account cannot sign in, and its grants and sessions were ended.
+    pub disabled: bool,
 }
 
 /// A browser's single sign-on session (the cookie holds the id, the store its digest).
@@ -250,6 +255,8 @@ impl std::fmt::Debug for SigningKeyRecord {
 pub trait ClientStore: Send + Sync {
     /// A client by id.
     async fn client(&self, client_id: &str) -> Result<Option<RegisteredClient>>;
+    /// Every client, by id.
+    async fn list_clients(&self) -> Result<Vec<RegisteredClient>>;
     /// Creates or replaces a client (seeding, registration).
     async fn upsert_client(&self, client: &RegisteredClient, now: UnixTime) -> Result<()>;
     /// Sets the RFC 7592 registration access token digest of a client.
@@ -270,6 +277,10 @@ pub trait UserStore: Send + Sync {
     async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>>;
     /// Creates or replaces a user.
     async fn upsert_user(&self, user: &UserRecord) -> Result<()>;
+    /// Every user, by user name.
+    async fn list_users(&self) -> Result<Vec<UserRecord>>;
+    /// Ends every SSO session of a user; returns how many.
+    async fn end_sessions_of(&self, subject: &Subject) -> Result<u64>;
     /// Starts a session.
     async fn create_session(&self, session: &SessionRecord) -> Result<()>;
     /// A live session by id digest.
@@ -315,6 +326,9 @@ pub trait GrantStore: Send + Sync {
     /// Revokes a grant: every refresh token of the family, and every access token issued for it
     /// goes on the deny-list until it expires.
     async fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> Result<()>;
+    /// Revokes every refresh-token family of a user and denies the access tokens recorded for
+    /// them; returns how many refresh tokens were revoked.
+    async fn revoke_grants_of(&self, subject: &Subject, now: UnixTime) -> Result<u64>;
     /// Records an access token issued for a user grant.
     async fn record_access_token(
         &self,
@@ -344,9 +358,30 @@ pub trait KeyStore: Send + Sync {
     async fn server_secret(&self, name: &str, candidate: &str, now: UnixTime) -> Result<String>;
 }
 
+/// One audit event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Increasing id.
+    pub id: i64,
+    /// When it happened.
+    pub at: UnixTime,
+    /// What happened (`client_registered`, `refresh_token_reuse`, ...).
+    pub kind: String,
+    /// The client involved.
+    pub client_id: Option<String>,
+    /// The user involved.
+    pub subject: Option<String>,
+    /// A sentence.
+    pub detail: String,
+}
+
 /// The audit trail: reuse detection, revocations, registrations.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
+    /// Events after `after_id`, oldest first, at most `limit`.
+    async fn audit_events(&self, after_id: i64, limit: u32) -> Result<Vec<AuditEvent>>;
+    /// The newest event's id (0 when there is none).
+    async fn last_audit_id(&self) -> Result<i64>;
     /// Appends an event.
     async fn audit(
         &self,

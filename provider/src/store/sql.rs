@@ -20,7 +20,7 @@ macro_rules! sql_backend {
             use crate::protocol::scope::ScopeSet;
             use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
             use crate::store::{
-                AuditStore, ClientStore, DeviceRecord, EphemeralStore, Error, GrantStore,
+                AuditEvent, AuditStore, ClientStore, DeviceRecord, EphemeralStore, Error, GrantStore,
                 InteractionRecord, IssuedCode, KeyStore, Maintenance, Redemption,
                 RefreshTokenRecord, Result, SessionRecord, SigningKeyRecord, UserRecord,
                 UserStore,
@@ -65,6 +65,7 @@ fn user_from_row(row: &<$db as sqlx::Database>::Row) -> Result<UserRecord> {
         name: row.try_get("name")?,
         email: row.try_get("email")?,
         email_verified: row.try_get("email_verified")?,
+        disabled: row.try_get("disabled")?,
     })
 }
 
@@ -118,7 +119,8 @@ fn device_from_row(row: &<$db as sqlx::Database>::Row) -> Result<DeviceRecord> {
 
 const DEVICE_COLUMNS: &str = "device_code_digest, user_code, client_id, scope, audience, status, subject, auth_time, interval_secs, last_poll_at, expires_at";
 
-const USER_COLUMNS: &str = "subject, username, password_hash, name, email, email_verified";
+const USER_COLUMNS: &str =
+    "subject, username, password_hash, name, email, email_verified, disabled";
 
 #[async_trait]
 impl ClientStore for $store {
@@ -145,6 +147,15 @@ impl ClientStore for $store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn list_clients(&self) -> Result<Vec<RegisteredClient>> {
+        let rows = sqlx::query(
+            "SELECT client_id, secret_digest, metadata FROM clients ORDER BY client_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(client_from_row).collect()
     }
 
     async fn set_registration_token(&self, client_id: &str, digest: &SecretDigest) -> Result<()> {
@@ -208,10 +219,27 @@ impl UserStore for $store {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    async fn list_users(&self) -> Result<Vec<UserRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY username"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn end_sessions_of(&self, subject: &Subject) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE subject = $1")
+            .bind(subject.as_str())
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
     async fn upsert_user(&self, user: &UserRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO users (subject, username, password_hash, name, email, email_verified) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (subject) DO UPDATE SET username = excluded.username, password_hash = excluded.password_hash,
+            "INSERT INTO users (subject, username, password_hash, name, email, email_verified, disabled) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (subject) DO UPDATE SET username = excluded.username, password_hash = excluded.password_hash, disabled = excluded.disabled,
                name = excluded.name, email = excluded.email, email_verified = excluded.email_verified",
         )
         .bind(user.subject.as_str())
@@ -220,6 +248,7 @@ impl UserStore for $store {
         .bind(&user.name)
         .bind(&user.email)
         .bind(user.email_verified)
+        .bind(user.disabled)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -374,6 +403,30 @@ impl GrantStore for $store {
         Ok(())
     }
 
+    async fn revoke_grants_of(&self, subject: &Subject, now: UnixTime) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO denied_access_tokens (jti, expires_at)
+             SELECT jti, expires_at FROM grant_access_tokens
+             WHERE expires_at > $2 AND grant_id IN (SELECT family_id FROM refresh_tokens WHERE subject = $1)
+             ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(subject.as_str())
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+        let revoked = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $2 WHERE subject = $1 AND revoked_at IS NULL",
+        )
+        .bind(subject.as_str())
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
     async fn record_access_token(
         &self,
         jti: &str,
@@ -492,6 +545,35 @@ impl KeyStore for $store {
 
 #[async_trait]
 impl AuditStore for $store {
+    async fn audit_events(&self, after_id: i64, limit: u32) -> Result<Vec<AuditEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, at, kind, client_id, subject, detail FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEvent {
+                    id: row.try_get("id")?,
+                    at: UnixTime(row.try_get("at")?),
+                    kind: row.try_get("kind")?,
+                    client_id: row.try_get("client_id")?,
+                    subject: row.try_get("subject")?,
+                    detail: row.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn last_audit_id(&self) -> Result<i64> {
+        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM audit_events")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(last.unwrap_or(0))
+    }
+
     async fn audit(
         &self,
         kind: &str,
@@ -753,11 +835,12 @@ where
     E: sqlx::Executor<'e, Database = $db>,
 {
     sqlx::query(
-        "INSERT INTO refresh_tokens (token_digest, family_id, client_id, data, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO refresh_tokens (token_digest, family_id, client_id, subject, data, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(record.digest.as_str())
     .bind(&record.grant.grant_id)
     .bind(record.grant.client_id.as_str())
+    .bind(record.grant.subject.as_str())
     .bind(serde_json::to_string(&record.grant)?)
     .bind(record.issued_at.0)
     .bind(record.expires_at.0)

@@ -152,7 +152,7 @@ impl RefreshState {
 pub struct Loaded {
     /// The stored token, if the digest is known.
     pub record: Option<RefreshTokenRecord>,
-    /// Whether the grant's user still exists.
+    /// Whether the grant's user still exists and is not disabled.
     pub user_exists: bool,
     /// The configured grace window in seconds (0 = off).
     pub grace_secs: u64,
@@ -212,7 +212,10 @@ pub fn exchange(
         }
     };
     if !loaded.user_exists {
-        return Err(OAuthError::invalid_grant("the user of this grant no longer exists").into());
+        return Err(OAuthError::invalid_grant(
+            "the user of this grant no longer exists or is disabled",
+        )
+        .into());
     }
     let grant = record.grant;
     Ok(Issue {
