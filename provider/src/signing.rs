@@ -86,6 +86,10 @@ pub async fn load_or_generate(store: &dyn KeyStore, now: UnixTime) -> Result<Key
         tracing::info!(target: "flow", "keys: generated a new {alg} signing key, kid {} (RFC 7638 thumbprint)", key.kid());
         records.push(record);
     }
+    // The store's order (creation time, then kid), so every node publishes the same JWKS
+    // whether it generated the keys or loaded them.
+    records
+        .sort_by(|left, right| (left.created_at, &left.kid).cmp(&(right.created_at, &right.kid)));
     let mut entries = Vec::with_capacity(records.len());
     for record in records {
         let key = SigningKey::from_pkcs8_pem(record.alg, &record.private_pem)

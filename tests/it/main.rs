@@ -5,6 +5,7 @@ mod support;
 
 mod authorize_errors;
 mod client_credentials;
+mod cluster;
 mod code_flow;
 mod cors;
 mod device;

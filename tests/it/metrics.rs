@@ -62,10 +62,15 @@ async fn metrics_count_requests_tokens_and_sign_ins() {
         sample(text, "oidc_sign_ins_total", &["result=\"success\""]).is_some(),
         "{text}"
     );
+    let redis = if std::env::var("OIDC_TEST_STACK").is_ok_and(|stack| stack == "production") {
+        1.0
+    } else {
+        -1.0
+    };
     assert_eq!(
         sample(text, "oidc_redis_up", &[]),
-        Some(-1.0),
-        "no redis configured"
+        Some(redis),
+        "1 shared, -1 not configured"
     );
     assert!(sample(text, "oidc_db_connections", &["state=\"max\""]).is_some_and(|max| max >= 1.0));
     let key_age = sample(text, "oidc_signing_key_age_seconds", &["alg=\"RS256\""]);

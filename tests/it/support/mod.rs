@@ -113,6 +113,8 @@ pub struct TestProvider {
     /// The provider's database (to seed what a test needs beside the demo data).
     pub database_url: provider::store::DatabaseUrl,
     running: Option<provider::RunningProvider>,
+    _schema: Option<provider::store::testing::TestSchema>,
+    _redis: Option<RedisNamespace>,
     _dir: TempDir,
 }
 
@@ -140,7 +142,9 @@ pub async fn spawn_provider_with(configure: impl FnOnce(&mut provider::Config)) 
     spawn(configure, provider::state::Environment::default()).await
 }
 
-async fn spawn(
+/// [`spawn_provider_with`] reading time and randomness from `environment` (nodes of one
+/// cluster can share a clock).
+pub async fn spawn(
     configure: impl FnOnce(&mut provider::Config),
     environment: provider::state::Environment,
 ) -> TestProvider {
@@ -155,8 +159,10 @@ async fn spawn(
     });
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut config = provider::Config::for_tests(&dir.path().join("provider.db"));
+    let schema = production_stack(&mut config).await;
     configure(&mut config);
     let database_url = config.database_url.clone();
+    let config_redis = config.redis_url.clone();
     let running = provider::start_with(config, environment)
         .await
         .expect("provider starts");
@@ -167,9 +173,64 @@ async fn spawn(
         issuer,
         http: new_browser(),
         database_url,
+        _redis: config_redis.map(|url| RedisNamespace {
+            url,
+            namespace: provider::cluster::Cluster::namespace(&running.issuer),
+        }),
         running: Some(running),
+        _schema: schema,
         _dir: dir,
     }
+}
+
+/// The Redis keys of one test provider (its issuer's namespace), deleted when it is dropped.
+struct RedisNamespace {
+    url: String,
+    namespace: String,
+}
+
+impl Drop for RedisNamespace {
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        let pattern = format!("{}:*", self.namespace);
+        // Drop may run inside a runtime: clean up on a thread of its own.
+        let cleanup = std::thread::spawn(move || {
+            let Ok(client) = redis::Client::open(url) else {
+                return;
+            };
+            let Ok(mut connection) = client.get_connection() else {
+                return;
+            };
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(&pattern)
+                .query(&mut connection)
+                .unwrap_or_default();
+            if !keys.is_empty() {
+                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut connection);
+            }
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// With `OIDC_TEST_STACK=production`, every test provider runs on PostgreSQL (a schema of its
+/// own, dropped afterwards) and Redis instead of SQLite and per-node memory: `.ci/run` runs the
+/// whole suite a second time that way.
+async fn production_stack(
+    config: &mut provider::Config,
+) -> Option<provider::store::testing::TestSchema> {
+    if std::env::var("OIDC_TEST_STACK").ok().as_deref() != Some("production") {
+        return None;
+    }
+    let postgres = provider::store::testing::postgres_url()
+        .expect("OIDC_TEST_STACK=production needs OIDC_TEST_POSTGRES_URL");
+    let redis = std::env::var("OIDC_TEST_REDIS_URL")
+        .expect("OIDC_TEST_STACK=production needs OIDC_TEST_REDIS_URL");
+    let schema = provider::store::testing::TestSchema::create(&postgres).await;
+    config.database_url =
+        provider::store::DatabaseUrl::parse(&schema.url()).expect("a PostgreSQL URL");
+    config.redis_url = Some(redis);
+    Some(schema)
 }
 
 fn new_browser() -> reqwest::Client {
