@@ -31,7 +31,7 @@ async fn node(
     clock: &Arc<ManualClock>,
     issuer: &str,
 ) -> TestProvider {
-    let database = provider::store::DatabaseUrl::parse(&schema.url()).unwrap();
+    let database = provider::store::DatabaseUrl::parse(&schema.url()).expect("a PostgreSQL URL");
     let redis = redis.to_owned();
     let issuer = issuer.to_owned();
     let environment = provider::state::Environment {
@@ -42,7 +42,9 @@ async fn node(
         move |config| {
             config.database_url = database;
             config.redis_url = Some(redis);
-            config.issuer = Some(provider::protocol::types::Issuer::parse(&issuer, true).unwrap());
+            config.issuer = Some(
+                provider::protocol::types::Issuer::parse(&issuer, true).expect("an issuer URL"),
+            );
         },
         environment,
     )
