@@ -81,7 +81,11 @@ pub async fn start_with(
         None => Issuer::parse(&format!("{scheme}://{local_addr}"), true)
             .map_err(|err| Error::internal("deriving the issuer", err))?,
     };
-    let store = store::open(&config.database_url).await?;
+    let kek = config
+        .key_encryption_key
+        .load(environment.random.bytes32())
+        .map_err(|err| Error::internal("reading the key-encryption key", err))?;
+    let store = store::open(&config.database_url).await?.sealed_with(kek);
     let now = environment.clock.now();
     if config.seed_demo_data {
         seed::seed_demo_data(&store, &issuer, now).await?;

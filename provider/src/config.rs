@@ -11,6 +11,7 @@ use crate::admin::{AuditCommand, ClientsCommand, KeysCommand, UsersCommand};
 use crate::protocol::throttle::ThrottlePolicy;
 use crate::protocol::types::Issuer;
 pub use crate::protocol::types::Lifetimes;
+use crate::sealing::{KekSource, dev_key_path};
 use crate::seed::DEMO_API_AUDIENCE;
 use crate::serve::{ServeOptions, TlsFiles};
 use crate::store::DatabaseUrl;
@@ -129,12 +130,23 @@ pub struct CommonArgs {
     /// request id, route, client id and latency) [default: text].
     #[arg(long, env = "OIDC_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// File holding the key-encryption key that seals private signing keys at rest (32 random
+    /// bytes, base64url, owner-only permissions) [default: dev mode creates
+    /// key-encryption.key beside its database; serve mode requires this or
+    /// OIDC_KEY_ENCRYPTION_KEY].
+    #[arg(long, env = "OIDC_KEY_ENCRYPTION_KEY_FILE")]
+    pub key_encryption_key_file: Option<PathBuf>,
+    /// The key-encryption key itself (prefer the environment variable or a file: flags show
+    /// in process listings).
+    #[arg(long, env = "OIDC_KEY_ENCRYPTION_KEY", hide_env_values = true)]
+    pub key_encryption_key: Option<String>,
 }
 
 /// The TOML file: the same keys, all optional; unknown keys are an error.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
+    key_encryption_key_file: Option<PathBuf>,
     bind: Option<String>,
     issuer: Option<String>,
     database_url: Option<String>,
@@ -244,6 +256,8 @@ pub struct Config {
     pub metrics_bind: Option<SocketAddr>,
     /// How logs are written.
     pub log_format: LogFormat,
+    /// Where the key-encryption key comes from.
+    pub key_encryption_key: KekSource,
 }
 
 /// Requests per client address (IPv6 /64) on the endpoints that create state before anyone
@@ -365,6 +379,12 @@ impl Config {
             ..defaults
         };
         let database_url = database_url(args.database_url.or(file.database_url))?;
+        let key_encryption_key = KekSource::choose(
+            args.key_encryption_key.as_deref(),
+            args.key_encryption_key_file
+                .or(file.key_encryption_key_file),
+            (mode == Mode::Dev).then(|| dev_key_path(database_url.file_path().as_deref())),
+        )?;
         let defaults = Lifetimes::default();
         let positive = |value: Option<u64>, default: u64, flag: &str| match value {
             Some(0) => Err(format!("{flag}: must be greater than zero")),
@@ -450,6 +470,7 @@ impl Config {
                 })
                 .transpose()?,
             log_format: LogFormat::parse(args.log_format.or(file.log_format).as_deref())?,
+            key_encryption_key,
         })
     }
 
@@ -476,6 +497,7 @@ impl Config {
             http_redirect_bind: None,
             metrics_bind: None,
             log_format: LogFormat::Text,
+            key_encryption_key: KekSource::CreateAt(dev_key_path(Some(database_path))),
         }
     }
 }
@@ -611,6 +633,55 @@ mod tests {
         }
     }
 
+    /// A key-encryption key for serve-mode configs.
+    const KEK: &str = "BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQU";
+
+    #[test]
+    fn serve_needs_a_key_encryption_key_and_dev_makes_one_beside_its_database() {
+        let serve = |args: CommonArgs| {
+            Config::from_command(Command::Serve(CommonArgs {
+                issuer: Some("https://id.example.com".into()),
+                ..args
+            }))
+        };
+        let refused = serve(CommonArgs::default()).unwrap_err();
+        assert!(
+            refused.contains("OIDC_KEY_ENCRYPTION_KEY")
+                && refused.contains("provider keys new-kek"),
+            "{refused}"
+        );
+        assert!(matches!(
+            serve(CommonArgs { key_encryption_key_file: Some("/etc/oidc/kek".into()), ..CommonArgs::default() })
+                .unwrap()
+                .key_encryption_key,
+            KekSource::File(path) if path == Path::new("/etc/oidc/kek")
+        ));
+        let short = serve(CommonArgs {
+            key_encryption_key: Some("c2hvcnQ".into()),
+            ..CommonArgs::default()
+        })
+        .unwrap_err();
+        assert!(
+            short.contains("OIDC_KEY_ENCRYPTION_KEY") && short.contains("32"),
+            "{short}"
+        );
+        assert!(matches!(
+            serve(CommonArgs {
+                key_encryption_key: Some(KEK.into()),
+                ..CommonArgs::default()
+            })
+            .unwrap()
+            .key_encryption_key,
+            KekSource::Key(_)
+        ));
+        assert!(matches!(
+            dev(CommonArgs { database_url: Some("sqlite://var/oidc/provider.db".into()), ..CommonArgs::default() })
+                .unwrap()
+                .key_encryption_key,
+            KekSource::CreateAt(path) if path == Path::new("var/oidc/key-encryption.key")
+        ));
+    }
+
     #[test]
     fn serve_refuses_plain_http_issuer() {
         let err = Config::from_command(Command::Serve(CommonArgs {
@@ -622,6 +693,7 @@ mod tests {
         assert!(Config::from_command(Command::Serve(CommonArgs::default())).is_err());
         let ok = Config::from_command(Command::Serve(CommonArgs {
             issuer: Some("https://id.example.com".into()),
+            key_encryption_key: Some(KEK.into()),
             ..CommonArgs::default()
         }))
         .unwrap();
@@ -641,6 +713,7 @@ mod tests {
         let serve = |audience: Option<&str>| {
             Config::from_command(Command::Serve(CommonArgs {
                 issuer: Some("https://id.example.com".into()),
+                key_encryption_key: Some(KEK.into()),
                 registration_audience: audience.map(str::to_owned),
                 ..CommonArgs::default()
             }))
@@ -726,7 +799,9 @@ mod tests {
             let Some(long) = argument.get_long() else {
                 continue;
             };
-            if long == "config" {
+            // The file names settings, not secrets: the KEK itself comes from the
+            // environment (or --key-encryption-key-file).
+            if long == "config" || long == "key-encryption-key" {
                 continue;
             }
             let key = match long {

@@ -22,6 +22,7 @@ pub mod http;
 pub mod metrics;
 pub mod protocol;
 pub mod random;
+pub mod sealing;
 pub mod secrets;
 pub mod seed;
 pub mod serve;

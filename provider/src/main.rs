@@ -10,6 +10,7 @@ use provider::admin::{
     UsersCommand,
 };
 use provider::config::{Cli, Command, Config};
+use provider::random::{OsRandom, Random};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -29,7 +30,15 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     provider::telemetry::init(config.mode, config.log_format);
-    let running = provider::start(config).await?;
+    // Start-up failures are the operator's to fix: one clear line, exit code 1.
+    let running = match provider::start(config).await {
+        Ok(running) => running,
+        Err(error) => {
+            tracing::error!(%error, "the provider could not start");
+            eprintln!("provider: {error}");
+            std::process::exit(1);
+        }
+    };
     running.wait().await?;
     tracing::info!("provider stopped");
     Ok(())
@@ -43,8 +52,9 @@ enum Operation {
 }
 
 impl Operation {
-    fn target(&self) -> &Target {
-        match self {
+    /// The deployment the command works on (`keys new-kek` works on none).
+    fn target(&self) -> Option<&Target> {
+        Some(match self {
             Operation::Clients(ClientsCommand::Add(args)) => &args.target,
             Operation::Clients(
                 ClientsCommand::List(target)
@@ -59,11 +69,14 @@ impl Operation {
                 | UsersCommand::Disable { target, .. }
                 | UsersCommand::Enable { target, .. },
             ) => target,
-            Operation::Keys(KeysCommand::List(target) | KeysCommand::Rotate { target, .. }) => {
-                target
-            }
+            Operation::Keys(
+                KeysCommand::List(target)
+                | KeysCommand::Rotate { target, .. }
+                | KeysCommand::Reencrypt { target, .. },
+            ) => target,
+            Operation::Keys(KeysCommand::NewKek) => return None,
             Operation::Audit(AuditCommand::Tail { target, .. }) => target,
-        }
+        })
     }
 }
 
@@ -94,7 +107,11 @@ async fn operate(operation: Operation) -> anyhow::Result<()> {
 }
 
 async fn run(operation: Operation, console: &mut Console<'_>) -> Result<(), AdminError> {
-    let admin = Admin::open(operation.target()).await?;
+    let Some(target) = operation.target() else {
+        (console.print)(&admin::keys::new_kek(OsRandom.bytes32()));
+        return Ok(());
+    };
+    let admin = Admin::open(target).await?;
     match operation {
         Operation::Clients(command) => match command {
             ClientsCommand::Add(args) => admin::clients::add(&admin, args, console).await,
@@ -127,6 +144,10 @@ async fn run(operation: Operation, console: &mut Console<'_>) -> Result<(), Admi
             KeysCommand::Rotate { alg, .. } => {
                 admin::keys::rotate(&admin, alg.as_deref(), console).await
             }
+            KeysCommand::Reencrypt { new_key_file, .. } => {
+                admin::keys::reencrypt(&admin, &new_key_file, console).await
+            }
+            KeysCommand::NewKek => Ok(()),
         },
         Operation::Audit(AuditCommand::Tail { lines, follow, .. }) => {
             let stop = async {

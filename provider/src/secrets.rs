@@ -11,6 +11,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::protocol::types::UnixTime;
 use crate::store::KeyStore;
 
+/// Every server secret's name (re-encryption walks them).
+pub const SECRET_NAMES: &[&str] = &[HMAC_SECRET];
+
 /// The name of the HMAC key in the `server_secrets` table.
 const HMAC_SECRET: &str = "hmac-sha256";
 

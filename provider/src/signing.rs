@@ -197,8 +197,9 @@ mod tests {
     async fn store() -> (tempfile::TempDir, SqliteStore) {
         keys::install_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("keys.db").display());
-        (dir, SqliteStore::open(&url).await.unwrap())
+        let path = dir.path().join("keys.db");
+        let url = format!("sqlite://{}", path.display());
+        (dir, SqliteStore::open(&url, Some(&path)).await.unwrap())
     }
 
     /// The statuses of one algorithm's keys, sorted.

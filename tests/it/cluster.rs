@@ -19,6 +19,9 @@ use crate::support::{
     encode, owned, spawn,
 };
 
+/// The key-encryption key both nodes are deployed with.
+const SHARED_KEK: &str = "Q0xVU1RFUi1URVNULUtFSy0zMi1CWVRFUy1MT05HISE";
+
 /// The issuer both nodes share (what a load balancer's name would be); random per run, so
 /// concurrent runs on one Redis do not share counters.
 fn issuer() -> String {
@@ -42,6 +45,9 @@ async fn node(
         move |config| {
             config.database_url = database;
             config.redis_url = Some(redis);
+            config.key_encryption_key = provider::sealing::KekSource::Key(std::sync::Arc::new(
+                provider::sealing::KeyEncryptionKey::from_text(SHARED_KEK).expect("a KEK"),
+            ));
             config.issuer = Some(
                 provider::protocol::types::Issuer::parse(&issuer, true).expect("an issuer URL"),
             );
@@ -178,6 +184,8 @@ async fn two_nodes_share_codes_tokens_throttles_keys_and_clients() {
         database_url: Some(schema.url()),
         redis_url: Some(redis.clone()),
         issuer: Some(shared_issuer.clone()),
+        key_encryption_key: Some(SHARED_KEK.to_owned()),
+        ..provider::admin::Target::default()
     };
     let admin = provider::admin::Admin::open(&target).await.unwrap();
     let record = provider::signing::rotate(

@@ -1,4 +1,4 @@
-//! `provider keys list|rotate`.
+//! `provider keys list|rotate|new-kek|reencrypt`.
 
 use crate::admin::{Admin, AdminError, Console, timestamp};
 use crate::cluster::Change;
@@ -50,5 +50,39 @@ pub async fn rotate(
     }
     let told = admin.announce(Change::Keys).await;
     (console.print)(&format!("the JWKS changed; {told}"));
+    Ok(())
+}
+
+/// A new key-encryption key's text.
+pub fn new_kek(random: [u8; 32]) -> String {
+    crate::sealing::KeyEncryptionKey::generate_text(random)
+}
+
+/// Re-seals the stored key material from the command's KEK to the one in `new_key_file`.
+pub async fn reencrypt(
+    admin: &Admin,
+    new_key_file: &std::path::Path,
+    console: &mut Console<'_>,
+) -> Result<(), AdminError> {
+    let old = admin.kek.as_ref().ok_or_else(|| {
+        AdminError::new(format!(
+            "the current key is needed to open the stored keys: {}",
+            crate::sealing::MISSING
+        ))
+    })?;
+    let new = crate::sealing::KeyEncryptionKey::from_file(new_key_file)
+        .map_err(|err| AdminError::new(format!("--new-key-file: {err}")))?;
+    let count = crate::store::sealed::reencrypt(
+        admin.raw_keys.as_ref(),
+        old,
+        &new,
+        crate::secrets::SECRET_NAMES,
+    )
+    .await?;
+    (console.print)(&format!(
+        "re-sealed {count} value(s) from key {} to key {}; restart every node with the new key, then run this once more",
+        old.id(),
+        new.id()
+    ));
     Ok(())
 }

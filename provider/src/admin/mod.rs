@@ -56,12 +56,23 @@ pub struct Target {
     /// The deployment's issuer (names its Redis namespace).
     #[arg(long, env = "OIDC_ISSUER")]
     pub issuer: Option<String>,
+    /// The deployment's key-encryption key file (needed by `keys rotate` and `keys
+    /// reencrypt`) [default: key-encryption.key beside a SQLite database, when it exists].
+    #[arg(long, env = "OIDC_KEY_ENCRYPTION_KEY_FILE")]
+    pub key_encryption_key_file: Option<std::path::PathBuf>,
+    /// The key-encryption key itself (prefer the environment variable).
+    #[arg(long, env = "OIDC_KEY_ENCRYPTION_KEY", hide_env_values = true)]
+    pub key_encryption_key: Option<String>,
 }
 
 /// The opened deployment.
 pub struct Admin {
-    /// Its stores.
+    /// Its stores (the key store sealed with the KEK, or locked without one).
     pub stores: Stores,
+    /// The key store as stored (sealed values), for re-encryption.
+    pub raw_keys: std::sync::Arc<dyn crate::store::KeyStore>,
+    /// The key-encryption key, when the command was given one.
+    pub kek: Option<std::sync::Arc<crate::sealing::KeyEncryptionKey>>,
     cluster: Option<Cluster>,
     /// The time.
     pub now: UnixTime,
@@ -78,7 +89,31 @@ impl Admin {
             .unwrap_or_else(|| crate::store::DEFAULT_DATABASE_URL.to_owned());
         let url =
             DatabaseUrl::parse(&raw).map_err(|err| AdminError(format!("--database: {err}")))?;
-        let stores = crate::store::open(&url).await?;
+        let dev_file = crate::sealing::dev_key_path(url.file_path().as_deref());
+        let dev_file = (url.file_path().is_some() && dev_file.exists()).then_some(dev_file);
+        let kek = match crate::sealing::KekSource::choose(
+            target.key_encryption_key.as_deref(),
+            target.key_encryption_key_file.clone(),
+            dev_file,
+        ) {
+            Ok(source) => Some(
+                source
+                    .load(OsRandom.bytes32())
+                    .map_err(|err| AdminError(format!("the key-encryption key: {err}")))?,
+            ),
+            Err(_) => None,
+        };
+        let mut stores = crate::store::open(&url).await?;
+        let raw_keys = std::sync::Arc::clone(&stores.keys);
+        stores = match &kek {
+            Some(kek) => stores.sealed_with(std::sync::Arc::clone(kek)),
+            None => {
+                stores.keys = std::sync::Arc::new(crate::store::sealed::LockedKeys::new(
+                    std::sync::Arc::clone(&raw_keys),
+                ));
+                stores
+            }
+        };
         let cluster = match (&target.redis_url, &target.issuer) {
             (Some(redis), Some(issuer)) => {
                 let issuer = Issuer::parse(issuer, true)
@@ -97,6 +132,8 @@ impl Admin {
         };
         Ok(Admin {
             stores,
+            raw_keys,
+            kek,
             cluster,
             now: SystemClock.now(),
             random: OsRandom,
@@ -211,6 +248,19 @@ pub enum KeysCommand {
         #[command(flatten)]
         target: Target,
     },
+    /// Prints a new key-encryption key (32 random bytes, base64url) for
+    /// OIDC_KEY_ENCRYPTION_KEY or --key-encryption-key-file.
+    NewKek,
+    /// Re-seals every private key and server secret under a new key-encryption key (rotating
+    /// the KEK). Safe to repeat: values already sealed under the new key are left alone. Then
+    /// restart every node with the new key and run it once more.
+    Reencrypt {
+        /// The file holding the new key-encryption key.
+        #[arg(long)]
+        new_key_file: std::path::PathBuf,
+        #[command(flatten)]
+        target: Target,
+    },
 }
 
 /// `provider audit …`.
@@ -254,6 +304,7 @@ pub(crate) mod tests {
                 "sqlite://{}",
                 dir.path().join("admin.db").display()
             )),
+            key_encryption_key: Some(crate::sealing::KeyEncryptionKey::generate_text([5; 32])),
             ..Target::default()
         };
         let admin = Admin::open(&target).await.unwrap();

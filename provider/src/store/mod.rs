@@ -12,6 +12,7 @@ pub mod cache;
 #[cfg(test)]
 pub mod conformance;
 pub mod postgres;
+pub mod sealed;
 mod sql;
 pub mod sqlite;
 #[cfg(any(test, feature = "test-support"))]
@@ -48,6 +49,9 @@ pub enum Error {
     /// A stored value did not parse into its protocol type.
     #[error("stored value is invalid: {0}")]
     Invalid(&'static str),
+    /// Sealed key material could not be opened (another key-encryption key, tampering).
+    #[error("key material at rest: {0}")]
+    Sealed(#[from] crate::sealing::SealError),
 }
 
 /// Store result.
@@ -87,6 +91,21 @@ impl DatabaseUrl {
         }
     }
 
+    /// The database file of a file-backed SQLite URL (not of `:memory:` or PostgreSQL).
+    pub fn file_path(&self) -> Option<std::path::PathBuf> {
+        let DatabaseUrl::Sqlite(url) = self else {
+            return None;
+        };
+        let path = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:");
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() || path.starts_with(":memory:") {
+            return None;
+        }
+        Some(std::path::PathBuf::from(path))
+    }
+
     /// The URL with any password replaced, for logs and messages.
     pub fn redacted(&self) -> String {
         redacted(self.as_str())
@@ -109,9 +128,9 @@ fn redacted(raw: &str) -> String {
 /// the client cache in front. `serve`, `dev`, `users` and `keys` all come through here.
 pub async fn open(url: &DatabaseUrl) -> Result<Stores> {
     let stores = match url {
-        DatabaseUrl::Sqlite(url) => {
-            Stores::from_backend(Arc::new(sqlite::SqliteStore::open(url).await?))
-        }
+        DatabaseUrl::Sqlite(sqlite_url) => Stores::from_backend(Arc::new(
+            sqlite::SqliteStore::open(sqlite_url, url.file_path().as_deref()).await?,
+        )),
         DatabaseUrl::Postgres(url) => {
             Stores::from_backend(Arc::new(postgres::PostgresStore::open(url).await?))
         }
@@ -165,6 +184,12 @@ impl Stores {
             maintenance: backend,
             client_cache: None,
         }
+    }
+
+    /// Seals private key material at rest with `kek` (see [`sealed`]).
+    pub fn sealed_with(mut self, kek: Arc<crate::sealing::KeyEncryptionKey>) -> Self {
+        self.keys = Arc::new(sealed::SealedKeys::new(self.keys, kek));
+        self
     }
 
     /// Puts the read-through client cache in front of `clients`.
@@ -356,6 +381,12 @@ pub trait KeyStore: Send + Sync {
     /// The shared secret called `name`: stores `candidate` if there is none yet (the first
     /// node to start wins, atomically) and returns the stored value.
     async fn server_secret(&self, name: &str, candidate: &str, now: UnixTime) -> Result<String>;
+    /// Replaces a key's stored private material (sealing a legacy key, re-encryption).
+    async fn replace_key_material(&self, kid: &str, private_pem: &str) -> Result<()>;
+    /// Replaces a stored server secret's value (sealing, re-encryption).
+    async fn replace_server_secret(&self, name: &str, value: &str) -> Result<()>;
+    /// The stored value of a server secret, if there is one (re-encryption reads it raw).
+    async fn read_server_secret(&self, name: &str) -> Result<Option<String>>;
 }
 
 /// One audit event.

@@ -541,6 +541,33 @@ impl KeyStore for $store {
             .await?;
         Ok(())
     }
+
+    async fn replace_key_material(&self, kid: &str, private_pem: &str) -> Result<()> {
+        sqlx::query("UPDATE signing_keys SET private_pem = $1 WHERE kid = $2")
+            .bind(private_pem)
+            .bind(kid)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn replace_server_secret(&self, name: &str, value: &str) -> Result<()> {
+        sqlx::query("UPDATE server_secrets SET value = $1 WHERE name = $2")
+            .bind(value)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn read_server_secret(&self, name: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
 }
 
 #[async_trait]
