@@ -122,9 +122,11 @@ pub async fn start_with(
             let metrics = serve::bind(address, "--metrics-bind")
                 .await
                 .map_err(|err| Error::internal("binding the metrics listener", err))?;
-            let app = http::metrics::router().with_state(state.clone());
+            let app = http::metrics::router()
+                .merge(http::health::management_router())
+                .with_state(state.clone());
             tokio::spawn(async move { axum::serve(metrics, app).await });
-            tracing::info!("metrics on http://{address}/metrics");
+            tracing::info!("metrics and probes on http://{address} (/metrics, /healthz, /readyz)");
             router(state.clone())
         }
         None => router(state.clone()).merge(http::metrics::router().with_state(state.clone())),

@@ -49,6 +49,9 @@ pub enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Exits 0 when the node configured by the same environment answers /readyz with 200
+    /// (a container HEALTHCHECK for images without curl).
+    Healthcheck(crate::healthcheck::HealthcheckArgs),
 }
 
 /// Flags shared by both modes. All optional: defaults go in after merging with the file.
@@ -305,8 +308,15 @@ impl Config {
         let (mode, args) = match command {
             Command::Dev(args) => (Mode::Dev, args),
             Command::Serve(args) => (Mode::Serve, args),
-            Command::Clients(_) | Command::Users(_) | Command::Keys(_) | Command::Audit(_) => {
-                return Err("clients, users, keys and audit are commands, not server modes".into());
+            Command::Clients(_)
+            | Command::Users(_)
+            | Command::Keys(_)
+            | Command::Audit(_)
+            | Command::Healthcheck(_) => {
+                return Err(
+                    "clients, users, keys, audit and healthcheck are commands, not server modes"
+                        .into(),
+                );
             }
         };
         let file = match &args.config {

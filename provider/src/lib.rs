@@ -18,6 +18,7 @@ pub mod clock;
 pub mod cluster;
 pub mod config;
 mod error;
+pub mod healthcheck;
 pub mod http;
 pub mod metrics;
 pub mod protocol;

@@ -20,6 +20,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Users(command) => return operate(Operation::Users(command)).await,
         Command::Keys(command) => return operate(Operation::Keys(command)).await,
         Command::Audit(command) => return operate(Operation::Audit(command)).await,
+        Command::Healthcheck(args) => healthcheck(&args).await,
         server => server,
     };
     let config = match Config::from_command(command) {
@@ -77,6 +78,28 @@ impl Operation {
             Operation::Keys(KeysCommand::NewKek) => return None,
             Operation::Audit(AuditCommand::Tail { target, .. }) => target,
         })
+    }
+}
+
+/// `provider healthcheck`: one line, exit code 0 (ready) or 1.
+async fn healthcheck(args: &provider::healthcheck::HealthcheckArgs) -> ! {
+    let timeout = std::time::Duration::from_secs(args.timeout);
+    let result = match provider::healthcheck::target(args) {
+        Ok(address) => provider::healthcheck::check(address, timeout).await,
+        Err(message) => Err(message),
+    };
+    match result {
+        Ok(body) => {
+            #[allow(clippy::print_stdout)]
+            {
+                println!("ready: {}", body.replace('\n', "; "));
+            }
+            std::process::exit(0)
+        }
+        Err(message) => {
+            eprintln!("provider healthcheck: {message}");
+            std::process::exit(1)
+        }
     }
 }
 

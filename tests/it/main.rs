@@ -8,6 +8,7 @@ mod client_credentials;
 mod cluster;
 mod code_flow;
 mod cors;
+mod deploy;
 mod device;
 mod discovery;
 mod expiry;

@@ -96,4 +96,22 @@ async fn metrics_move_to_their_own_listener() {
         .unwrap();
     assert_eq!(reply.status(), StatusCode::OK);
     assert!(reply.text().await.unwrap().contains("oidc_redis_up"));
+    // The management listener answers the probes too (health checks when the main listener
+    // speaks TLS), and `provider healthcheck` finds the node there.
+    for (path, body) in [("/healthz", "ok"), ("/readyz", "database: ok")] {
+        let reply = reqwest::get(format!("http://{address}{path}"))
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::OK, "{path}");
+        assert!(reply.text().await.unwrap().contains(body), "{path}");
+    }
+    let checked = provider::healthcheck::check(address, std::time::Duration::from_secs(3))
+        .await
+        .expect("ready");
+    assert!(checked.starts_with("ready"), "{checked}");
+    // Nothing else is there: the API stays on the main listener.
+    let token = reqwest::get(format!("http://{address}/.well-known/openid-configuration"))
+        .await
+        .unwrap();
+    assert_eq!(token.status(), StatusCode::NOT_FOUND);
 }

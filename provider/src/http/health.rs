@@ -18,6 +18,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_readyz))
 }
 
+/// The probes again, for the management listener (`--metrics-bind`), beside `/metrics`: where
+/// container health checks and orchestrators look when the main listener speaks TLS.
+pub fn management_router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route(paths::HEALTHZ, axum::routing::get(get_healthz))
+        .route(paths::READYZ, axum::routing::get(get_readyz))
+}
+
 /// Liveness: the process is up.
 ///
 /// Answers without touching the database.
