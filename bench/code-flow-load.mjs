@@ -1,0 +1,168 @@
+// Code-flow load against one or more provider nodes (the two-node benchmark's driver).
+//
+//   node bench/code-flow-load.mjs --nodes http://127.0.0.1:8080,http://127.0.0.1:8081 \
+//     --users 16 --seconds 20 [--client demo-web:demo-web-secret]
+//     [--redirect-uri http://127.0.0.1:8082/callback] [--login alice:alice-password-2026]
+//
+// Each virtual user signs in once (on the first node), then loops: /authorize on one node
+// (the SSO session answers with a code at once), the code redeemed at /token on the next
+// node, round-robin, so every code crosses nodes. Every step is checked (status, state, iss,
+// a JWT access token); anything else is an error. Prints one JSON line:
+//   {"flows":N,"flows_per_s":R,"requests":M,"errors":E,"p50_ms":..,"p99_ms":..,"by_node":{..}}
+// Node 20+ (built-in fetch and crypto), no dependencies.
+import { createHash, randomBytes } from "node:crypto";
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((pairs, arg, index, all) => {
+    if (arg.startsWith("--")) pairs.push([arg.slice(2), all[index + 1]]);
+    return pairs;
+  }, []),
+);
+const nodes = (args.nodes ?? "http://127.0.0.1:8080").split(",");
+const users = Number(args.users ?? 16);
+const seconds = Number(args.seconds ?? 20);
+const [clientId, clientSecret] = (args.client ?? "demo-web:demo-web-secret").split(":");
+const redirectUri = args["redirect-uri"] ?? "http://127.0.0.1:8082/callback";
+const [username, password] = (args.login ?? "alice:alice-password-2026").split(":");
+const basic = "Basic " + Buffer.from(`${clientId}:${clientSecret}`).toString("base64");
+
+const b64url = (bytes) => Buffer.from(bytes).toString("base64url");
+const latencies = [];
+const byNode = Object.fromEntries(nodes.map((node) => [node, 0]));
+let requests = 0;
+let errors = 0;
+const errorSamples = [];
+
+function fail(message) {
+  errors += 1;
+  if (errorSamples.length < 5) errorSamples.push(message);
+}
+
+// A minimal cookie jar: name=value pairs from Set-Cookie, sent back to every node (they share
+// one issuer, as behind a load balancer).
+class Browser {
+  constructor() { this.cookies = new Map(); }
+  header() { return [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; "); }
+  keep(response) {
+    for (const line of response.headers.getSetCookie?.() ?? []) {
+      const [pair] = line.split(";");
+      const at = pair.indexOf("=");
+      this.cookies.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
+    }
+  }
+  async fetch(url, options = {}) {
+    requests += 1;
+    const response = await fetch(url, {
+      ...options,
+      redirect: "manual",
+      headers: { ...(options.headers ?? {}), cookie: this.header() },
+    });
+    this.keep(response);
+    return response;
+  }
+}
+
+function authorizeUrl(node, pkce, state) {
+  const params = new URLSearchParams({
+    response_type: "code", client_id: clientId, redirect_uri: redirectUri,
+    scope: "openid profile", state, nonce: b64url(randomBytes(12)),
+    code_challenge: pkce.challenge, code_challenge_method: "S256",
+  });
+  return `${node}/authorize?${params}`;
+}
+
+function newPkce() {
+  const verifier = b64url(randomBytes(32));
+  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
+}
+
+// Follows the provider's own redirects until one leaves for the client; signs in on the way.
+async function toCallback(browser, node, url) {
+  for (let hop = 0; hop < 8; hop += 1) {
+    const response = await browser.fetch(url);
+    if (response.status === 200) {
+      const html = await response.text();
+      const action = html.match(/<form[^>]*action="([^"]+)"/)?.[1]?.replaceAll("&amp;", "&");
+      const csrf = html.match(/name="csrf_token" value="([^"]+)"/)?.[1];
+      if (!action || !csrf) throw new Error(`a page without a form at ${url}`);
+      const body = new URLSearchParams({ csrf_token: csrf, username, password });
+      const posted = await browser.fetch(new URL(action, node).toString(), {
+        method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded" },
+      });
+      if (posted.status !== 303) throw new Error(`sign-in answered ${posted.status}`);
+      url = new URL(posted.headers.get("location"), node).toString();
+      continue;
+    }
+    if (response.status !== 303 && response.status !== 302) {
+      throw new Error(`${url} answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
+    }
+    const location = new URL(response.headers.get("location"), node).toString();
+    if (location.startsWith(redirectUri)) return new URL(location);
+    url = location;
+  }
+  throw new Error("too many redirects");
+}
+
+async function flow(browser, index) {
+  const front = nodes[index % nodes.length];
+  const back = nodes[(index + 1) % nodes.length];
+  const pkce = newPkce();
+  const state = b64url(randomBytes(12));
+  const started = performance.now();
+  const callback = await toCallback(browser, front, authorizeUrl(front, pkce, state));
+  if (callback.searchParams.get("state") !== state) throw new Error("state mismatch");
+  const code = callback.searchParams.get("code");
+  if (!code) throw new Error(`no code: ${callback}`);
+  requests += 1;
+  const token = await fetch(`${back}/token`, {
+    method: "POST",
+    headers: { authorization: basic, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code", code, redirect_uri: redirectUri,
+      code_verifier: pkce.verifier,
+    }),
+  });
+  const json = await token.json();
+  if (token.status !== 200 || json.access_token?.split(".").length !== 3 || !json.id_token) {
+    throw new Error(`token on ${back}: ${token.status} ${JSON.stringify(json).slice(0, 200)}`);
+  }
+  latencies.push(performance.now() - started);
+  byNode[front] += 1;
+}
+
+async function user(browser, id, deadline) {
+  let index = id;
+  while (performance.now() < deadline) {
+    try {
+      await flow(browser, index);
+    } catch (error) {
+      fail(String(error.message ?? error));
+    }
+    index += 1;
+  }
+}
+
+// Warm-up: every virtual user signs in with one flow (bcrypt is the cost of a sign-in, not of
+// the flows measured after it). Its errors count; its flows and requests do not.
+const browsers = Array.from({ length: users }, () => new Browser());
+await Promise.all(browsers.map((browser, id) => flow(browser, id).catch((error) => fail(String(error.message ?? error)))));
+latencies.length = 0;
+requests = 0;
+for (const node of nodes) byNode[node] = 0;
+const started = performance.now();
+const deadline = started + seconds * 1000;
+await Promise.all(browsers.map((browser, id) => user(browser, id, deadline)));
+const elapsed = (performance.now() - started) / 1000;
+latencies.sort((a, b) => a - b);
+const pick = (q) => latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] : 0;
+console.log(JSON.stringify({
+  flows: latencies.length,
+  flows_per_s: Number((latencies.length / elapsed).toFixed(1)),
+  requests,
+  errors,
+  p50_ms: Number(pick(0.5).toFixed(1)),
+  p99_ms: Number(pick(0.99).toFixed(1)),
+  by_node: byNode,
+  error_samples: errorSamples,
+}));
+process.exit(errors === 0 && latencies.length > 0 ? 0 : 1);
