@@ -79,6 +79,11 @@ pub struct IntrospectionResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub jti: Option<String>,
+    /// RFC 8693 §4.1, exchanged tokens with an actor: who acts for the subject (`sub`,
+    /// `client_id`), with earlier actors nested in `act`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Object, example = json!({"sub": "demo-api", "client_id": "demo-api"}))]
+    pub act: Option<serde_json::Value>,
 }
 
 /// RFC 7009 §2.1 revocation request (`application/x-www-form-urlencoded`). Revoking a refresh

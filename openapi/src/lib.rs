@@ -56,7 +56,10 @@ pub use registration::{
     ApplicationType, ClientInformation, ClientMetadataRequest, ClientUpdateRequest,
     TokenEndpointAuthMethod,
 };
-pub use token::{GrantType, TokenRequest, TokenResponse};
+pub use token::{
+    ACCESS_TOKEN_TYPE, GrantType, ID_TOKEN_TYPE, JWT_TOKEN_TYPE, REFRESH_TOKEN_TYPE, TokenRequest,
+    TokenResponse,
+};
 pub use userinfo::{UserInfo, UserInfoForm};
 
 /// Example values that work against `provider dev` (its seeded demo clients and users), so

@@ -20,16 +20,21 @@ pub enum GrantType {
     /// RFC 8628 §3.4: poll for the tokens of a device authorization.
     #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
     DeviceCode,
+    /// RFC 8693: trade a token for another, narrower one (another audience, fewer scopes,
+    /// optionally naming the actor).
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:token-exchange")]
+    TokenExchange,
 }
 
 impl GrantType {
     /// Every grant the token endpoint accepts, in the order discovery lists them. Adding a
     /// variant makes the compiler point at every `match` that must learn it.
-    pub const ALL: [GrantType; 4] = [
+    pub const ALL: [GrantType; 5] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
         GrantType::DeviceCode,
+        GrantType::TokenExchange,
     ];
 
     /// The `grant_type` value on the wire (RFC 6749 §4, RFC 8628 §3.4).
@@ -39,6 +44,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+            GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
         }
     }
 
@@ -65,6 +71,9 @@ impl std::fmt::Display for GrantType {
 /// - `client_credentials` (RFC 6749 §4.4): confidential clients only; `scope` and `resource`
 ///   are optional (default: everything the client may request, for its default audience).
 /// - `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4): `device_code` is required.
+/// - `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693 §2.1): `subject_token` and
+///   `subject_token_type` are required; `actor_token` with `actor_token_type`, `resource` or
+///   `audience`, `scope` (only narrower) and `requested_token_type` are optional.
 ///
 /// Client authentication (RFC 6749 §2.3.1): confidential clients use HTTP Basic
 /// (`client_secret_basic`) *or* `client_id` + `client_secret` in this body
@@ -101,11 +110,39 @@ pub struct TokenRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = "api:read")]
     pub scope: Option<String>,
-    /// `client_credentials` only: RFC 8707 resource indicator, the audience of the access
-    /// token (one of the client's allowed resources).
+    /// `client_credentials` and token exchange: RFC 8707 resource indicator, the audience of
+    /// the access token (one of the client's allowed resources).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = json!(crate::demo::API_RESOURCE))]
     pub resource: Option<String>,
+    /// Token exchange only (RFC 8693 §2.1): the token to exchange, an access token this
+    /// provider issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "")]
+    pub subject_token: Option<String>,
+    /// Token exchange only: the type of `subject_token`,
+    /// `urn:ietf:params:oauth:token-type:access_token` (or `...:jwt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = json!(ACCESS_TOKEN_TYPE))]
+    pub subject_token_type: Option<String>,
+    /// Token exchange only: a token of the party acting for the subject (an access token
+    /// issued to the requesting client); the new token names it in a nested `act` claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub actor_token: Option<String>,
+    /// Token exchange only: the type of `actor_token` (required with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub actor_token_type: Option<String>,
+    /// Token exchange only: the target service by name; here the same values as `resource`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub audience: Option<String>,
+    /// Token exchange only: the kind of token wanted; `...:access_token` (the default) or
+    /// `...:jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub requested_token_type: Option<String>,
     /// `client_secret_post` and public clients: the client id. With HTTP Basic it may be
     /// omitted (if sent, it must match).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -141,7 +178,21 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub refresh_token: Option<String>,
+    /// RFC 8693 §2.2.1, token exchange only: the type of the issued token
+    /// (`urn:ietf:params:oauth:token-type:access_token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub issued_token_type: Option<String>,
 }
+
+/// RFC 8693 §3: the token type URI of an OAuth access token.
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+/// RFC 8693 §3: the token type URI of a JWT.
+pub const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
+/// RFC 8693 §3: the token type URI of an ID token.
+pub const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
+/// RFC 8693 §3: the token type URI of a refresh token.
+pub const REFRESH_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:refresh_token";
 
 #[cfg(test)]
 mod tests {

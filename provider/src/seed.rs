@@ -81,7 +81,11 @@ pub fn demo_clients() -> Vec<RegisteredClient> {
         "Demo web app",
         TokenEndpointAuthMethod::ClientSecretBasic,
         ApplicationType::Web,
-        &[GrantType::AuthorizationCode, GrantType::RefreshToken],
+        &[
+            GrantType::AuthorizationCode,
+            GrantType::RefreshToken,
+            GrantType::TokenExchange,
+        ],
         &["http://127.0.0.1:8082/callback"],
         all_scopes,
     );
@@ -110,6 +114,17 @@ pub fn demo_clients() -> Vec<RegisteredClient> {
         &[],
         all_scopes,
     );
+    // The notes API's own identity: a resource server, so it may introspect and exchange the
+    // tokens it receives (RFC 8693: calling the next service on the user's behalf).
+    let mut api = metadata(
+        "Demo notes API (resource server)",
+        TokenEndpointAuthMethod::ClientSecretBasic,
+        ApplicationType::Web,
+        &[GrantType::ClientCredentials, GrantType::TokenExchange],
+        &[],
+        "openid profile email api:read api:write",
+    );
+    api.resource_server = true;
     let client = |id: &str, secret: Option<&str>, metadata: ClientMetadata| RegisteredClient {
         client_id: ClientId::parse(id).expect("demo client ids are short printable ASCII"),
         secret_digest: secret.map(SecretDigest::of),
@@ -120,6 +135,7 @@ pub fn demo_clients() -> Vec<RegisteredClient> {
         client("demo-cli", None, cli),
         client("demo-service", Some("demo-service-secret"), service),
         client("demo-device", None, device),
+        client("demo-api", Some("demo-api-secret"), api),
     ]
 }
 
@@ -171,6 +187,6 @@ pub async fn seed_demo_data(store: &Stores, issuer: &Issuer, now: UnixTime) -> R
         .clients
         .upsert_client(&swagger_ui_client(issuer), now)
         .await?;
-    tracing::info!(target: "flow", "seed: demo users alice, bob and clients demo-web, demo-cli, demo-service, demo-device, swagger-ui are ready");
+    tracing::info!(target: "flow", "seed: demo users alice, bob and clients demo-web, demo-cli, demo-service, demo-device, demo-api, swagger-ui are ready");
     Ok(())
 }

@@ -24,4 +24,5 @@ mod resource_server;
 mod serving;
 mod throttle;
 mod token_errors;
+mod token_exchange;
 mod userinfo;

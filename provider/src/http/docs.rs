@@ -321,6 +321,11 @@ mod tests {
             aud: Some("aud".into()),
             token_type: Some("Bearer".into()),
             jti: Some("jti".into()),
+            act: Some(crate::protocol::claims::Actor {
+                sub: "agent".into(),
+                client_id: Some("demo-api".into()),
+                act: None,
+            }),
         };
         assert_documented(
             &serde_json::to_value(introspection).unwrap(),

@@ -17,13 +17,16 @@ use utoipa_axum::routes;
 use crate::Error;
 use crate::http::error::ApiError;
 use crate::http::extractors::ClientForm;
+use crate::http::own_tokens::{standing, verify_own_access_token};
 use crate::http::paths;
 use crate::http::responses::{cross_origin_api, no_store_json};
+use crate::protocol::claims::TokenStanding;
 use crate::protocol::client::{GrantType, RegisteredClient};
+use crate::protocol::error::OAuthError;
 use crate::protocol::grants::device_code::{ALREADY_USED, DENIED, Poll};
 use crate::protocol::grants::{
     GrantError, Replay, ReplayKind, TokenRequest, authorization_code, client_credentials,
-    device_code, parse_token_request, refresh_token,
+    device_code, parse_token_request, refresh_token, token_exchange,
 };
 use crate::protocol::issuance::{self, Minted, RefreshWrite};
 use crate::protocol::types::{Subject, UnixTime};
@@ -40,8 +43,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Token request (every grant).
 ///
 /// RFC 6749 §3.2: exchange an authorization code (with the PKCE verifier), a refresh token
-/// (rotated: the old one is spent, reuse revokes the family), client credentials, or an RFC
-/// 8628 device code for tokens. Form-encoded; see `TokenRequest` for which members each
+/// (rotated: the old one is spent, reuse revokes the family), client credentials, an RFC
+/// 8628 device code, or (RFC 8693 token exchange) an access token for a narrower one. Form-encoded; see `TokenRequest` for which members each
 /// grant needs. Try it: `grant_type=client_credentials` with client_basic
 /// `demo-service` / `demo-service-secret` (or those two in the body).
 #[utoipa::path(
@@ -67,6 +70,13 @@ pub fn router() -> OpenApiRouter<AppState> {
             "device_code": "paste the device_code from /device_authorization",
             "client_id": openapi::demo::DEVICE_CLIENT_ID,
         }))),
+        ("5-token_exchange" = (summary = "token exchange: demo-web narrows its user's access token (paste one)", value = json!({
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "subject_token": "paste an access token demo-web received",
+            "subject_token_type": openapi::ACCESS_TOKEN_TYPE,
+            "scope": "api:read",
+            "client_id": openapi::demo::WEB_CLIENT_ID, "client_secret": openapi::demo::WEB_CLIENT_SECRET,
+        }))),
     )),
     security(("client_basic" = []), ()),
     responses(
@@ -74,7 +84,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             ("Cache-Control" = String, description = "`no-store`"),
             ("Pragma" = String, description = "`no-cache`"),
         )),
-        (status = 400, description = "RFC 6749 §5.2 / RFC 8628 §3.5: `invalid_request` (missing, repeated or malformed parameter, body not form-encoded), `invalid_grant` (code or refresh token invalid, expired, used, or PKCE mismatch), `unauthorized_client`, `unsupported_grant_type`, `invalid_scope`, `invalid_target`, or for device polls `authorization_pending`, `slow_down`, `access_denied`, `expired_token`.", body = ErrorBody, headers(
+        (status = 400, description = "RFC 6749 §5.2 / RFC 8628 §3.5 / RFC 8693 §2.2.2: `invalid_request` (missing, repeated or malformed parameter, body not form-encoded; for token exchange also an unacceptable subject or actor token), `invalid_grant` (code or refresh token invalid, expired, used, or PKCE mismatch), `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` (for token exchange: any widening), `invalid_target` (a resource the client may not target), or for device polls `authorization_pending`, `slow_down`, `access_denied`, `expired_token`.", body = ErrorBody, headers(
             ("Cache-Control" = String, description = "`no-store`"),
         ), examples(
             ("invalid_grant" = (value = json!({"error": "invalid_grant", "error_description": "the authorization code is invalid or expired"}))),
@@ -96,6 +106,7 @@ async fn post_token(
     client.check_grant(grant_type)?;
     let now = state.now();
     let store = &state.store;
+    let mut exchanged = None;
     let decided = match request {
         TokenRequest::AuthorizationCode(request) => {
             let code = request.code.digest();
@@ -121,6 +132,23 @@ async fn post_token(
             refresh_token::exchange(&client, &request, loaded, now)
         }
         TokenRequest::ClientCredentials(request) => client_credentials::exchange(&client, &request),
+        TokenRequest::TokenExchange(request) => {
+            let subject = presented(&state, &request.subject_token, "subject_token").await?;
+            let actor = match &request.actor_token {
+                Some(token) => Some(presented(&state, token, "actor_token").await?),
+                None => None,
+            };
+            match (subject, actor) {
+                (Err(error), _) | (_, Some(Err(error))) => Err(error.into()),
+                (Ok(subject), actor) => {
+                    let actor = actor.and_then(Result::ok);
+                    token_exchange::exchange(&client, &request, &subject, actor.as_ref(), now)
+                        .inspect(|issue| {
+                            exchanged = Some(describe_exchange(&subject, actor.as_ref(), issue))
+                        })
+                }
+            }
+        }
         TokenRequest::DeviceCode(request) => {
             let digest = request.device_code.digest();
             let grant = store.ephemeral.device_by_code(&digest).await?;
@@ -168,9 +196,58 @@ async fn post_token(
     let minted = issuance::mint(issue, &client, &context, random, now)
         .map_err(|error| Error::internal("minting tokens", error))?;
     persist(&state, &client, &minted, now).await?;
+    if let Some(detail) = exchanged {
+        // Every exchange is audited (RFC 8693 leaves the trail to the server).
+        let subject = Some(minted.access_token.sub.as_str());
+        let client_id = Some(client.client_id.as_str());
+        store
+            .audit
+            .audit("token_exchange", client_id, subject, &detail, now)
+            .await?;
+    }
     crate::metrics::token_issued(grant_type.as_str(), client.client_id.as_str());
     narrate(grant_type, &client, &minted);
     Ok(no_store_json(minted.response))
+}
+
+/// Verifies a token presented for exchange: ours (signature, issuer, `at+jwt`), not revoked,
+/// its client still registered; with the grant it was recorded under. The outer error is the
+/// store's; the inner one is the RFC 8693 §2.2.2 refusal (`invalid_request`).
+async fn presented(
+    state: &AppState,
+    token: &str,
+    which: &'static str,
+) -> Result<Result<token_exchange::Presented, OAuthError>, ApiError> {
+    let unacceptable = |description| Ok(Err(OAuthError::invalid_request(description)));
+    let Ok(claims) = verify_own_access_token(state, token) else {
+        return unacceptable(match which {
+            "subject_token" => "subject_token is not an access token issued by this provider",
+            _ => "actor_token is not an access token issued by this provider",
+        });
+    };
+    if standing(state, &claims).await? != TokenStanding::Valid {
+        return unacceptable(match which {
+            "subject_token" => "subject_token was revoked",
+            _ => "actor_token was revoked",
+        });
+    }
+    let grant_id = state.store.grants.access_token_grant(&claims.jti).await?;
+    Ok(Ok(token_exchange::Presented { claims, grant_id }))
+}
+
+/// The audit detail of an exchange: which tokens (by `jti`) became what.
+fn describe_exchange(
+    subject: &token_exchange::Presented,
+    actor: Option<&token_exchange::Presented>,
+    issue: &crate::protocol::grants::Issue,
+) -> String {
+    let actor = actor.map_or_else(String::new, |actor| {
+        format!(", actor {} (token {})", actor.claims.sub, actor.claims.jti)
+    });
+    format!(
+        "exchanged token {} of client {} for aud {} scope \"{}\"{actor}",
+        subject.claims.jti, subject.claims.client_id, issue.audience, issue.scope
+    )
 }
 
 /// The replay policy (RFC 6749 §4.1.2, RFC 9700 §4.14.2): revoke every token of the grant,
@@ -265,6 +342,10 @@ fn narrate(grant_type: GrantType, client: &RegisteredClient, minted: &Minted) {
             "token: client_credentials for {client_id}: no user, so sub = client_id, no ID token, no refresh token (RFC 6749 §4.4, RFC 9068 §2.2)"),
         GrantType::DeviceCode => tracing::info!(target: FLOW,
             "token: the user approved the device; the device code is spent and tokens are issued (RFC 8628 §3.5)"),
+        GrantType::TokenExchange => tracing::info!(target: FLOW,
+            "token: token exchange for {client_id}: the subject token is ours and unrevoked, the new token keeps its sub{}, narrows to scope \"{}\" for aud {} and ends no later (RFC 8693 §2.2)",
+            if minted.access_token.act.is_some() { " and names the actor in act (§4.1)" } else { "" },
+            minted.access_token.scope, minted.access_token.aud),
     }
     let (alg, kid) = &minted.access_token_key;
     let access = &minted.access_token;

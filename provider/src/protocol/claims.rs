@@ -47,6 +47,27 @@ pub struct AccessTokenClaims {
     /// When the user authenticated (user tokens only).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub auth_time: Option<i64>,
+    /// RFC 8693 §4.1: who acts for the subject (token exchange with an actor token); prior
+    /// actors nest inside.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub act: Option<Actor>,
+    /// RFC 8693 §4.4: who may act for the subject. This provider never issues it, but honours
+    /// it when a token carries it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub may_act: Option<Actor>,
+}
+
+/// An RFC 8693 §4.1 actor: the party acting, and (nested) the one that acted before it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The actor's subject.
+    pub sub: String,
+    /// The client the actor's token was issued to.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub client_id: Option<String>,
+    /// The previous actor in the chain.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub act: Option<Box<Actor>>,
 }
 
 /// Everything needed to mint one access token.
@@ -62,6 +83,8 @@ pub struct AccessTokenGrant<'a> {
     pub audience: &'a str,
     /// User authentication time, if a user is involved.
     pub auth_time: Option<UnixTime>,
+    /// The acting party (token exchange).
+    pub act: Option<&'a Actor>,
 }
 
 /// RFC 9068 §2.2: the claims of an access token.
@@ -82,6 +105,8 @@ pub fn access_token_claims(
         client_id: grant.client_id.as_str().to_owned(),
         scope: grant.scope.to_string(),
         auth_time: grant.auth_time.map(|time| time.0),
+        act: grant.act.cloned(),
+        may_act: None,
     }
 }
 
@@ -305,6 +330,7 @@ mod tests {
             scope: &scope,
             audience: "https://api.example.com",
             auth_time: Some(UnixTime(90)),
+            act: None,
         };
         let claims = serde_json::to_value(access_token_claims(
             &grant,
@@ -337,6 +363,8 @@ mod tests {
             client_id: "demo-web".into(),
             scope: scope.into(),
             auth_time: None,
+            act: None,
+            may_act: None,
         };
         let now = UnixTime(1000);
         let check = |exp, scope, standing| {

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::protocol::claims::{AccessTokenClaims, TokenStanding};
+use crate::protocol::claims::{AccessTokenClaims, Actor, TokenStanding};
 use crate::protocol::client::RegisteredClient;
 use crate::protocol::grants::refresh_token::RefreshTokenRecord;
 use crate::protocol::types::{Issuer, UnixTime};
@@ -39,6 +39,9 @@ pub struct Introspection {
     /// Token id (access tokens).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// RFC 8693 §4.1: the actor chain of an exchanged token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
 }
 
 impl Introspection {
@@ -85,6 +88,7 @@ pub fn access_token_introspection(
         aud: Some(claims.aud),
         token_type: Some("Bearer".into()),
         jti: Some(claims.jti),
+        act: claims.act,
     }
 }
 
@@ -111,6 +115,7 @@ pub fn refresh_token_introspection(
         aud: None,
         token_type: Some("refresh_token".into()),
         jti: None,
+        act: None,
     }
 }
 
@@ -149,6 +154,8 @@ mod tests {
             client_id: client_id.into(),
             scope: "openid".into(),
             auth_time: None,
+            act: None,
+            may_act: None,
         }
     }
 

@@ -115,8 +115,18 @@ pub fn mint(
     let lifetimes = context.lifetimes;
     let user = match &issue.subject {
         TokenSubject::User(grant) => Some(grant),
-        TokenSubject::Client => None,
+        TokenSubject::Client | TokenSubject::Delegated(_) => None,
     };
+    let delegation = match &issue.subject {
+        TokenSubject::Delegated(delegation) => Some(delegation),
+        _ => None,
+    };
+    // An exchanged token ends no later than the token it was exchanged for.
+    let access_lifetime = delegation.map_or(lifetimes.access_token, |delegation| {
+        lifetimes
+            .access_token
+            .min(u64::try_from(delegation.not_after.0 - now.0).unwrap_or(0))
+    });
     let access_alg = client.access_token_alg();
     let access_key = context
         .keys
@@ -124,18 +134,23 @@ pub fn mint(
         .ok_or(IssuanceError::NoActiveKey(access_alg))?;
     let claims = access_token_claims(
         &AccessTokenGrant {
-            subject: user.map_or(client.client_id.as_str(), |grant| {
-                grant.authentication.subject.as_str()
-            }),
+            subject: match (user, delegation) {
+                (Some(grant), _) => grant.authentication.subject.as_str(),
+                (None, Some(delegation)) => delegation.subject.as_str(),
+                (None, None) => client.client_id.as_str(),
+            },
             client_id: &client.client_id,
             scope: &issue.scope,
             audience: &issue.audience,
-            auth_time: user.map(|grant| grant.authentication.auth_time),
+            auth_time: user
+                .map(|grant| grant.authentication.auth_time)
+                .or_else(|| delegation.and_then(|delegation| delegation.auth_time)),
+            act: delegation.and_then(|delegation| delegation.act.as_ref()),
         },
         context.issuer,
         encode_random(random.jti),
         now,
-        lifetimes.access_token,
+        access_lifetime,
     );
     let access_token = access_key.sign("at+jwt", &claims)?;
     let access_token_key = (access_alg, access_key.kid().to_string());
@@ -164,8 +179,16 @@ pub fn mint(
         _ => None,
     };
     let (id_token, id_token_alg) = id_token.unzip();
+    let issued_token_type = delegation.map(|_| openapi::ACCESS_TOKEN_TYPE.to_owned());
     let (refresh_token, grant) = match issue.subject {
         TokenSubject::Client => (None, None),
+        TokenSubject::Delegated(delegation) => (
+            None,
+            delegation.grant_id.map(|grant_id| MintedGrant {
+                grant_id,
+                refresh: RefreshWrite::None,
+            }),
+        ),
         TokenSubject::User(grant) => {
             let grant_id = match grant.grant_id {
                 GrantId::Existing(grant_id) => grant_id,
@@ -205,10 +228,11 @@ pub fn mint(
         response: TokenResponse {
             access_token,
             token_type: "Bearer".into(),
-            expires_in: lifetimes.access_token,
+            expires_in: access_lifetime,
             scope: Some(issue.scope.to_string()),
             id_token,
             refresh_token,
+            issued_token_type,
         },
         access_token: claims,
         access_token_key,
@@ -385,6 +409,71 @@ mod tests {
         assert!(minted.response.id_token.is_none());
         assert!(minted.response.refresh_token.is_none());
         assert!(minted.grant.is_none(), "nothing to record or revoke");
+    }
+
+    #[test]
+    fn an_exchange_mints_one_access_token_that_ends_with_its_subject_token() {
+        use crate::protocol::claims::Actor;
+        use crate::protocol::grants::token_exchange::Delegation;
+        let api = client("demo-api", Some("s"));
+        let delegated = |not_after: i64, grant_id: Option<&str>| Issue {
+            scope: ScopeSet::parse("openid api:read").unwrap(),
+            audience: "https://other.example".into(),
+            subject: TokenSubject::Delegated(Delegation {
+                subject: "u-1".into(),
+                auth_time: Some(UnixTime(NOW.0 - 60)),
+                grant_id: grant_id.map(str::to_owned),
+                act: Some(Actor {
+                    sub: "agent".into(),
+                    client_id: Some("demo-api".into()),
+                    act: None,
+                }),
+                not_after: UnixTime(not_after),
+            }),
+        };
+        let minted = mint_with(delegated(NOW.0 + 120, Some("grant-1")), &api);
+        let response = &minted.response;
+        assert_eq!(
+            response.issued_token_type.as_deref(),
+            Some(openapi::ACCESS_TOKEN_TYPE)
+        );
+        assert_eq!(
+            response.expires_in, 120,
+            "capped by the subject token's expiry"
+        );
+        assert!(
+            response.id_token.is_none(),
+            "openid in scope, but an exchange issues one token"
+        );
+        assert!(response.refresh_token.is_none());
+        let (header, access) = decode(&response.access_token);
+        assert_eq!(header["typ"], "at+jwt");
+        assert_eq!(access["sub"], "u-1");
+        assert_eq!(access["client_id"], "demo-api");
+        assert_eq!(access["exp"], NOW.0 + 120);
+        assert_eq!(access["auth_time"], NOW.0 - 60);
+        assert_eq!(
+            access["act"],
+            serde_json::json!({"sub": "agent", "client_id": "demo-api"})
+        );
+        let grant = minted.grant.unwrap();
+        assert_eq!(
+            (grant.grant_id.as_str(), grant.refresh),
+            ("grant-1", RefreshWrite::None),
+            "recorded under the user's grant"
+        );
+        // A long-lived subject token: the usual lifetime; a client token: no grant.
+        let minted = mint_with(delegated(NOW.0 + 100_000, None), &api);
+        assert_eq!(minted.response.expires_in, 600);
+        assert!(minted.grant.is_none());
+        // The other grants never say what they issued (RFC 8693 only).
+        let minted = mint_with(
+            user_issue("api:read", GrantId::Existing("g".into()), RefreshPlan::None),
+            &api,
+        );
+        assert!(minted.response.issued_token_type.is_none());
+        let (_, access) = decode(&minted.response.access_token);
+        assert!(access.get("act").is_none() && access.get("may_act").is_none());
     }
 
     #[test]

@@ -109,6 +109,12 @@ pub fn validate_registration(
             "a public client cannot use client_credentials",
         ));
     }
+    if !auth_method.uses_secret() && grant_types.contains(&GrantType::TokenExchange) {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "a public client cannot use token exchange",
+        ));
+    }
     if uses_code && request.redirect_uris.is_empty() {
         return Err(OAuthError::new(
             REDIRECT,

@@ -78,6 +78,11 @@ impl ScopeSet {
         ScopeSet(self.0.union(&other.0).cloned().collect())
     }
 
+    /// The tokens in both sets.
+    pub fn intersection(&self, other: &ScopeSet) -> ScopeSet {
+        ScopeSet(self.0.intersection(&other.0).cloned().collect())
+    }
+
     /// The set without `token`.
     pub fn without(&self, token: &str) -> ScopeSet {
         ScopeSet(self.0.iter().filter(|t| *t != token).cloned().collect())

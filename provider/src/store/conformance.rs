@@ -187,6 +187,24 @@ pub async fn refresh_rotation_grace_and_revocation(stores: &Stores) {
         .await
         .unwrap();
     assert!(!stores.grants.is_access_token_denied("jti-1").await.unwrap());
+    assert_eq!(
+        stores
+            .grants
+            .access_token_grant("jti-1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("family"),
+        "token exchange records its token under the subject token's grant"
+    );
+    assert_eq!(
+        stores
+            .grants
+            .access_token_grant("no-such-jti")
+            .await
+            .unwrap(),
+        None
+    );
     stores.grants.revoke_grant("family", NOW).await.unwrap();
     for digest in ["rt-2", "rt-3"] {
         let record = stores

@@ -361,6 +361,8 @@ pub trait GrantStore: Send + Sync {
         grant_id: &str,
         expires_at: UnixTime,
     ) -> Result<()>;
+    /// The grant an access token was recorded under (user tokens; `None` for client tokens).
+    async fn access_token_grant(&self, jti: &str) -> Result<Option<String>>;
     /// Puts one access token on the deny-list until it expires (RFC 7009).
     async fn deny_access_token(&self, jti: &str, expires_at: UnixTime) -> Result<()>;
     /// True when the access token with this `jti` was revoked.

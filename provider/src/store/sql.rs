@@ -444,6 +444,15 @@ impl GrantStore for $store {
         Ok(())
     }
 
+    async fn access_token_grant(&self, jti: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT grant_id FROM grant_access_tokens WHERE jti = $1")
+                .bind(jti)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     async fn deny_access_token(&self, jti: &str, expires_at: UnixTime) -> Result<()> {
         sqlx::query("INSERT INTO denied_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
             .bind(jti)

@@ -12,6 +12,7 @@ pub mod authorization_code;
 pub mod client_credentials;
 pub mod device_code;
 pub mod refresh_token;
+pub mod token_exchange;
 
 pub use crate::protocol::client::GrantType;
 
@@ -33,6 +34,8 @@ pub enum TokenRequest {
     ClientCredentials(client_credentials::Request),
     /// RFC 8628 §3.4.
     DeviceCode(device_code::Request),
+    /// RFC 8693 §2.1.
+    TokenExchange(token_exchange::Request),
 }
 
 impl TokenRequest {
@@ -43,6 +46,7 @@ impl TokenRequest {
             TokenRequest::RefreshToken(_) => GrantType::RefreshToken,
             TokenRequest::ClientCredentials(_) => GrantType::ClientCredentials,
             TokenRequest::DeviceCode(_) => GrantType::DeviceCode,
+            TokenRequest::TokenExchange(_) => GrantType::TokenExchange,
         }
     }
 }
@@ -72,6 +76,9 @@ pub fn parse_token_request(params: &Params) -> Result<TokenRequest, OAuthError> 
             TokenRequest::ClientCredentials(client_credentials::Request::parse(params)?)
         }
         GrantType::DeviceCode => TokenRequest::DeviceCode(device_code::Request::parse(params)?),
+        GrantType::TokenExchange => {
+            TokenRequest::TokenExchange(token_exchange::Request::parse(params)?)
+        }
     })
 }
 
@@ -94,6 +101,9 @@ pub enum TokenSubject {
     /// The client itself (RFC 9068 §2.2: `sub` is the `client_id`; no ID token, no refresh
     /// token, no grant to revoke).
     Client,
+    /// The subject of an exchanged token (RFC 8693): its `sub`, maybe an actor chain; one
+    /// access token only, recorded under the subject token's grant.
+    Delegated(token_exchange::Delegation),
 }
 
 /// A user's grant: who and when, which grant (a code replay or a refresh-token reuse revokes it
@@ -316,6 +326,10 @@ pub(crate) mod tests {
                 GrantType::RefreshToken => &[("refresh_token", "t")][..],
                 GrantType::ClientCredentials => &[][..],
                 GrantType::DeviceCode => &[("device_code", "d")][..],
+                GrantType::TokenExchange => &[
+                    ("subject_token", "t"),
+                    ("subject_token_type", openapi::ACCESS_TOKEN_TYPE),
+                ][..],
             });
             assert_eq!(parse(&pairs), Ok(grant));
         }
