@@ -2,6 +2,8 @@
 //! tokens at UserInfo and introspection, ID tokens as `id_token_hint`.
 
 use crate::protocol::claims::{AccessTokenClaims, TokenStanding};
+use crate::protocol::error::OAuthError;
+use crate::protocol::grants::token_exchange::Presented;
 use crate::state::AppState;
 
 /// Why a presented token is not one of our access tokens.
@@ -90,4 +92,29 @@ pub async fn standing(
             TokenStanding::Valid
         },
     )
+}
+
+/// Verifies a token presented for exchange: ours (signature, issuer, `at+jwt`), not revoked,
+/// its client still registered; with the grant it was recorded under. The outer error is the
+/// store's; the inner one is the RFC 8693 §2.2.2 refusal (`invalid_request`).
+pub async fn presented_for_exchange(
+    state: &AppState,
+    token: &str,
+    which: &'static str,
+) -> Result<Result<Presented, OAuthError>, crate::store::Error> {
+    let unacceptable = |description| Ok(Err(OAuthError::invalid_request(description)));
+    let Ok(claims) = verify_own_access_token(state, token) else {
+        return unacceptable(match which {
+            "subject_token" => "subject_token is not an access token issued by this provider",
+            _ => "actor_token is not an access token issued by this provider",
+        });
+    };
+    if standing(state, &claims).await? != TokenStanding::Valid {
+        return unacceptable(match which {
+            "subject_token" => "subject_token was revoked",
+            _ => "actor_token was revoked",
+        });
+    }
+    let grant_id = state.store.grants.access_token_grant(&claims.jti).await?;
+    Ok(Ok(Presented { claims, grant_id }))
 }

@@ -17,12 +17,10 @@ use utoipa_axum::routes;
 use crate::Error;
 use crate::http::error::ApiError;
 use crate::http::extractors::ClientForm;
-use crate::http::own_tokens::{standing, verify_own_access_token};
+use crate::http::own_tokens::presented_for_exchange;
 use crate::http::paths;
 use crate::http::responses::{cross_origin_api, no_store_json};
-use crate::protocol::claims::TokenStanding;
 use crate::protocol::client::{GrantType, RegisteredClient};
-use crate::protocol::error::OAuthError;
 use crate::protocol::grants::device_code::{ALREADY_USED, DENIED, Poll};
 use crate::protocol::grants::{
     GrantError, Replay, ReplayKind, TokenRequest, authorization_code, client_credentials,
@@ -133,9 +131,10 @@ async fn post_token(
         }
         TokenRequest::ClientCredentials(request) => client_credentials::exchange(&client, &request),
         TokenRequest::TokenExchange(request) => {
-            let subject = presented(&state, &request.subject_token, "subject_token").await?;
+            let subject =
+                presented_for_exchange(&state, &request.subject_token, "subject_token").await?;
             let actor = match &request.actor_token {
-                Some(token) => Some(presented(&state, token, "actor_token").await?),
+                Some(token) => Some(presented_for_exchange(&state, token, "actor_token").await?),
                 None => None,
             };
             match (subject, actor) {
@@ -144,7 +143,11 @@ async fn post_token(
                     let actor = actor.and_then(Result::ok);
                     token_exchange::exchange(&client, &request, &subject, actor.as_ref(), now)
                         .inspect(|issue| {
-                            exchanged = Some(describe_exchange(&subject, actor.as_ref(), issue))
+                            exchanged = Some(token_exchange::audit_detail(
+                                &subject,
+                                actor.as_ref(),
+                                issue,
+                            ))
                         })
                 }
             }
@@ -208,46 +211,6 @@ async fn post_token(
     crate::metrics::token_issued(grant_type.as_str(), client.client_id.as_str());
     narrate(grant_type, &client, &minted);
     Ok(no_store_json(minted.response))
-}
-
-/// Verifies a token presented for exchange: ours (signature, issuer, `at+jwt`), not revoked,
-/// its client still registered; with the grant it was recorded under. The outer error is the
-/// store's; the inner one is the RFC 8693 §2.2.2 refusal (`invalid_request`).
-async fn presented(
-    state: &AppState,
-    token: &str,
-    which: &'static str,
-) -> Result<Result<token_exchange::Presented, OAuthError>, ApiError> {
-    let unacceptable = |description| Ok(Err(OAuthError::invalid_request(description)));
-    let Ok(claims) = verify_own_access_token(state, token) else {
-        return unacceptable(match which {
-            "subject_token" => "subject_token is not an access token issued by this provider",
-            _ => "actor_token is not an access token issued by this provider",
-        });
-    };
-    if standing(state, &claims).await? != TokenStanding::Valid {
-        return unacceptable(match which {
-            "subject_token" => "subject_token was revoked",
-            _ => "actor_token was revoked",
-        });
-    }
-    let grant_id = state.store.grants.access_token_grant(&claims.jti).await?;
-    Ok(Ok(token_exchange::Presented { claims, grant_id }))
-}
-
-/// The audit detail of an exchange: which tokens (by `jti`) became what.
-fn describe_exchange(
-    subject: &token_exchange::Presented,
-    actor: Option<&token_exchange::Presented>,
-    issue: &crate::protocol::grants::Issue,
-) -> String {
-    let actor = actor.map_or_else(String::new, |actor| {
-        format!(", actor {} (token {})", actor.claims.sub, actor.claims.jti)
-    });
-    format!(
-        "exchanged token {} of client {} for aud {} scope \"{}\"{actor}",
-        subject.claims.jti, subject.claims.client_id, issue.audience, issue.scope
-    )
 }
 
 /// The replay policy (RFC 6749 §4.1.2, RFC 9700 §4.14.2): revoke every token of the grant,

@@ -256,6 +256,17 @@ pub fn exchange(
     })
 }
 
+/// The audit detail of an exchange: which tokens (by `jti`, never the tokens) became what.
+pub fn audit_detail(subject: &Presented, actor: Option<&Presented>, issue: &Issue) -> String {
+    let actor = actor.map_or_else(String::new, |actor| {
+        format!(", actor {} (token {})", actor.claims.sub, actor.claims.jti)
+    });
+    format!(
+        "exchanged token {} of client {} for aud {} scope \"{}\"{actor}",
+        subject.claims.jti, subject.claims.client_id, issue.audience, issue.scope
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
