@@ -209,7 +209,7 @@ pub async fn serve(config: WebConfig, listener: TcpListener) -> Result<RunningWe
 }
 
 /// Binds `config.bind`, serves until Ctrl-C or SIGTERM, then shuts down gracefully (in-flight
-/// requests get [`SHUTDOWN_DEADLINE`]).
+/// requests get `SHUTDOWN_DEADLINE`).
 pub async fn run(config: WebConfig) -> Result<(), Error> {
     let listener = TcpListener::bind(config.bind)
         .await

@@ -325,7 +325,7 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
 }
 
 /// Binds `config.bind`, serves until Ctrl-C or SIGTERM, then shuts down gracefully (in-flight
-/// requests get [`SHUTDOWN_DEADLINE`]).
+/// requests get `SHUTDOWN_DEADLINE`).
 pub async fn run(config: Config) -> Result<(), Error> {
     let listener = TcpListener::bind(config.bind)
         .await
