@@ -12,8 +12,9 @@ use crate::store::UserRecord;
 pub const BCRYPT_COST: u32 = 12;
 /// Shortest accepted password (NIST SP 800-63B §5.1.1.2 asks for at least 8; we ask for more).
 pub const MIN_PASSWORD_CHARS: usize = 12;
-/// bcrypt reads at most 72 bytes; longer passwords are refused rather than silently cut.
-pub const MAX_PASSWORD_BYTES: usize = 72;
+/// bcrypt reads 72 bytes including a terminating zero, so 71 bytes is the longest password it
+/// tells apart; longer ones are refused rather than silently cut.
+pub const MAX_PASSWORD_BYTES: usize = 71;
 
 /// `provider users add`.
 #[derive(Clone, Debug, Args)]
@@ -49,7 +50,7 @@ pub struct NewUser {
     pub password: Password,
 }
 
-/// Checks a password: 12 characters at least, 72 bytes at most (bcrypt's limit).
+/// Checks a password: 12 characters at least, fewer than 72 bytes (bcrypt's limit).
 pub fn validate_password(password: &Password) -> Result<(), String> {
     let password = password.expose();
     if password.chars().count() < MIN_PASSWORD_CHARS {
@@ -59,7 +60,7 @@ pub fn validate_password(password: &Password) -> Result<(), String> {
     }
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(format!(
-            "the password may have at most {MAX_PASSWORD_BYTES} bytes (a bcrypt limit)"
+            "the password may have at most {MAX_PASSWORD_BYTES} bytes: bcrypt reads no more (use fewer or shorter characters)"
         ));
     }
     Ok(())
@@ -264,7 +265,12 @@ mod tests {
         let cases: &[(&str, &str, bool)] = &[
             ("carol", "correct horse battery", true),
             ("carol", "short", false),
+            ("carol", &"x".repeat(71), true),
+            ("carol", &"x".repeat(72), false),
             ("carol", &"x".repeat(73), false),
+            // 24 three-byte characters are 72 bytes: counted in bytes, not characters.
+            ("carol", &"€".repeat(24), false),
+            ("carol", &"€".repeat(23), true),
             ("", "correct horse battery", false),
             ("two words", "correct horse battery", false),
         ];

@@ -97,7 +97,7 @@ async fn post_device_authorization(
     // A collision of two live user codes is astronomically unlikely; retry a few times anyway.
     let mut attempts = 0;
     let user_code = loop {
-        let candidate = user_code_from_random(state.random.bytes8());
+        let candidate = user_code_from_random(state.random.bytes32());
         let record = DeviceRecord {
             device_code_digest: device_code.digest(),
             grant: DeviceGrant {

@@ -18,11 +18,31 @@ pub const POLL_INTERVAL_SECS: u64 = 5;
 /// An 8-letter user code, shown as `BDWP-HQPK`, from caller-supplied random bytes.
 ///
 /// 20^8 ≈ 2^34.6 codes; with rate-limited entry and a 10-minute life, guessing is hopeless.
-pub fn user_code_from_random(bytes: [u8; 8]) -> String {
-    let letters: String = bytes
-        .iter()
-        .map(|byte| char::from(USER_CODE_ALPHABET[usize::from(*byte) % USER_CODE_ALPHABET.len()]))
-        .collect();
+/// Every code is equally likely: a 64-bit number below the largest multiple of 20^8 is written
+/// in base 20 (rejection sampling; a byte taken modulo 20 would favour the first 16 letters).
+/// The 32 bytes are four candidates; all four are rejected with probability below 10^-35.
+pub fn user_code_from_random(bytes: [u8; 32]) -> String {
+    const CODES: u64 = 20u64.pow(8);
+    let limit = u64::MAX - u64::MAX % CODES;
+    let candidates = bytes.chunks_exact(8).map(|chunk| {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        u64::from_le_bytes(word)
+    });
+    let mut chosen = 0;
+    for candidate in candidates {
+        chosen = candidate;
+        if candidate < limit {
+            break;
+        }
+    }
+    let mut number = chosen % CODES;
+    let mut letters = [0u8; 8];
+    for letter in letters.iter_mut().rev() {
+        *letter = USER_CODE_ALPHABET[usize::try_from(number % 20).unwrap_or(0)];
+        number /= 20;
+    }
+    let letters = String::from_utf8_lossy(&letters).into_owned();
     format!("{}-{}", &letters[..4], &letters[4..])
 }
 
@@ -89,8 +109,57 @@ mod tests {
     use crate::protocol::types::Subject;
 
     #[test]
+    fn user_codes_are_uniform_base_20_numbers() {
+        let mut bytes = [0u8; 32];
+        assert_eq!(
+            user_code_from_random(bytes),
+            "BBBB-BBBB",
+            "zero is the first code"
+        );
+        bytes[0] = 1;
+        assert_eq!(user_code_from_random(bytes), "BBBB-BBBC");
+        bytes[0] = 20;
+        assert_eq!(
+            user_code_from_random(bytes),
+            "BBBB-BBCB",
+            "20 carries to the next letter"
+        );
+        // The last code: 20^8 - 1.
+        bytes[..8].copy_from_slice(&(20u64.pow(8) - 1).to_le_bytes());
+        assert_eq!(user_code_from_random(bytes), "ZZZZ-ZZZZ");
+        // A candidate in the biased tail is rejected for the next one.
+        bytes[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        bytes[8] = 2;
+        assert_eq!(user_code_from_random(bytes), "BBBB-BBBD");
+        // Every letter position sees every letter equally often over a full cycle of a digit.
+        let mut counts = [[0u32; 20]; 8];
+        for value in 0..20u64.pow(2) {
+            let mut bytes = [0u8; 32];
+            bytes[..8].copy_from_slice(&(value * 20u64.pow(6) + value).to_le_bytes());
+            for (position, letter) in user_code_from_random(bytes)
+                .replace('-', "")
+                .bytes()
+                .enumerate()
+            {
+                let index = USER_CODE_ALPHABET
+                    .iter()
+                    .position(|&b| b == letter)
+                    .unwrap();
+                counts[position][index] += 1;
+            }
+        }
+        for position in [0, 1, 6, 7] {
+            assert!(
+                counts[position].iter().all(|&count| count == 20),
+                "{position}: {:?}",
+                counts[position]
+            );
+        }
+    }
+
+    #[test]
     fn user_codes_are_unambiguous_and_normalised() {
-        let code = user_code_from_random([0, 1, 2, 3, 19, 20, 255, 7]);
+        let code = user_code_from_random([7; 32]);
         assert_eq!(code.len(), 9);
         assert_eq!(&code[4..5], "-");
         assert!(
