@@ -40,6 +40,7 @@ pub struct VerifierConfig {
     pub(crate) http_timeout: Duration,
     pub(crate) realm: Option<String>,
     pub(crate) resource_metadata_url: ResourceMetadataUrl,
+    pub(crate) allow_insecure_http: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -66,7 +67,16 @@ impl VerifierConfig {
             http_timeout: DEFAULT_HTTP_TIMEOUT,
             realm: None,
             resource_metadata_url: ResourceMetadataUrl::Derived,
+            allow_insecure_http: false,
         }
+    }
+
+    /// Allows fetching discovery and keys over plain http from hosts other than loopback. Keys
+    /// fetched in clear can be replaced in transit, so by default only https (and http on
+    /// 127.0.0.1, ::1 or localhost, for development) is used.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
     }
 
     /// Accepts one more audience: a token passes when its `aud` names any of them.
@@ -168,19 +178,26 @@ impl VerifierConfig {
         Ok(())
     }
 
-    /// The URL where keys are fetched from: the explicit `jwks_uri`, or the discovery document.
+    /// The URL where keys are fetched from: the explicit `jwks_uri`, or the discovery document;
+    /// https unless loopback or [`VerifierConfig::allow_insecure_http`].
     pub(crate) fn key_location(&self) -> Result<KeyLocation, Error> {
+        let allow_http = self.allow_insecure_http;
         match &self.jwks_uri {
-            Some(jwks_uri) => Ok(KeyLocation::JwksUri(parse_http_url("jwks_uri", jwks_uri)?)),
+            Some(jwks_uri) => Ok(KeyLocation::JwksUri(secure_url(
+                "jwks_uri",
+                parse_http_url("jwks_uri", jwks_uri)?,
+                allow_http,
+            )?)),
             None => {
                 let issuer = parse_http_url("issuer", &self.issuer)?;
                 let discovery = format!(
                     "{}/.well-known/openid-configuration",
                     issuer.as_str().trim_end_matches('/')
                 );
-                Ok(KeyLocation::Discovery(parse_http_url(
-                    "issuer", &discovery,
-                )?))
+                Ok(KeyLocation::Discovery {
+                    url: secure_url("issuer", parse_http_url("issuer", &discovery)?, allow_http)?,
+                    allow_http,
+                })
             }
         }
     }
@@ -203,9 +220,38 @@ impl VerifierConfig {
 /// Where the issuer's keys come from.
 #[derive(Clone, Debug)]
 pub(crate) enum KeyLocation {
-    /// OpenID Connect Discovery 1.0 §4: fetched once to learn `jwks_uri`.
-    Discovery(Url),
+    /// OpenID Connect Discovery 1.0 §4: fetched once to learn `jwks_uri` (which must be https
+    /// too, unless `allow_http`).
+    Discovery {
+        /// The discovery document's URL.
+        url: Url,
+        /// Plain http from non-loopback hosts was allowed.
+        allow_http: bool,
+    },
     JwksUri(Url),
+}
+
+/// https, or http on a loopback host (127.0.0.0/8, ::1, localhost), or anything http(s) when
+/// insecure http was allowed.
+pub(crate) fn is_secure_transport(url: &Url, allow_http: bool) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    url.scheme() == "https" || allow_http || loopback
+}
+
+fn secure_url(name: &str, url: Url, allow_http: bool) -> Result<Url, Error> {
+    if is_secure_transport(&url, allow_http) {
+        Ok(url)
+    } else {
+        Err(Error::Config(format!(
+            "{name} {url} is plain http on a host that is not loopback: keys fetched in clear can be replaced in transit; use https, or allow_insecure_http for a lab"
+        )))
+    }
 }
 
 fn parse_http_url(name: &str, text: &str) -> Result<Url, Error> {
@@ -257,6 +303,71 @@ mod tests {
     }
 
     #[test]
+    fn keys_come_over_https_unless_loopback_or_allowed() {
+        let location = |issuer: &str, jwks_uri: Option<&str>, allow: bool| {
+            let mut config =
+                VerifierConfig::new(issuer, "https://api.example").allow_insecure_http(allow);
+            if let Some(jwks_uri) = jwks_uri {
+                config = config.jwks_uri(jwks_uri);
+            }
+            config
+                .key_location()
+                .map(|_| ())
+                .map_err(|err| err.to_string())
+        };
+        let cases: &[(&str, Option<&str>, bool, bool)] = &[
+            ("https://id.example", None, false, true),
+            ("http://127.0.0.1:8080", None, false, true),
+            ("http://127.9.9.9:8080", None, false, true),
+            ("http://[::1]:8080", None, false, true),
+            ("http://localhost:8080", None, false, true),
+            ("http://LOCALHOST:8080", None, false, true),
+            ("http://id.example", None, false, false),
+            ("http://10.0.0.5:8080", None, false, false),
+            ("http://localhost.evil.example", None, false, false),
+            ("http://id.example", None, true, true),
+            (
+                "https://id.example",
+                Some("http://keys.example/jwks"),
+                false,
+                false,
+            ),
+            (
+                "https://id.example",
+                Some("http://keys.example/jwks"),
+                true,
+                true,
+            ),
+            (
+                "https://id.example",
+                Some("http://127.0.0.1:9/jwks"),
+                false,
+                true,
+            ),
+            (
+                "https://id.example",
+                Some("https://keys.example/jwks"),
+                false,
+                true,
+            ),
+        ];
+        for (issuer, jwks_uri, allow, ok) in cases {
+            let result = location(issuer, *jwks_uri, *allow);
+            assert_eq!(
+                result.is_ok(),
+                *ok,
+                "{issuer} {jwks_uri:?} allow={allow}: {result:?}"
+            );
+            if let Err(message) = result {
+                assert!(
+                    message.contains("plain http") && message.contains("allow_insecure_http"),
+                    "{message}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn discovery_url_is_built_from_the_issuer() {
         let cases = [
             (
@@ -274,7 +385,7 @@ mod tests {
         ];
         for (issuer, expected) in cases {
             match VerifierConfig::new(issuer, "a").key_location().unwrap() {
-                KeyLocation::Discovery(url) => assert_eq!(url.as_str(), expected),
+                KeyLocation::Discovery { url, .. } => assert_eq!(url.as_str(), expected),
                 other => panic!("{other:?}"),
             }
         }

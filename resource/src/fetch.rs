@@ -54,6 +54,7 @@ pub(crate) async fn discover_jwks_uri(
     http: &reqwest::Client,
     discovery_url: &Url,
     expected_issuer: &str,
+    allow_http: bool,
 ) -> Result<Url, Error> {
     let fail = |reason, source: Option<reqwest::Error>| Error::Discovery {
         url: discovery_url.to_string(),
@@ -72,6 +73,12 @@ pub(crate) async fn discover_jwks_uri(
         Url::parse(&document.jwks_uri).map_err(|_| fail("jwks_uri is not a URL", None))?;
     if !matches!(jwks_uri.scheme(), "http" | "https") {
         return Err(fail("jwks_uri is not an http(s) URL", None));
+    }
+    if !crate::config::is_secure_transport(&jwks_uri, allow_http) {
+        return Err(fail(
+            "jwks_uri is plain http on a host that is not loopback (keys could be replaced in transit)",
+            None,
+        ));
     }
     Ok(jwks_uri)
 }

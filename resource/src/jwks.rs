@@ -70,9 +70,9 @@ impl Remote {
         }
         let jwks_uri = match &self.location {
             KeyLocation::JwksUri(jwks_uri) => jwks_uri.clone(),
-            KeyLocation::Discovery(discovery_url) => {
+            KeyLocation::Discovery { url, allow_http } => {
                 let jwks_uri =
-                    fetch::discover_jwks_uri(&self.http, discovery_url, &self.issuer).await?;
+                    fetch::discover_jwks_uri(&self.http, url, &self.issuer, *allow_http).await?;
                 tracing::info!(
                     target: "flow",
                     %jwks_uri,

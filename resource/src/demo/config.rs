@@ -39,6 +39,10 @@ pub struct Args {
     /// JWKS URL, for issuers without OpenID discovery [default: from discovery].
     #[arg(long, env = "RESOURCE_JWKS_URI")]
     pub jwks_uri: Option<String>,
+    /// Fetch discovery and keys over plain http from hosts other than loopback (a private
+    /// network you trust; keys fetched in clear can be replaced in transit) [default: false].
+    #[arg(long, env = "RESOURCE_ALLOW_INSECURE_HTTP", num_args = 0..=1, default_missing_value = "true")]
+    pub allow_insecure_http: Option<bool>,
 }
 
 /// The validated demo configuration.
@@ -54,6 +58,8 @@ pub struct Config {
     pub leeway: Duration,
     /// Explicit JWKS URL (skips discovery).
     pub jwks_uri: Option<String>,
+    /// Plain http from non-loopback hosts allowed.
+    pub allow_insecure_http: bool,
 }
 
 impl Config {
@@ -65,6 +71,7 @@ impl Config {
             audience: DEFAULT_AUDIENCE.to_owned(),
             leeway: crate::DEFAULT_LEEWAY,
             jwks_uri: None,
+            allow_insecure_http: false,
         }
     }
 
@@ -73,7 +80,8 @@ impl Config {
         let config = VerifierConfig::new(&self.issuer, &self.audience)
             .leeway(self.leeway)
             .realm("notes demo")
-            .resource_metadata_url(metadata_url);
+            .resource_metadata_url(metadata_url)
+            .allow_insecure_http(self.allow_insecure_http);
         match &self.jwks_uri {
             Some(jwks_uri) => config.jwks_uri(jwks_uri),
             None => config,
@@ -104,12 +112,15 @@ impl Args {
             audience: self.audience.unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
             leeway,
             jwks_uri: self.jwks_uri,
+            allow_insecure_http: self.allow_insecure_http.unwrap_or(false),
         };
         // Fail fast on what the verifier would refuse later (issuer URL, audience, jwks_uri).
         let verifier_config = config.verifier_config(String::new());
         verifier_config.validate()?;
         verifier_config.key_location().map_err(|err| {
-            Error::Config(format!("--issuer / RESOURCE_ISSUER or --jwks-uri: {err}"))
+            Error::Config(format!(
+                "--issuer / RESOURCE_ISSUER or --jwks-uri (see --allow-insecure-http): {err}"
+            ))
         })?;
         Ok(config)
     }
