@@ -257,12 +257,20 @@ pub enum LogoutDecision {
 /// Logout confirmation form (`POST /end_session/confirm`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EndSessionConfirmForm {
-    /// The token from the confirmation page (bound to the session and the redirect).
+    /// The token from the confirmation page: an HMAC by the provider over this browser's
+    /// session, the client and the redirect target.
     #[schema(min_length = 1)]
     pub csrf_token: String,
-    /// The validated redirect from the confirmation page (may be empty).
+    /// The client that asked for the sign-out (may be empty).
     #[serde(default)]
-    pub post_logout_redirect: String,
+    pub client_id: String,
+    /// The `post_logout_redirect_uri` of the request (may be empty); checked again against
+    /// the client's registration.
+    #[serde(default)]
+    pub post_logout_redirect_uri: String,
+    /// The request's `state`, returned with the redirect (may be empty).
+    #[serde(default)]
+    pub state: String,
     /// `logout` ends the session; anything else keeps it.
     pub decision: LogoutDecision,
 }

@@ -256,6 +256,14 @@ pub fn router(state: AppState) -> Router {
             "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     ];
+    // RFC 6797: an https issuer tells browsers to use nothing else for a year (not for
+    // subdomains: they may be other services).
+    let hsts = state.issuer.is_https().then(|| {
+        SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        )
+    });
     let (api, part) = http::router().split_for_parts();
     let document = openapi::document::combine([part])
         .expect("the provider's part is the only part, so nothing can clash");
@@ -267,6 +275,9 @@ pub fn router(state: AppState) -> Router {
             name,
             HeaderValue::from_static(value),
         ));
+    }
+    if let Some(hsts) = hsts {
+        router = router.layer(hsts);
     }
     let request_id = HeaderName::from_static("x-request-id");
     router

@@ -108,10 +108,17 @@ async fn confirm(
     tamper: Option<(&str, &str)>,
 ) -> Reply {
     let form = provider.form(&page.text);
-    let redirect = input_value(&page.text, "post_logout_redirect").expect("hidden redirect");
+    let hidden = |name| input_value(&page.text, name).unwrap_or_else(|| panic!("hidden {name}"));
+    let (client_id, redirect, state) = (
+        hidden("client_id"),
+        hidden("post_logout_redirect_uri"),
+        hidden("state"),
+    );
     let mut pairs = owned(&[
         ("csrf_token", &form.csrf_token),
-        ("post_logout_redirect", &redirect),
+        ("client_id", &client_id),
+        ("post_logout_redirect_uri", &redirect),
+        ("state", &state),
         ("decision", decision),
     ]);
     if let Some((name, value)) = tamper {
@@ -251,9 +258,12 @@ async fn untrusted_logout_requests_are_confirmed_or_refused() {
     for (tamper, context) in [
         (("csrf_token", "forged"), "a forged confirmation token"),
         (
-            ("post_logout_redirect", "https://evil.example/"),
+            ("post_logout_redirect_uri", "https://evil.example/"),
             "a swapped redirect target",
         ),
+        (("state", "another-state"), "a swapped state"),
+        (("client_id", "demo-cli"), "a swapped client"),
+        (("client_id", ""), "the client removed"),
     ] {
         let reply = confirm(&provider, &alice_browser, &page, "logout", Some(tamper)).await;
         assert_html_page(&reply, StatusCode::BAD_REQUEST, context);

@@ -178,8 +178,42 @@ async fn tls_is_served_directly_and_a_replaced_certificate_is_picked_up() {
         .await
         .expect("https with the first certificate");
     assert_eq!(discovery.status(), StatusCode::OK);
+    assert_eq!(
+        discovery
+            .headers()
+            .get("strict-transport-security")
+            .and_then(|value| value.to_str().ok()),
+        Some("max-age=31536000"),
+        "RFC 6797 under an https issuer"
+    );
     let document: serde_json::Value = discovery.json().await.unwrap();
     assert_eq!(document["issuer"], provider.issuer);
+    // Browser cookies under https: __Host- prefixed, Secure, host-only, Path=/.
+    let authorize = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(first_cert.as_bytes()).unwrap()])
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!(
+            "{}/authorize?response_type=code&client_id=demo-web&redirect_uri=http%3A%2F%2F127.0.0.1%3A8082%2Fcallback&scope=openid&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+            provider.issuer
+        ))
+        .send()
+        .await
+        .expect("https /authorize");
+    let cookie = authorize
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.contains("oidc_browser"))
+        .expect("the browser-binding cookie")
+        .to_owned();
+    assert!(cookie.starts_with("__Host-oidc_browser="), "{cookie}");
+    for flag in ["Secure", "HttpOnly", "Path=/", "SameSite=Lax"] {
+        assert!(cookie.contains(flag), "{flag} in {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
     assert!(
         trusting(&certificate().0)
             .get(format!("{}/healthz", provider.issuer))
@@ -287,5 +321,29 @@ async fn shutdown_finishes_the_request_in_flight() {
     assert!(
         reqwest::get(provider.url("/healthz")).await.is_err(),
         "no new connections after shutdown"
+    );
+}
+
+#[tokio::test]
+async fn plain_http_issuers_send_no_hsts_and_plain_cookies() {
+    let provider = crate::support::spawn_provider().await;
+    let reply = provider
+        .get(
+            &provider.http,
+            &provider.url(
+                "/authorize?response_type=code&client_id=demo-web&redirect_uri=http%3A%2F%2F127.0.0.1%3A8082%2Fcallback&scope=openid&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+            ),
+        )
+        .await;
+    assert!(reply.header("strict-transport-security").is_none());
+    let cookie = reply
+        .header_all("set-cookie")
+        .into_iter()
+        .find(|value| value.contains("oidc_browser"))
+        .expect("the browser-binding cookie");
+    assert!(cookie.starts_with("oidc_browser="), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "a plain-http lab cannot use Secure cookies: {cookie}"
     );
 }

@@ -28,7 +28,7 @@ pub async fn start_interaction(
     jar: CookieJar,
     purpose: InteractionPurpose,
 ) -> Result<(CookieJar, InteractionRecord), Error> {
-    let (jar, browser_digest) = match cookies::digest(&jar, cookies::BROWSER) {
+    let (jar, browser_digest) = match cookies::digest(&jar, cookies::BROWSER, &state.issuer) {
         Some(digest) => (jar, digest),
         None => {
             let browser = OpaqueToken::from_random(state.random_bytes());

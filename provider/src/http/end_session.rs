@@ -20,7 +20,7 @@ use crate::http::session::current_session;
 use crate::protocol::OAuthError;
 use crate::protocol::logout::{LogoutHint, decide_logout};
 use crate::protocol::params::Params;
-use crate::protocol::types::{ClientId, SecretDigest, Subject};
+use crate::protocol::types::{ClientId, Subject};
 use crate::state::AppState;
 use crate::telemetry::FLOW;
 use crate::templates::{LogoutPage, MessagePage};
@@ -92,12 +92,38 @@ async fn post_end_session(
     end_session(&state, jar, params).await
 }
 
-/// The confirmation form's token: bound to this browser's session and to the redirect target,
-/// so neither another site nor a tampered form can use it.
-fn confirmation_token(session_cookie: &str, redirect: &str) -> String {
-    SecretDigest::of(&format!("logout\u{0}{session_cookie}\u{0}{redirect}"))
-        .as_str()
-        .to_owned()
+/// The purpose under which the server secret signs confirmation forms.
+const CONFIRMATION: &str = "logout-confirmation";
+
+/// What the confirmation form carries back: the client and the request's redirect, to be
+/// validated again.
+struct ConfirmFields<'a> {
+    client_id: &'a str,
+    post_logout_redirect_uri: &'a str,
+    state: &'a str,
+}
+
+impl ConfirmFields<'_> {
+    /// The signed message: this browser's session cookie and the fields, NUL-separated.
+    fn message(&self, session_cookie: &str) -> String {
+        format!(
+            "{session_cookie}\u{0}{}\u{0}{}\u{0}{}",
+            self.client_id, self.post_logout_redirect_uri, self.state
+        )
+    }
+}
+
+/// The confirmation form's token: an HMAC with the server secret over this browser's session,
+/// the client and the redirect request, so neither another site, another browser, nor a
+/// tampered form can use it; and no one who learns a session cookie can forge one.
+fn confirmation_token(
+    state: &AppState,
+    session_cookie: &str,
+    fields: &ConfirmFields<'_>,
+) -> String {
+    state
+        .secret
+        .sign(CONFIRMATION, fields.message(session_cookie).as_bytes())
 }
 
 async fn end_session(
@@ -155,23 +181,32 @@ async fn end_session(
         tracing::info!(target: FLOW, "logout: id_token_hint names the signed-in user; ending the session (RP-Initiated Logout §2)");
         return sign_out(state, jar, &redirect).await;
     }
-    let session_cookie = jar
-        .get(cookies::SESSION)
-        .map(|cookie| cookie.value().to_owned())
-        .unwrap_or_default();
+    let session_cookie = cookies::value(&jar, cookies::SESSION, &state.issuer).unwrap_or_default();
     tracing::info!(target: FLOW, "logout: the request does not prove who sent it; asking the user to confirm");
+    let fields = ConfirmFields {
+        client_id: client
+            .as_ref()
+            .map(|client| client.client_id.as_str())
+            .unwrap_or_default(),
+        post_logout_redirect_uri: params
+            .single("post_logout_redirect_uri")?
+            .unwrap_or_default(),
+        state: params.single("state")?.unwrap_or_default(),
+    };
     Ok(no_store_page(LogoutPage {
-        csrf_token: &confirmation_token(&session_cookie, &redirect),
-        post_logout_redirect: &redirect,
+        csrf_token: &confirmation_token(state, &session_cookie, &fields),
+        client_id: fields.client_id,
+        post_logout_redirect_uri: fields.post_logout_redirect_uri,
+        state: fields.state,
     }))
 }
 
 /// Ends the SSO session and goes to the (validated) redirect, or shows a signed-out page.
 async fn sign_out(state: &AppState, jar: CookieJar, redirect: &str) -> Result<Response, PageError> {
-    if let Some(digest) = cookies::digest(&jar, cookies::SESSION) {
+    if let Some(digest) = cookies::digest(&jar, cookies::SESSION, &state.issuer) {
         state.store.users.delete_session(&digest).await?;
     }
-    let jar = jar.remove(cookies::removal(cookies::SESSION));
+    let jar = jar.remove(cookies::removal(cookies::SESSION, &state.issuer));
     if redirect.is_empty() {
         Ok((
             jar,
@@ -188,14 +223,16 @@ async fn sign_out(state: &AppState, jar: CookieJar, redirect: &str) -> Result<Re
 
 /// Confirm or cancel the sign-out (HTML form target).
 ///
-/// `POST /end_session/confirm` from the confirmation page. Its token is bound to this
-/// browser's session and to the redirect target.
+/// `POST /end_session/confirm` from the confirmation page. Its token is an HMAC over this
+/// browser's session, the client and the redirect request; the redirect is validated again
+/// against the client's registration.
 #[utoipa::path(
     post,
     path = paths::END_SESSION_CONFIRM,
     tag = tags::LOGOUT,
     request_body(content = EndSessionConfirmForm, content_type = "application/x-www-form-urlencoded", example = json!({
-        "csrf_token": "the token from the confirmation page", "post_logout_redirect": "", "decision": "logout",
+        "csrf_token": "the token from the confirmation page", "client_id": openapi::demo::WEB_CLIENT_ID,
+        "post_logout_redirect_uri": "http://127.0.0.1:8082/", "state": "", "decision": "logout",
     })),
     responses(
         (status = 200, description = "\"Signed out\" (no redirect) or \"Still signed in\".", body = String, content_type = "text/html"),
@@ -213,22 +250,44 @@ async fn post_end_session_confirm(
     jar: CookieJar,
     PageForm(params): PageForm,
 ) -> Result<Response, PageError> {
-    let redirect = params
-        .single("post_logout_redirect")?
-        .unwrap_or_default()
-        .to_owned();
-    let session_cookie = jar
-        .get(cookies::SESSION)
-        .map(|cookie| cookie.value().to_owned())
-        .unwrap_or_default();
+    let fields = ConfirmFields {
+        client_id: params.single("client_id")?.unwrap_or_default(),
+        post_logout_redirect_uri: params
+            .single("post_logout_redirect_uri")?
+            .unwrap_or_default(),
+        state: params.single("state")?.unwrap_or_default(),
+    };
+    let session_cookie = cookies::value(&jar, cookies::SESSION, &state.issuer).unwrap_or_default();
     let presented = params.single("csrf_token")?.unwrap_or_default();
-    if SecretDigest::of(presented)
-        != SecretDigest::of(&confirmation_token(&session_cookie, &redirect))
+    let message = fields.message(&session_cookie);
+    if !state
+        .secret
+        .verify(CONFIRMATION, message.as_bytes(), presented)
     {
         return Err(PageError::OAuth(OAuthError::invalid_request(
             "the form has expired; start the sign-out again",
         )));
     }
+    // The redirect is validated again: the client may have changed its registration since.
+    let client = match fields.client_id {
+        "" => None,
+        client_id => Some(state.store.clients.client(client_id).await?.ok_or(
+            OAuthError::invalid_request(
+                "the client that asked for the sign-out is no longer registered",
+            ),
+        )?),
+    };
+    let session = current_session(&state, &jar).await?;
+    let redirect = decide_logout(
+        None,
+        client.as_ref().map(|client| client.client_id.as_str()),
+        client.as_ref(),
+        Some(fields.post_logout_redirect_uri).filter(|uri| !uri.is_empty()),
+        Some(fields.state).filter(|value| !value.is_empty()),
+        session.as_ref().map(|auth| &auth.subject),
+    )?
+    .redirect
+    .unwrap_or_default();
     if params.single("decision")? != Some("logout") {
         return Ok(MessagePage {
             title: "Still signed in",

@@ -68,7 +68,7 @@ async fn load_interaction(
         .interaction(id, state.now())
         .await?
         .ok_or(PageError::OAuth(EXPIRED))?;
-    let same_browser = cookies::digest(jar, cookies::BROWSER)
+    let same_browser = cookies::digest(jar, cookies::BROWSER, &state.issuer)
         .is_some_and(|digest| digest == interaction.browser_digest);
     if !same_browser {
         return Err(PageError::OAuth(OAuthError::invalid_request(
@@ -426,7 +426,7 @@ async fn post_login(
     crate::metrics::sign_in("success");
     let now = state.now();
     // A new session id at every login (no session fixation); the old session ends.
-    if let Some(old) = cookies::digest(&jar, cookies::SESSION) {
+    if let Some(old) = cookies::digest(&jar, cookies::SESSION, &state.issuer) {
         state.store.users.delete_session(&old).await?;
     }
     let session_id = OpaqueToken::from_random(state.random_bytes());

@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::CookieJar;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
@@ -48,7 +48,7 @@ fn account_key(username: &str) -> String {
 
 /// The verified, unexpired entries of the browser's device cookie.
 fn device_entries(state: &AppState, jar: &CookieJar, now: UnixTime) -> Vec<DeviceEntry> {
-    let Some(cookie) = jar.get(cookies::DEVICE) else {
+    let Some(cookie) = jar.get(cookies::DEVICE.for_issuer(&state.issuer)) else {
         return Vec::new();
     };
     let Some((encoded, tag)) = cookie.value().split_once('.') else {
@@ -197,15 +197,10 @@ impl LoginAttempt {
             .join("~");
         let tag = state.secret.sign(PURPOSE, payload.as_bytes());
         let value = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(payload));
-        let cookie = Cookie::build((cookies::DEVICE, value))
-            .path("/")
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .secure(state.issuer.is_https())
-            .max_age(time::Duration::seconds(
-                i64::try_from(DEVICE_LIFETIME_SECS).unwrap_or(i64::MAX),
-            ))
-            .build();
+        let mut cookie = cookies::with_flags(cookies::DEVICE, value, &state.issuer);
+        cookie.set_max_age(time::Duration::seconds(
+            i64::try_from(DEVICE_LIFETIME_SECS).unwrap_or(i64::MAX),
+        ));
         jar.add(cookie)
     }
 }

@@ -13,7 +13,7 @@ pub async fn current_session(
     state: &AppState,
     jar: &CookieJar,
 ) -> Result<Option<Authentication>, Error> {
-    let Some(digest) = cookies::digest(jar, cookies::SESSION) else {
+    let Some(digest) = cookies::digest(jar, cookies::SESSION, &state.issuer) else {
         return Ok(None);
     };
     let session = state.store.users.session(&digest, state.now()).await?;

@@ -91,7 +91,10 @@ impl fmt::Display for ClientId {
 /// OIDC Core §2 issuer identifier: an https URL (http only when explicitly allowed) with no
 /// query or fragment and no trailing slash.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Issuer(String);
+pub struct Issuer {
+    text: String,
+    https: bool,
+}
 
 impl Issuer {
     /// Parses an issuer URL. Plain http needs `allow_insecure_http` (dev mode, loopback tests).
@@ -111,28 +114,33 @@ impl Issuer {
         if url.host_str().is_none_or(str::is_empty) {
             return Err("issuer must have a host");
         }
-        Ok(Issuer(raw.trim_end_matches('/').to_owned()))
+        Ok(Issuer {
+            text: raw.trim_end_matches('/').to_owned(),
+            // The parsed scheme: `HTTPS://` is https too (schemes are case-insensitive).
+            https: url.scheme() == "https",
+        })
     }
 
     /// The issuer as text (no trailing slash).
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     /// `issuer + path` (path starts with `/`).
     pub fn url_for(&self, path: &str) -> String {
-        format!("{}{}", self.0, path)
+        format!("{}{}", self.text, path)
     }
 
-    /// True when the issuer is https, which decides the `Secure` cookie flag.
+    /// True when the issuer's scheme is https (in any case), which decides the `Secure` and
+    /// `__Host-` cookie forms and HSTS.
     pub fn is_https(&self) -> bool {
-        self.0.starts_with("https://")
+        self.https
     }
 }
 
 impl fmt::Display for Issuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 

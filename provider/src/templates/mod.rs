@@ -72,10 +72,14 @@ pub struct DevicePage<'a> {
 #[derive(Template, WebTemplate)]
 #[template(path = "logout.html")]
 pub struct LogoutPage<'a> {
-    /// Synchroniser token.
+    /// Synchroniser token (an HMAC over the session, client and redirect).
     pub csrf_token: &'a str,
-    /// Where to go afterwards (validated), carried through the form.
-    pub post_logout_redirect: &'a str,
+    /// The client that asked, carried through the form.
+    pub client_id: &'a str,
+    /// Where to go afterwards, validated again when the form comes back.
+    pub post_logout_redirect_uri: &'a str,
+    /// The request's `state`.
+    pub state: &'a str,
 }
 
 /// An error the user must see (we do not redirect to an unvalidated URI).
