@@ -81,6 +81,10 @@ pub struct CommonArgs {
     /// Refresh token lifetime in seconds [default: 1209600, 14 days].
     #[arg(long, env = "OIDC_REFRESH_TOKEN_TTL")]
     pub refresh_token_ttl: Option<u64>,
+    /// A grant's refresh tokens live at most this many seconds from the user's sign-in,
+    /// however often they rotate [default: 2592000, 30 days].
+    #[arg(long, env = "OIDC_REFRESH_TOKEN_MAX_LIFETIME")]
+    pub refresh_token_max_lifetime: Option<u64>,
     /// SSO session lifetime in seconds [default: 28800, 8 hours].
     #[arg(long, env = "OIDC_SESSION_TTL")]
     pub session_ttl: Option<u64>,
@@ -150,6 +154,7 @@ pub struct CommonArgs {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     key_encryption_key_file: Option<PathBuf>,
+    refresh_token_max_lifetime: Option<u64>,
     bind: Option<String>,
     issuer: Option<String>,
     database_url: Option<String>,
@@ -414,6 +419,12 @@ impl Config {
                 args.refresh_token_ttl.or(file.refresh_token_ttl),
                 defaults.refresh_token,
                 "--refresh-token-ttl",
+            )?,
+            refresh_token_max: positive(
+                args.refresh_token_max_lifetime
+                    .or(file.refresh_token_max_lifetime),
+                defaults.refresh_token_max,
+                "--refresh-token-max-lifetime",
             )?,
             session: positive(
                 args.session_ttl.or(file.session_ttl),

@@ -126,6 +126,7 @@ async fn post_token(
                 record,
                 user_exists,
                 grace_secs,
+                max_lifetime_secs: state.lifetimes.refresh_token_max,
             };
             refresh_token::exchange(&client, &request, loaded, now)
         }

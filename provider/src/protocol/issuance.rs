@@ -195,6 +195,14 @@ pub fn mint(
                 GrantId::New => encode_random(random.grant_id),
             };
             let token = RefreshToken::from_random(random.refresh_token);
+            // Idle lifetime, capped by the grant's absolute one (from the sign-in).
+            let absolute_end = grant
+                .authentication
+                .auth_time
+                .plus(lifetimes.refresh_token_max);
+            let refresh_lifetime = lifetimes
+                .refresh_token
+                .min(u64::try_from(absolute_end.0 - now.0).unwrap_or(0));
             let record = RefreshTokenRecord::new(
                 token.digest(),
                 RefreshGrant {
@@ -206,7 +214,7 @@ pub fn mint(
                     grant_id: grant_id.clone(),
                 },
                 now,
-                lifetimes.refresh_token,
+                refresh_lifetime,
             );
             let write = match grant.refresh {
                 RefreshPlan::None => RefreshWrite::None,

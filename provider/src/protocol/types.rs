@@ -38,8 +38,10 @@ pub struct Lifetimes {
     pub access_token: u64,
     /// ID tokens.
     pub id_token: u64,
-    /// Refresh tokens.
+    /// Refresh tokens (idle: each rotation starts it again).
     pub refresh_token: u64,
+    /// A grant's refresh tokens at most, from the user's sign-in (rotation does not extend it).
+    pub refresh_token_max: u64,
     /// SSO sessions.
     pub session: u64,
     /// Login/consent interactions.
@@ -53,6 +55,7 @@ impl Default for Lifetimes {
             access_token: 600,
             id_token: 600,
             refresh_token: 14 * 24 * 3600,
+            refresh_token_max: 30 * 24 * 3600,
             session: 8 * 3600,
             interaction: 900,
         }

@@ -156,6 +156,8 @@ pub struct Loaded {
     pub user_exists: bool,
     /// The configured grace window in seconds (0 = off).
     pub grace_secs: u64,
+    /// The absolute lifetime of a grant's refresh tokens, from the user's sign-in.
+    pub max_lifetime_secs: u64,
 }
 
 /// RFC 6749 §6 + OAuth 2.1 §4.3.1 + RFC 9700 §4.14.2: decides a refresh request.
@@ -198,6 +200,13 @@ pub fn exchange(
     };
     if now >= record.expires_at {
         return Err(OAuthError::invalid_grant("the refresh token has expired").into());
+    }
+    // Rotation renews the idle lifetime, never this one: a stolen family cannot live forever.
+    if now >= record.grant.auth_time.plus(loaded.max_lifetime_secs) {
+        return Err(OAuthError::invalid_grant(
+            "the grant reached its maximum lifetime; the user must sign in again",
+        )
+        .into());
     }
     let scope = match &request.scope {
         None => record.grant.scope.clone(),
@@ -273,6 +282,7 @@ mod tests {
             record: Some(record),
             user_exists: true,
             grace_secs: 30,
+            max_lifetime_secs: 30 * 24 * 3600,
         }
     }
 
@@ -400,6 +410,7 @@ mod tests {
                     record: None,
                     user_exists: true,
                     grace_secs: 0,
+                    max_lifetime_secs: 30 * 24 * 3600,
                 },
                 10,
                 ErrorCode::InvalidGrant,
@@ -425,6 +436,18 @@ mod tests {
                 None,
                 Loaded {
                     user_exists: false,
+                    ..loaded(live())
+                },
+                10,
+                ErrorCode::InvalidGrant,
+            ),
+            // Live and unexpired, but the user signed in (auth_time 5) longer ago than the
+            // absolute lifetime.
+            (
+                &web,
+                None,
+                Loaded {
+                    max_lifetime_secs: 5,
                     ..loaded(live())
                 },
                 10,
