@@ -133,7 +133,7 @@ pub async fn start_with(
     };
     let (stop_background, stopping) = watch::channel(false);
     spawn_change_listener(state.clone(), schedule, stopping.clone());
-    spawn_maintenance(state.clone(), schedule, stopping);
+    spawn_maintenance(state.clone(), schedule, config.purge_interval, stopping);
     if let Some(address) = config.http_redirect_bind {
         let redirect = serve::bind(address, "--http-redirect-bind")
             .await
@@ -321,30 +321,46 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
 fn spawn_maintenance(
     state: AppState,
     schedule: signing::Schedule,
+    purge_interval: Duration,
     mut stopping: watch::Receiver<bool>,
 ) {
     tokio::spawn(async move {
-        let mut interval = tokio::time::interval(Duration::from_secs(30));
-        let mut ticks: u64 = 0;
+        let mut keys = tokio::time::interval(Duration::from_secs(30));
+        let mut purge = tokio::time::interval(purge_interval);
         loop {
             tokio::select! {
-                _ = interval.tick() => {}
-                _ = stopping.changed() => return,
-            }
-            ticks += 1;
-            if let Err(err) = refresh_keys(&state, &schedule).await {
-                tracing::warn!(error = %err, "key maintenance failed; keeping the current keys");
-            }
-            if ticks.is_multiple_of(10) {
-                state.cluster.prune();
-                match state.store.maintenance.purge_expired(state.now()).await {
-                    Ok(0) => {}
-                    Ok(count) => tracing::debug!(count, "purged expired rows"),
-                    Err(err) => tracing::warn!(error = %err, "purging expired rows failed"),
+                _ = keys.tick() => {
+                    if let Err(err) = refresh_keys(&state, &schedule).await {
+                        tracing::warn!(error = %err, "key maintenance failed; keeping the current keys");
+                    }
                 }
+                _ = purge.tick() => purge_expired(&state).await,
+                _ = stopping.changed() => return,
             }
         }
     });
+}
+
+/// Deletes what expired, in bounded statements, and audit events past the retention: the
+/// tables unauthenticated requests fill stay bounded by their lifetimes.
+async fn purge_expired(state: &AppState) {
+    state.cluster.prune();
+    let now = state.now();
+    let policy = store::PurgePolicy {
+        now,
+        audit_before: state.audit_retention.map(|retention| {
+            crate::protocol::types::UnixTime(
+                now.0
+                    .saturating_sub(i64::try_from(retention).unwrap_or(i64::MAX)),
+            )
+        }),
+        batch: store::PurgePolicy::BATCH,
+    };
+    match state.store.maintenance.purge_expired(&policy).await {
+        Ok(0) => {}
+        Ok(count) => tracing::debug!(count, "purged expired rows"),
+        Err(err) => tracing::warn!(error = %err, "purging expired rows failed"),
+    }
 }
 
 /// Applies the key schedule and re-publishes the JWKS and discovery when the stored key set

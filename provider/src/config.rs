@@ -81,6 +81,9 @@ pub struct CommonArgs {
     /// Refresh token lifetime in seconds [default: 1209600, 14 days].
     #[arg(long, env = "OIDC_REFRESH_TOKEN_TTL")]
     pub refresh_token_ttl: Option<u64>,
+    /// Days to keep audit events; 0 keeps them forever [default: 365].
+    #[arg(long, env = "OIDC_AUDIT_RETENTION_DAYS")]
+    pub audit_retention_days: Option<u64>,
     /// A grant's refresh tokens live at most this many seconds from the user's sign-in,
     /// however often they rotate [default: 2592000, 30 days].
     #[arg(long, env = "OIDC_REFRESH_TOKEN_MAX_LIFETIME")]
@@ -154,6 +157,7 @@ pub struct CommonArgs {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     key_encryption_key_file: Option<PathBuf>,
+    audit_retention_days: Option<u64>,
     refresh_token_max_lifetime: Option<u64>,
     bind: Option<String>,
     issuer: Option<String>,
@@ -266,7 +270,16 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Where the key-encryption key comes from.
     pub key_encryption_key: KekSource,
+    /// Seconds audit events are kept (`None`: forever).
+    pub audit_retention: Option<u64>,
+    /// How often expired rows are purged.
+    pub purge_interval: std::time::Duration,
 }
+
+/// Audit events are kept a year unless configured otherwise.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 365;
+/// Expired rows are purged this often (in bounded statements).
+pub const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Requests per client address (IPv6 /64) on the endpoints that create state before anyone
 /// authenticates; beyond them, `429` with `Retry-After`.
@@ -492,6 +505,15 @@ impl Config {
                 .transpose()?,
             log_format: LogFormat::parse(args.log_format.or(file.log_format).as_deref())?,
             key_encryption_key,
+            audit_retention: match args
+                .audit_retention_days
+                .or(file.audit_retention_days)
+                .unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS)
+            {
+                0 => None,
+                days => Some(days.saturating_mul(24 * 3600)),
+            },
+            purge_interval: PURGE_INTERVAL,
         })
     }
 
@@ -519,6 +541,8 @@ impl Config {
             metrics_bind: None,
             log_format: LogFormat::Text,
             key_encryption_key: KekSource::CreateAt(dev_key_path(Some(database_path))),
+            audit_retention: Some(DEFAULT_AUDIT_RETENTION_DAYS * 24 * 3600),
+            purge_interval: PURGE_INTERVAL,
         }
     }
 }

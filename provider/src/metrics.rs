@@ -11,6 +11,7 @@
 //! | `oidc_replays_total` | counter | `kind`: an RFC 6749/9700 replay (code, refresh token, race) |
 //! | `oidc_signing_key_age_seconds` | gauge | `alg`, `kid` (active keys) |
 //! | `oidc_db_connections` | gauge | `state`: `in_use`, `idle`, `max` |
+//! | `oidc_store_rows` | gauge | `table`: the tables unauthenticated requests fill (interactions, codes, device codes, pushed requests, sessions) |
 //! | `oidc_redis_up` | gauge | 1 shared, 0 unreachable, -1 not configured |
 
 use std::sync::OnceLock;
@@ -92,6 +93,12 @@ pub fn replay(kind: &'static str) {
 pub fn key_age(alg: &'static str, kid: &str, seconds: f64) {
     metrics::gauge!("oidc_signing_key_age_seconds", "alg" => alg, "kid" => kid.to_owned())
         .set(seconds);
+}
+
+/// Rows in a table that unauthenticated requests fill (purging keeps it bounded).
+pub fn store_rows(table: &'static str, rows: u64) {
+    #[allow(clippy::cast_precision_loss)] // row counts are far below 2^52
+    metrics::gauge!("oidc_store_rows", "table" => table).set(rows as f64);
 }
 
 /// The connection pool: in use, idle, and the maximum.

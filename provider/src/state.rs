@@ -77,6 +77,8 @@ pub struct Shared {
     pub show_demo_hint: bool,
     /// Refresh-token grace window in seconds (0 = off).
     pub refresh_grace_secs: u64,
+    /// Seconds audit events are kept (`None`: forever).
+    pub audit_retention: Option<u64>,
     /// Who may register clients.
     pub registration: RegistrationPolicy,
     /// The `aud` of access tokens for dynamically registered clients.
@@ -127,6 +129,7 @@ impl Shared {
             password_hashing: Semaphore::new(config.password_hash_concurrency.max(1)),
             show_demo_hint: config.seed_demo_data,
             refresh_grace_secs: config.refresh_grace_secs,
+            audit_retention: config.audit_retention,
             registration: config.registration.clone(),
             cluster,
             rate_limits: config.rate_limits,

@@ -12,6 +12,7 @@ mod deploy;
 mod device;
 mod discovery;
 mod expiry;
+mod flood;
 mod introspect_revoke;
 mod logout;
 mod metrics;

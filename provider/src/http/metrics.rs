@@ -24,6 +24,11 @@ pub fn router() -> Router<AppState> {
 async fn get_metrics(State(state): State<AppState>) -> Response {
     crate::metrics::pool(state.store.maintenance.pool_status());
     crate::metrics::redis(state.cluster.sharing());
+    if let Ok(counts) = state.store.maintenance.row_counts().await {
+        for (table, rows) in counts {
+            crate::metrics::store_rows(table, rows);
+        }
+    }
     if let Ok(records) = state.store.keys.signing_keys().await {
         let now = state.now();
         for record in records

@@ -15,8 +15,8 @@ use crate::protocol::pkce::CodeChallenge;
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
 use crate::store::{
-    DeviceRecord, IssuedCode, Redemption, RefreshTokenRecord, SessionRecord, SigningKeyRecord,
-    Stores,
+    DeviceRecord, InteractionPurpose, InteractionRecord, IssuedCode, PurgePolicy, Redemption,
+    RefreshTokenRecord, SessionRecord, SigningKeyRecord, Stores,
 };
 
 const NOW: UnixTime = UnixTime(1_000_000);
@@ -557,19 +557,67 @@ pub async fn durable_records(stores: &Stores) {
         .unwrap();
 }
 
-/// Everything expired goes; everything live stays.
+/// Everything expired goes, in bounded statements; everything live stays; audit events go
+/// only past the retention.
 pub async fn purge(stores: &Stores) {
     stores
         .ephemeral
         .insert_code(&SecretDigest::of("old"), &code("g-old"))
         .await
         .unwrap();
-    let purged = stores
-        .maintenance
-        .purge_expired(NOW.plus(10_000))
+    // More expired interactions than one statement deletes, and one that is still live.
+    let interaction = |id: String, expires_at: UnixTime| InteractionRecord {
+        id,
+        csrf_token: "csrf".into(),
+        browser_digest: SecretDigest::of("browser"),
+        purpose: InteractionPurpose::Device {
+            user_code: "BCDF-GHJK".into(),
+            client_id: ClientId::parse("demo-device").unwrap(),
+            scope: ScopeSet::parse("openid").unwrap(),
+        },
+        authentication: None,
+        expires_at,
+    };
+    for index in 0..25 {
+        stores
+            .ephemeral
+            .put_interaction(&interaction(format!("flood-{index}"), NOW.plus(10)))
+            .await
+            .unwrap();
+    }
+    stores
+        .ephemeral
+        .put_interaction(&interaction("live".into(), NOW.plus(100_000)))
         .await
         .unwrap();
-    assert!(purged >= 1);
+    stores
+        .audit
+        .audit("old_event", None, None, "long ago", NOW)
+        .await
+        .unwrap();
+    let counts = stores.maintenance.row_counts().await.unwrap();
+    assert!(counts.contains(&("interactions", 26)), "{counts:?}");
+    let policy = PurgePolicy {
+        now: NOW.plus(10_000),
+        audit_before: None,
+        batch: 10,
+    };
+    let purged = stores.maintenance.purge_expired(&policy).await.unwrap();
+    assert_eq!(
+        purged, 26,
+        "25 interactions in three statements, and the code"
+    );
+    let counts = stores.maintenance.row_counts().await.unwrap();
+    assert!(counts.contains(&("interactions", 1)), "{counts:?}");
+    assert!(counts.contains(&("authorization_codes", 0)), "{counts:?}");
+    assert!(
+        stores
+            .ephemeral
+            .interaction("live", NOW)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(matches!(
         stores
             .ephemeral
@@ -578,6 +626,21 @@ pub async fn purge(stores: &Stores) {
             .unwrap(),
         Redemption::Unknown
     ));
+    // The audit trail is kept without a retention, and purged past one.
+    assert_eq!(stores.audit.audit_events(0, 10).await.unwrap().len(), 1);
+    let with_retention = PurgePolicy {
+        audit_before: Some(NOW.plus(1)),
+        ..policy
+    };
+    assert_eq!(
+        stores
+            .maintenance
+            .purge_expired(&with_retention)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(stores.audit.audit_events(0, 10).await.unwrap().is_empty());
 }
 
 /// Two redemptions racing through two connection pools, 100 times: exactly one wins each

@@ -431,12 +431,32 @@ pub trait AuditStore: Send + Sync {
 pub trait Maintenance: Send + Sync {
     /// Readiness probe.
     async fn ping(&self) -> Result<()>;
-    /// Deletes expired rows; returns how many.
-    async fn purge_expired(&self, now: UnixTime) -> Result<u64>;
+    /// Deletes expired rows (and audit events older than the retention), in statements of at
+    /// most `policy.batch` rows so no lock is held long; returns how many.
+    async fn purge_expired(&self, policy: &PurgePolicy) -> Result<u64>;
+    /// Rows in the tables that unauthenticated requests fill (interactions, codes, device codes,
+    /// pushed requests, sessions): to watch that purging keeps them bounded.
+    async fn row_counts(&self) -> Result<Vec<(&'static str, u64)>>;
     /// Closes the connections (at shutdown), waiting for the ones in use.
     async fn close(&self);
     /// The connection pool's state, for metrics.
     fn pool_status(&self) -> PoolStatus;
+}
+
+/// What a purge removes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PurgePolicy {
+    /// Rows that expired at or before this time go.
+    pub now: UnixTime,
+    /// Audit events at or before this time go (`None`: kept forever).
+    pub audit_before: Option<UnixTime>,
+    /// Rows per statement at most.
+    pub batch: u32,
+}
+
+impl PurgePolicy {
+    /// Rows per statement by default: short statements, short locks.
+    pub const BATCH: u32 = 1000;
 }
 
 /// A connection pool's state.

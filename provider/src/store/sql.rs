@@ -21,7 +21,7 @@ macro_rules! sql_backend {
             use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
             use crate::store::{
                 AuditEvent, AuditStore, ClientStore, DeviceRecord, EphemeralStore, Error, GrantStore,
-                InteractionRecord, IssuedCode, KeyStore, Maintenance, Redemption,
+                InteractionRecord, IssuedCode, KeyStore, Maintenance, PurgePolicy, Redemption,
                 RefreshTokenRecord, Result, SessionRecord, SigningKeyRecord, UserRecord,
                 UserStore,
             };
@@ -649,25 +649,65 @@ impl Maintenance for $store {
         }
     }
 
-    async fn purge_expired(&self, now: UnixTime) -> Result<u64> {
+    async fn purge_expired(&self, policy: &PurgePolicy) -> Result<u64> {
+        // (table, primary key, expiry column); names are constants, never input.
+        const TABLES: [(&str, &str, &str); 9] = [
+            ("sessions", "id_digest", "expires_at"),
+            ("interactions", "id", "expires_at"),
+            ("authorization_codes", "code_digest", "expires_at"),
+            ("refresh_tokens", "token_digest", "expires_at"),
+            ("grant_access_tokens", "jti", "expires_at"),
+            ("denied_access_tokens", "jti", "expires_at"),
+            ("device_codes", "device_code_digest", "expires_at"),
+            ("pushed_requests", "request_uri_digest", "expires_at"),
+            ("audit_events", "id", "at"),
+        ];
         let mut purged = 0;
-        for statement in [
-            "DELETE FROM sessions WHERE expires_at <= $1",
-            "DELETE FROM interactions WHERE expires_at <= $1",
-            "DELETE FROM authorization_codes WHERE expires_at <= $1",
-            "DELETE FROM refresh_tokens WHERE expires_at <= $1",
-            "DELETE FROM grant_access_tokens WHERE expires_at <= $1",
-            "DELETE FROM denied_access_tokens WHERE expires_at <= $1",
-            "DELETE FROM device_codes WHERE expires_at <= $1",
-            "DELETE FROM pushed_requests WHERE expires_at <= $1",
-        ] {
-            purged += sqlx::query(statement)
-                .bind(now.0)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
+        for (table, key, column) in TABLES {
+            let cutoff = match (table, policy.audit_before) {
+                ("audit_events", Some(before)) => before,
+                ("audit_events", None) => continue,
+                _ => policy.now,
+            };
+            let statement = format!(
+                "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {column} <= $1 LIMIT $2)"
+            );
+            loop {
+                let deleted = sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
+                    .bind(cutoff.0)
+                    .bind(i64::from(policy.batch))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                purged += deleted;
+                if deleted < u64::from(policy.batch) {
+                    break;
+                }
+                // Let requests waiting for a connection go first.
+                tokio::task::yield_now().await;
+            }
         }
         Ok(purged)
+    }
+
+    async fn row_counts(&self) -> Result<Vec<(&'static str, u64)>> {
+        const TABLES: [&str; 5] = [
+            "interactions",
+            "authorization_codes",
+            "device_codes",
+            "pushed_requests",
+            "sessions",
+        ];
+        let mut counts = Vec::with_capacity(TABLES.len());
+        for table in TABLES {
+            let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM {table}"
+            )))
+            .fetch_one(&self.pool)
+            .await?;
+            counts.push((table, u64::try_from(count).unwrap_or(0)));
+        }
+        Ok(counts)
     }
 }
 
