@@ -106,6 +106,14 @@ pub struct CommonArgs {
     /// demo API, http://127.0.0.1:8081; serve mode the issuer itself].
     #[arg(long, env = "OIDC_REGISTRATION_AUDIENCE")]
     pub registration_audience: Option<String>,
+    /// Grants dynamically registered clients may have, comma-separated [default: dev mode
+    /// every grant; serve mode authorization_code, refresh_token and the device grant].
+    #[arg(long, env = "OIDC_REGISTRATION_GRANT_TYPES", value_delimiter = ',')]
+    pub registration_grant_types: Option<Vec<String>>,
+    /// Scopes dynamically registered clients may have, space-separated [default: dev mode
+    /// every scope; serve mode every scope but the write scopes].
+    #[arg(long, env = "OIDC_REGISTRATION_SCOPES")]
+    pub registration_scopes: Option<String>,
     /// Redis shared by several nodes (rate limits, login throttling, cache invalidation), e.g.
     /// redis://127.0.0.1:6379 [default: none, everything per node].
     #[arg(long = "redis", env = "OIDC_REDIS_URL", hide_env_values = true)]
@@ -157,6 +165,8 @@ pub struct CommonArgs {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     key_encryption_key_file: Option<PathBuf>,
+    registration_grant_types: Option<Vec<String>>,
+    registration_scopes: Option<String>,
     audit_retention_days: Option<u64>,
     refresh_token_max_lifetime: Option<u64>,
     bind: Option<String>,
@@ -252,6 +262,10 @@ pub struct Config {
     pub key_rotation_interval: Option<u64>,
     /// The `aud` given to dynamically registered clients; `None` means the issuer itself.
     pub registration_audience: Option<String>,
+    /// Grants dynamically registered clients may have (`None`: the mode's default).
+    pub registration_grant_types: Option<Vec<crate::protocol::client::GrantType>>,
+    /// Scopes dynamically registered clients may have (`None`: the mode's default).
+    pub registration_scopes: Option<crate::protocol::scope::ScopeSet>,
     /// Redis shared by several nodes.
     pub redis_url: Option<String>,
     /// Proxies whose forwarding headers name the client.
@@ -468,6 +482,29 @@ impl Config {
             None if mode == Mode::Dev => Some(DEMO_API_AUDIENCE.to_owned()),
             None => None,
         };
+        let registration_grant_types = args
+            .registration_grant_types
+            .or(file.registration_grant_types)
+            .map(|names| {
+                names
+                    .iter()
+                    .map(|name| {
+                        crate::protocol::client::GrantType::parse(name.trim()).ok_or_else(|| {
+                            format!("--registration-grant-types / OIDC_REGISTRATION_GRANT_TYPES: {name:?} is not a grant this provider supports")
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        let registration_scopes = args
+            .registration_scopes
+            .or(file.registration_scopes)
+            .map(|raw| {
+                crate::protocol::scope::ScopeSet::parse_known(&raw).map_err(|_| {
+                    "--registration-scopes / OIDC_REGISTRATION_SCOPES: a scope this provider does not know".to_owned()
+                })
+            })
+            .transpose()?;
         Ok(Config {
             mode,
             bind,
@@ -481,6 +518,8 @@ impl Config {
             registration,
             key_rotation_interval,
             registration_audience,
+            registration_grant_types,
+            registration_scopes,
             redis_url: args
                 .redis_url
                 .or(file.redis_url)
@@ -517,6 +556,30 @@ impl Config {
         })
     }
 
+    /// What dynamically registered clients may have: the mode's default (dev: everything;
+    /// serve: clients acting for users, read scopes), narrowed or widened by the settings.
+    pub fn registration_rules(
+        &self,
+        issuer: &Issuer,
+    ) -> crate::protocol::registration::RegistrationRules {
+        use crate::protocol::registration::RegistrationRules;
+        let audience = self
+            .registration_audience
+            .clone()
+            .unwrap_or_else(|| issuer.as_str().to_owned());
+        let mut rules = match self.mode {
+            Mode::Dev => RegistrationRules::open(&audience),
+            Mode::Serve => RegistrationRules::for_users(&audience),
+        };
+        if let Some(grants) = &self.registration_grant_types {
+            rules.grant_types.clone_from(grants);
+        }
+        if let Some(scopes) = &self.registration_scopes {
+            rules.scopes = scopes.clone();
+        }
+        rules
+    }
+
     /// A dev-mode config for tests: loopback port 0, the given SQLite file, demo data.
     pub fn for_tests(database_path: &Path) -> Self {
         Config {
@@ -532,6 +595,8 @@ impl Config {
             registration: RegistrationPolicy::Open,
             key_rotation_interval: None,
             registration_audience: Some(DEMO_API_AUDIENCE.to_owned()),
+            registration_grant_types: None,
+            registration_scopes: None,
             redis_url: None,
             trusted_proxies: Vec::new(),
             rate_limits: RateLimits::DEV,

@@ -81,8 +81,8 @@ pub struct Shared {
     pub audit_retention: Option<u64>,
     /// Who may register clients.
     pub registration: RegistrationPolicy,
-    /// The `aud` of access tokens for dynamically registered clients.
-    pub registration_audience: String,
+    /// What dynamically registered clients may have (their audience included).
+    pub registration_rules: crate::protocol::registration::RegistrationRules,
     /// Counters and change broadcasts shared with the other nodes (or kept in this one).
     pub cluster: Arc<Cluster>,
     /// Requests per client address on the endpoints that create state.
@@ -118,10 +118,7 @@ impl Shared {
             metrics,
         } = services;
         Shared {
-            registration_audience: config
-                .registration_audience
-                .clone()
-                .unwrap_or_else(|| issuer.as_str().to_owned()),
+            registration_rules: config.registration_rules(&issuer),
             issuer,
             lifetimes: config.lifetimes,
             store,

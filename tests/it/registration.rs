@@ -481,3 +481,79 @@ async fn registered_client_credentials_client_gets_tokens() {
         .await;
     assert_eq!(claims["sub"], rp.client_id);
 }
+
+/// Serve mode's registration policy: with the initial access token, clients that act for users
+/// register; machine clients, token exchange and write scopes are the operator's to give.
+#[tokio::test]
+async fn serve_mode_registration_gives_self_registered_clients_user_grants_and_read_scopes() {
+    const INITIAL: &str = "initial-access-token-for-tests-0123456789";
+    let provider = spawn_provider_with(|config| {
+        config.mode = provider::config::Mode::Serve;
+        config.registration = provider::config::RegistrationPolicy::InitialAccessToken(
+            provider::protocol::types::SecretDigest::of(INITIAL),
+        );
+        config.registration_audience = Some("https://api.example.com".into());
+    })
+    .await;
+    let registered = register(
+        &provider,
+        Some(INITIAL),
+        &json!({"redirect_uris": ["https://app.example.com/callback"], "scope": "openid api:read offline_access",
+                "grant_types": ["authorization_code", "refresh_token"]}),
+    )
+    .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.text
+    );
+    for (metadata, context) in [
+        (
+            json!({"grant_types": ["client_credentials"], "scope": "api:read"}),
+            "client_credentials",
+        ),
+        (
+            json!({"redirect_uris": ["https://app.example.com/callback"],
+                   "grant_types": ["authorization_code", "urn:ietf:params:oauth:grant-type:token-exchange"]}),
+            "token exchange",
+        ),
+        (
+            json!({"redirect_uris": ["https://app.example.com/callback"], "scope": "openid api:write"}),
+            "a write scope",
+        ),
+    ] {
+        let reply = register(&provider, Some(INITIAL), &metadata).await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_client_metadata",
+            context,
+        );
+        assert!(
+            reply.json()["error_description"]
+                .as_str()
+                .is_some_and(|text| text.contains("registration policy")),
+            "{context}: {}",
+            reply.text
+        );
+    }
+    // The audience comes from configuration, never from the dev constant.
+    let registered = registered.json();
+    let client_id = text(&registered, "client_id");
+    let stores = provider::store::open(&provider.database_url)
+        .await
+        .expect("the store");
+    let client = stores
+        .clients
+        .client(&client_id)
+        .await
+        .expect("the store answers")
+        .expect("registered");
+    assert_eq!(client.metadata.default_audience, "https://api.example.com");
+    assert_eq!(
+        client.metadata.allowed_resources,
+        ["https://api.example.com"]
+    );
+    assert!(!client.metadata.scope.contains("api:write"));
+}

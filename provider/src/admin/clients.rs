@@ -6,7 +6,9 @@ use serde_json::json;
 use crate::admin::{Admin, AdminError, Console, Target};
 use crate::cluster::Change;
 use crate::protocol::client::RegisteredClient;
-use crate::protocol::registration::{RegistrationRequest, validate_registration};
+use crate::protocol::registration::{
+    RegistrationRequest, RegistrationRules, validate_registration,
+};
 use crate::protocol::types::{ClientId, SecretDigest, encode_random};
 
 /// `provider clients add`.
@@ -71,7 +73,7 @@ pub async fn add(
         application_type: args.application_type,
         id_token_signed_response_alg: None,
     };
-    let mut metadata = validate_registration(request, &args.audience)
+    let mut metadata = validate_registration(request, &RegistrationRules::open(&args.audience))
         .map_err(|error| AdminError(format!("{}: {}", error.code.as_str(), error.description)))?;
     metadata.first_party = args.first_party;
     metadata.require_pushed_authorization_requests = args.require_par;

@@ -229,7 +229,7 @@ async fn post_register(
     MetadataBody { request, .. }: MetadataBody,
 ) -> Result<Response, RegistrationError> {
     Limited::Register.check(&state, ip).await?;
-    let metadata = validate_registration(request, &state.registration_audience)?;
+    let metadata = validate_registration(request, &state.registration_rules)?;
     let client_id = ClientId::parse(&encode_random(state.random_bytes())[..22])?;
     let secret = metadata
         .token_endpoint_auth_method
@@ -338,7 +338,7 @@ async fn put_client(
         )
         .into());
     }
-    let metadata = validate_registration(request, &state.registration_audience)?;
+    let metadata = validate_registration(request, &state.registration_rules)?;
     if metadata.token_endpoint_auth_method.uses_secret() == client.is_public() {
         return Err(OAuthError::new(
             ErrorCode::InvalidClientMetadata,

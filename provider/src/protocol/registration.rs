@@ -36,6 +36,58 @@ pub struct RegistrationRequest {
     pub id_token_signed_response_alg: Option<String>,
 }
 
+/// What self-registered clients may have (RFC 7591 §2: the server may restrict metadata).
+/// Operator-created clients (`provider clients add`) are not bound by it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistrationRules {
+    /// Grants a self-registered client may register.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes it may register.
+    pub scopes: ScopeSet,
+    /// The audience of its access tokens.
+    pub audience: String,
+}
+
+impl RegistrationRules {
+    /// The lab (`dev`): every grant and every scope, so any client or test suite can register
+    /// what it needs.
+    pub fn open(audience: &str) -> Self {
+        RegistrationRules {
+            grant_types: GrantType::ALL.to_vec(),
+            scopes: ScopeSet::parse_known(&known_scopes()).unwrap_or_default(),
+            audience: audience.to_owned(),
+        }
+    }
+
+    /// `serve`'s default: clients that act for users. No `client_credentials` and no token
+    /// exchange (a client acting on its own, or taking over others' tokens, is the operator's
+    /// decision), and no write scopes.
+    pub fn for_users(audience: &str) -> Self {
+        let read_only: Vec<&str> = crate::protocol::scope::KNOWN_SCOPES
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|name| !name.ends_with(":write"))
+            .collect();
+        RegistrationRules {
+            grant_types: vec![
+                GrantType::AuthorizationCode,
+                GrantType::RefreshToken,
+                GrantType::DeviceCode,
+            ],
+            scopes: ScopeSet::parse_known(&read_only.join(" ")).unwrap_or_default(),
+            audience: audience.to_owned(),
+        }
+    }
+}
+
+fn known_scopes() -> String {
+    crate::protocol::scope::KNOWN_SCOPES
+        .iter()
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 const CLIENT_METADATA: ErrorCode = ErrorCode::InvalidClientMetadata;
 const REDIRECT: ErrorCode = ErrorCode::InvalidRedirectUri;
 const DEFAULT_SCOPE: &str = "openid profile email offline_access";
@@ -44,7 +96,7 @@ const DEFAULT_SCOPE: &str = "openid profile email offline_access";
 /// request become typed metadata here, each refused with the reason.
 pub fn validate_registration(
     request: RegistrationRequest,
-    default_audience: &str,
+    rules: &RegistrationRules,
 ) -> Result<ClientMetadata, OAuthError> {
     let auth_method = match request.token_endpoint_auth_method.as_deref() {
         None => TokenEndpointAuthMethod::ClientSecretBasic,
@@ -77,6 +129,15 @@ pub fn validate_registration(
                 "grant_types contains a grant this provider does not support (implicit and password are removed in OAuth 2.1)",
             ))?,
     };
+    if grant_types
+        .iter()
+        .any(|grant| !rules.grant_types.contains(grant))
+    {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "grant_types asks for a grant this provider does not give self-registered clients (registration policy); ask its operator",
+        ));
+    }
     let uses_code = grant_types.contains(&GrantType::AuthorizationCode);
     let response_types = match request.response_types {
         None if uses_code => vec![ResponseType::Code],
@@ -128,13 +189,27 @@ pub fn validate_registration(
     {
         check_redirect_uri(uri, application_type)?;
     }
-    let scope =
-        ScopeSet::parse_known(request.scope.as_deref().unwrap_or(DEFAULT_SCOPE)).map_err(|_| {
-            OAuthError::new(
-                CLIENT_METADATA,
-                "scope names a scope this provider does not know",
-            )
-        })?;
+    let scope = match request.scope.as_deref() {
+        // Without a request, the default within what the policy allows.
+        None => ScopeSet::parse_known(DEFAULT_SCOPE)
+            .unwrap_or_default()
+            .intersection(&rules.scopes),
+        Some(raw) => {
+            let scope = ScopeSet::parse_known(raw).map_err(|_| {
+                OAuthError::new(
+                    CLIENT_METADATA,
+                    "scope names a scope this provider does not know",
+                )
+            })?;
+            if !scope.is_subset_of(&rules.scopes) {
+                return Err(OAuthError::new(
+                    CLIENT_METADATA,
+                    "scope asks for a scope this provider does not give self-registered clients (registration policy)",
+                ));
+            }
+            scope
+        }
+    };
     let id_token_alg = match request.id_token_signed_response_alg.as_deref() {
         None => SigningAlg::RS256,
         Some(name) => SigningAlg::parse(name).map_err(|_| {
@@ -164,8 +239,8 @@ pub fn validate_registration(
         scope,
         id_token_signed_response_alg: id_token_alg,
         access_token_signed_response_alg: SigningAlg::RS256,
-        default_audience: default_audience.to_owned(),
-        allowed_resources: vec![default_audience.to_owned()],
+        default_audience: rules.audience.clone(),
+        allowed_resources: vec![rules.audience.clone()],
         first_party: false,
         require_pushed_authorization_requests: false,
         resource_server: false,
@@ -217,7 +292,7 @@ mod tests {
     fn registration_table() {
         use serde_json::json;
         let ok = |value| {
-            validate_registration(request(value), "aud")
+            validate_registration(request(value), &RegistrationRules::open("aud"))
                 .map(|_| ())
                 .map_err(|e| e.code)
         };
@@ -309,7 +384,7 @@ mod tests {
     fn defaults_are_filled_in_typed() {
         let metadata = validate_registration(
             request(serde_json::json!({"redirect_uris": ["https://a.example/cb"]})),
-            "https://api.example",
+            &RegistrationRules::open("https://api.example"),
         )
         .unwrap();
         assert_eq!(metadata.grant_types, vec![GrantType::AuthorizationCode]);
@@ -329,5 +404,44 @@ mod tests {
             !metadata.first_party,
             "self-registered clients always see the consent page"
         );
+    }
+
+    #[test]
+    fn the_policy_for_self_registered_clients_is_enforced() {
+        use serde_json::json;
+        let serve = RegistrationRules::for_users("https://api.example");
+        let check = |value, rules: &RegistrationRules| {
+            validate_registration(request(value), rules).map_err(|error| error.code)
+        };
+        let web = json!({"redirect_uris": ["https://a.example/cb"]});
+        // serve's default: clients acting for users, read scopes.
+        let metadata = check(web.clone(), &serve).unwrap();
+        assert_eq!(metadata.default_audience, "https://api.example");
+        assert_eq!(metadata.allowed_resources, ["https://api.example"]);
+        for refused in [
+            json!({"grant_types": ["client_credentials"], "scope": "api:read"}),
+            json!({"redirect_uris": ["https://a.example/cb"], "grant_types": ["authorization_code", "urn:ietf:params:oauth:grant-type:token-exchange"]}),
+            json!({"redirect_uris": ["https://a.example/cb"], "scope": "openid api:write"}),
+        ] {
+            assert_eq!(
+                check(refused.clone(), &serve).err(),
+                Some(CLIENT_METADATA),
+                "{refused}"
+            );
+            // The lab allows each of them.
+            assert!(
+                check(refused.clone(), &RegistrationRules::open("aud")).is_ok(),
+                "{refused}"
+            );
+        }
+        assert!(check(json!({"redirect_uris": ["https://a.example/cb"], "scope": "openid api:read offline_access"}), &serve).is_ok());
+        assert!(check(json!({"grant_types": ["urn:ietf:params:oauth:grant-type:device_code"], "token_endpoint_auth_method": "none"}), &serve).is_ok());
+        // A narrower operator policy narrows the default scope too.
+        let narrow = RegistrationRules {
+            scopes: ScopeSet::parse("openid").unwrap(),
+            ..serve.clone()
+        };
+        assert_eq!(check(web, &narrow).unwrap().scope.to_string(), "openid");
+        assert!(!serve.scopes.contains("api:write") && serve.scopes.contains("api:read"));
     }
 }
