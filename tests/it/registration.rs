@@ -546,7 +546,7 @@ async fn serve_mode_registration_gives_self_registered_clients_user_grants_and_r
         .expect("the store");
     let client = stores
         .clients
-        .client(&client_id)
+        .client(client_id)
         .await
         .expect("the store answers")
         .expect("registered");
