@@ -122,9 +122,9 @@ pub struct PushedAuthorizationRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = json!(crate::demo::WEB_CLIENT_ID))]
     pub client_id: Option<String>,
-    /// `client_secret_post` only (never together with HTTP Basic).
+    /// `client_secret_post` clients only (never together with HTTP Basic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, example = json!(crate::demo::WEB_CLIENT_SECRET))]
+    #[schema(nullable = false)]
     pub client_secret: Option<String>,
     /// Must be `code`.
     #[schema(example = "code")]

@@ -28,11 +28,11 @@ pub struct IntrospectionRequest {
     pub token_type_hint: Option<TokenTypeHint>,
     /// `client_secret_post`: the client id (omit with HTTP Basic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, example = json!(crate::demo::SERVICE_CLIENT_ID))]
+    #[schema(nullable = false, example = json!(crate::demo::API_CLIENT_ID))]
     pub client_id: Option<String>,
     /// `client_secret_post`: the client secret (never together with HTTP Basic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, example = json!(crate::demo::SERVICE_CLIENT_SECRET))]
+    #[schema(nullable = false, example = json!(crate::demo::API_CLIENT_SECRET))]
     pub client_secret: Option<String>,
 }
 
@@ -99,11 +99,11 @@ pub struct RevocationRequest {
     pub token_type_hint: Option<TokenTypeHint>,
     /// The client id (`client_secret_post` and public clients; omit with HTTP Basic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, example = json!(crate::demo::SERVICE_CLIENT_ID))]
+    #[schema(nullable = false, example = json!(crate::demo::API_CLIENT_ID))]
     pub client_id: Option<String>,
     /// `client_secret_post`: the client secret (never together with HTTP Basic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, example = json!(crate::demo::SERVICE_CLIENT_SECRET))]
+    #[schema(nullable = false, example = json!(crate::demo::API_CLIENT_SECRET))]
     pub client_secret: Option<String>,
 }
 

@@ -65,11 +65,17 @@ pub use userinfo::{UserInfo, UserInfoForm};
 /// Example values that work against `provider dev` (its seeded demo clients and users), so
 /// Swagger UI's "Try it out" succeeds without editing anything.
 pub mod demo {
-    /// Confidential client for the client_credentials grant.
+    /// The notes API's own client: a resource server that authenticates with
+    /// `client_secret_post`, so its examples work with the secret in the body as they are.
+    pub const API_CLIENT_ID: &str = "demo-api";
+    /// Its secret.
+    pub const API_CLIENT_SECRET: &str = "demo-api-secret";
+    /// Confidential client for the client_credentials grant (HTTP Basic: Swagger UI's
+    /// Authorize button, `client_basic`).
     pub const SERVICE_CLIENT_ID: &str = "demo-service";
     /// Its secret.
     pub const SERVICE_CLIENT_SECRET: &str = "demo-service-secret";
-    /// Confidential web client (authorization code + refresh).
+    /// Confidential web client (authorization code + refresh; HTTP Basic).
     pub const WEB_CLIENT_ID: &str = "demo-web";
     /// Its secret.
     pub const WEB_CLIENT_SECRET: &str = "demo-web-secret";

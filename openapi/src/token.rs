@@ -146,11 +146,11 @@ pub struct TokenRequest {
     /// `client_secret_post` and public clients: the client id. With HTTP Basic it may be
     /// omitted (if sent, it must match).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, example = json!(crate::demo::SERVICE_CLIENT_ID))]
+    #[schema(nullable = false, example = json!(crate::demo::API_CLIENT_ID))]
     pub client_id: Option<String>,
     /// `client_secret_post` only: the client secret. Never together with HTTP Basic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, example = json!(crate::demo::SERVICE_CLIENT_SECRET))]
+    #[schema(nullable = false, example = json!(crate::demo::API_CLIENT_SECRET))]
     pub client_secret: Option<String>,
 }
 

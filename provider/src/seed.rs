@@ -115,10 +115,12 @@ pub fn demo_clients() -> Vec<RegisteredClient> {
         all_scopes,
     );
     // The notes API's own identity: a resource server, so it may introspect and exchange the
-    // tokens it receives (RFC 8693: calling the next service on the user's behalf).
+    // tokens it receives (RFC 8693: calling the next service on the user's behalf). It sends
+    // its secret in the body (client_secret_post), the other confidential demo clients use
+    // HTTP Basic: each is held to its registered method.
     let mut api = metadata(
         "Demo notes API (resource server)",
-        TokenEndpointAuthMethod::ClientSecretBasic,
+        TokenEndpointAuthMethod::ClientSecretPost,
         ApplicationType::Web,
         &[GrantType::ClientCredentials, GrantType::TokenExchange],
         &[],

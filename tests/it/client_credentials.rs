@@ -65,13 +65,13 @@ async fn service_gets_an_rfc9068_access_token_for_itself_and_nothing_else() {
     let provider = spawn_provider().await;
     let cases = [
         Grant::new(Rp::service(), Some("api:read"), None, "api:read"),
-        Grant::new(Rp::service_post(), Some("api:write"), None, "api:write"),
+        Grant::new(Rp::service(), Some("api:write"), None, "api:write"),
         // RFC 6749 §3.3: no scope means the client's default, here all it may request.
         Grant::new(Rp::service(), None, None, "api:read api:write"),
         Grant::new(Rp::service(), Some(""), None, "api:read api:write"),
         // RFC 8707 §2: an allowed resource becomes the audience.
         Grant::new(
-            Rp::service_post(),
+            Rp::service(),
             Some("api:read api:write"),
             Some(API_AUDIENCE),
             "api:read api:write",
@@ -223,5 +223,44 @@ async fn client_credentials_errors_are_rfc6749_codes() {
             let challenge = reply.header("www-authenticate").unwrap_or_default();
             assert!(challenge.starts_with("Basic"), "{context}: {challenge:?}");
         }
+    }
+}
+
+/// RFC 7591 §2: a client is held to its registered `token_endpoint_auth_method`; the right
+/// secret sent another way is refused.
+#[tokio::test]
+async fn clients_are_held_to_their_registered_authentication_method() {
+    let provider = spawn_provider().await;
+    let params = [("grant_type", "client_credentials"), ("scope", "api:read")];
+    for (rp, context) in [
+        (
+            Rp::service_in_body(),
+            "demo-service (Basic) sends its secret in the body",
+        ),
+        (
+            Rp {
+                auth: ClientAuth::Basic,
+                ..Rp::api()
+            },
+            "demo-api (client_secret_post) uses Basic",
+        ),
+    ] {
+        let reply = provider.token_request(&rp, &params).await;
+        assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client", context);
+        assert!(
+            reply.text.contains("token_endpoint_auth_method"),
+            "{context}: {}",
+            reply.text
+        );
+    }
+    for rp in [Rp::service(), Rp::api()] {
+        let reply = provider.token_request(&rp, &params).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{}: {}",
+            rp.client_id,
+            reply.text
+        );
     }
 }

@@ -295,7 +295,7 @@ async fn offline_access_is_consented_then_yields_a_refresh_token() {
     let provider = spawn_provider().await;
     let browser = provider.browser();
     // client_secret_post this time.
-    let rp = Rp::web_post();
+    let rp = Rp::web();
     let scope = "openid offline_access";
     let pkce = Pkce::new();
     let state = random_token();

@@ -128,7 +128,7 @@ async fn introspection_needs_a_confidential_client_and_answers_rfc7662_members()
     // hint: a wrong one still finds the token.
     for (hint, rp) in [
         (None, Rp::web()),
-        (Some("access_token"), Rp::web_post()),
+        (Some("access_token"), Rp::web()),
         (Some("refresh_token"), Rp::web()),
         (Some("id_token"), Rp::web()),
     ] {
@@ -320,7 +320,7 @@ async fn revocation_of_access_tokens_and_refresh_token_families() {
             "demo-service revokes demo-web's access token",
         ),
         (
-            Rp::service_post(),
+            Rp::service(),
             first.refresh_token.clone().unwrap(),
             "demo-service revokes demo-web's refresh token",
         ),
@@ -373,7 +373,7 @@ async fn revocation_of_access_tokens_and_refresh_token_families() {
         .clone()
         .expect("rotated refresh token");
     let reply = provider
-        .revoke(&Rp::web_post(), &newest, Some("refresh_token"))
+        .revoke(&Rp::web(), &newest, Some("refresh_token"))
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_refresh_refused(&provider, &web, &newest, "a revoked refresh token").await;

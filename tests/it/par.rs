@@ -82,7 +82,7 @@ async fn pushed_requests_run_the_code_flow_once() {
     let provider = spawn_provider().await;
     let browser = provider.browser();
     let mut logged_in = false;
-    for rp in [Rp::web(), Rp::web_post(), Rp::cli_random_port()] {
+    for rp in [Rp::web(), Rp::cli_random_port()] {
         let context = format!("{} {:?}", rp.client_id, rp.auth);
         let pkce = Pkce::new();
         let (state, nonce) = (random_token(), random_token());

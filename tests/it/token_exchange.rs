@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{
-    API_AUDIENCE, ClientAuth, Rp, TestProvider, Tokens, assert_oauth_error, spawn_provider,
+    API_AUDIENCE, Rp, TestProvider, Tokens, assert_oauth_error, spawn_provider,
     spawn_provider_with_clock, unverified_claims,
 };
 
@@ -17,12 +17,7 @@ const ACCESS: &str = "urn:ietf:params:oauth:token-type:access_token";
 
 /// The notes API's own client: a resource server that may exchange tokens it receives.
 fn api() -> Rp {
-    Rp {
-        client_id: "demo-api",
-        secret: Some("demo-api-secret"),
-        auth: ClientAuth::Basic,
-        redirect_uri: String::new(),
-    }
+    Rp::api()
 }
 
 /// alice's tokens for demo-web.

@@ -84,7 +84,7 @@ async fn find_token(
     tag = tags::TOKEN_MANAGEMENT,
     request_body(content = IntrospectionRequest, content_type = "application/x-www-form-urlencoded", example = json!({
         "token": "paste an access or refresh token",
-        "client_id": openapi::demo::SERVICE_CLIENT_ID, "client_secret": openapi::demo::SERVICE_CLIENT_SECRET,
+        "client_id": openapi::demo::API_CLIENT_ID, "client_secret": openapi::demo::API_CLIENT_SECRET,
     })),
     security(("client_basic" = []), ()),
     responses(
@@ -144,8 +144,8 @@ async fn introspect(
     path = paths::REVOKE,
     tag = tags::TOKEN_MANAGEMENT,
     request_body(content = RevocationRequest, content_type = "application/x-www-form-urlencoded", example = json!({
-        "token": "paste a token issued to demo-service",
-        "client_id": openapi::demo::SERVICE_CLIENT_ID, "client_secret": openapi::demo::SERVICE_CLIENT_SECRET,
+        "token": "paste a token issued to demo-api",
+        "client_id": openapi::demo::API_CLIENT_ID, "client_secret": openapi::demo::API_CLIENT_SECRET,
     })),
     security(("client_basic" = []), ()),
     responses(

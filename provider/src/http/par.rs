@@ -34,13 +34,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 ///
 /// RFC 9126 §2: authenticates the client, validates the request exactly as `/authorize` would,
 /// and returns a one-time `request_uri` (60 seconds) for
-/// `/authorize?client_id=…&request_uri=…`. Try it with the demo-web example values.
+/// `/authorize?client_id=…&request_uri=…`. Try it with the demo-web example values after
+/// pressing Authorize (`client_basic`: demo-web / demo-web-secret; demo-web is registered for
+/// HTTP Basic, so its secret in the body is refused).
 #[utoipa::path(
     post,
     path = paths::PAR,
     tag = tags::AUTHORIZATION,
     request_body(content = PushedAuthorizationRequest, content_type = "application/x-www-form-urlencoded", example = json!({
-        "client_id": openapi::demo::WEB_CLIENT_ID, "client_secret": openapi::demo::WEB_CLIENT_SECRET,
+        "client_id": openapi::demo::WEB_CLIENT_ID,
         "response_type": "code", "redirect_uri": openapi::demo::WEB_REDIRECT_URI, "scope": "openid profile",
         "code_challenge": openapi::demo::CODE_CHALLENGE, "code_challenge_method": "S256", "state": "af0ifjsldkj",
     })),

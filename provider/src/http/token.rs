@@ -42,17 +42,19 @@ pub fn router() -> OpenApiRouter<AppState> {
 ///
 /// RFC 6749 §3.2: exchange an authorization code (with the PKCE verifier), a refresh token
 /// (rotated: the old one is spent, reuse revokes the family), client credentials, an RFC
-/// 8628 device code, or (RFC 8693 token exchange) an access token for a narrower one. Form-encoded; see `TokenRequest` for which members each
-/// grant needs. Try it: `grant_type=client_credentials` with client_basic
-/// `demo-service` / `demo-service-secret` (or those two in the body).
+/// 8628 device code, or (RFC 8693 token exchange) an access token for a narrower one. Each
+/// client authenticates with its registered method: demo-api with `client_id` and
+/// `client_secret` in the body (the examples work as they are), demo-web and demo-service with
+/// HTTP Basic (Authorize, `client_basic`). Form-encoded; see `TokenRequest` for which members each
+/// grant needs.
 #[utoipa::path(
     post,
     path = paths::TOKEN,
     tag = tags::TOKEN,
     request_body(content = openapi::TokenRequest, content_type = "application/x-www-form-urlencoded", examples(
-        ("1-client_credentials" = (summary = "client_credentials: demo-service, secret in the body (works as is)", value = json!({
+        ("1-client_credentials" = (summary = "client_credentials: demo-api, secret in the body (works as is)", value = json!({
             "grant_type": "client_credentials", "scope": "api:read",
-            "client_id": openapi::demo::SERVICE_CLIENT_ID, "client_secret": openapi::demo::SERVICE_CLIENT_SECRET,
+            "client_id": openapi::demo::API_CLIENT_ID, "client_secret": openapi::demo::API_CLIENT_SECRET,
         }))),
         ("2-authorization_code" = (summary = "authorization_code: demo-cli with PKCE (paste the code from the redirect)", value = json!({
             "grant_type": "authorization_code", "code": "paste the code from the redirect",
@@ -68,12 +70,12 @@ pub fn router() -> OpenApiRouter<AppState> {
             "device_code": "paste the device_code from /device_authorization",
             "client_id": openapi::demo::DEVICE_CLIENT_ID,
         }))),
-        ("5-token_exchange" = (summary = "token exchange: demo-web narrows its user's access token (paste one)", value = json!({
+        ("5-token_exchange" = (summary = "token exchange: demo-api (a resource server) narrows a user's access token it received (paste one)", value = json!({
             "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
-            "subject_token": "paste an access token demo-web received",
+            "subject_token": "paste a user's access token",
             "subject_token_type": openapi::ACCESS_TOKEN_TYPE,
             "scope": "api:read",
-            "client_id": openapi::demo::WEB_CLIENT_ID, "client_secret": openapi::demo::WEB_CLIENT_SECRET,
+            "client_id": openapi::demo::API_CLIENT_ID, "client_secret": openapi::demo::API_CLIENT_SECRET,
         }))),
     )),
     security(("client_basic" = []), ()),

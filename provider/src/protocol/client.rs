@@ -305,13 +305,40 @@ pub fn authenticate_client<C: Borrow<RegisteredClient>>(
     let used_basic = presented.used_basic();
     let client = client.ok_or(ClientAuthError::new(BAD_CLIENT, used_basic))?;
     let registered: &RegisteredClient = client.borrow();
+    // RFC 7591 §2: the client registered one method; another one is refused even with the
+    // right secret, so a leaked secret cannot be replayed by a method the client never uses
+    // (and a Basic client's secret never has to appear in a request body).
+    let method = registered.metadata.token_endpoint_auth_method;
+    let method_matches = matches!(
+        (presented, method),
+        (
+            PresentedCredentials::Basic { .. },
+            TokenEndpointAuthMethod::ClientSecretBasic
+        ) | (
+            PresentedCredentials::Post { .. },
+            TokenEndpointAuthMethod::ClientSecretPost
+        ) | (
+            PresentedCredentials::None { .. },
+            TokenEndpointAuthMethod::None
+        )
+    );
     match (presented, &registered.secret_digest, registered.is_public()) {
         (PresentedCredentials::None { .. }, None, true) => Ok(client),
         (
             PresentedCredentials::Basic { secret, .. } | PresentedCredentials::Post { secret, .. },
             Some(digest),
             false,
-        ) if digest.matches(secret.expose()) => Ok(client),
+        ) if digest.matches(secret.expose()) && method_matches => Ok(client),
+        (
+            PresentedCredentials::Basic { secret, .. } | PresentedCredentials::Post { secret, .. },
+            Some(digest),
+            false,
+        ) if digest.matches(secret.expose()) => Err(ClientAuthError::new(
+            OAuthError::invalid_client(
+                "this client is registered for another token_endpoint_auth_method (RFC 7591 §2)",
+            ),
+            used_basic,
+        )),
         (PresentedCredentials::None { .. }, _, false) => Err(ClientAuthError::new(
             OAuthError::invalid_client(
                 "this client is confidential: authenticate with its client secret",
@@ -379,6 +406,8 @@ pub(crate) mod tests {
     #[test]
     fn client_authentication_table() {
         let confidential = client("demo-web", Some("demo-web-secret"));
+        let mut post_client = client("demo-post", Some("demo-post-secret"));
+        post_client.metadata.token_endpoint_auth_method = TokenEndpointAuthMethod::ClientSecretPost;
         let public = client("demo-cli", None);
         let post = |id: &str, secret: &str| {
             Params::from_pairs([("client_id", id), ("client_secret", secret)])
@@ -402,7 +431,19 @@ pub(crate) mod tests {
                 None,
                 post("demo-web", "demo-web-secret"),
                 Some(&confidential),
+                Err((ErrorCode::InvalidClient, false)),
+            ),
+            (
+                None,
+                post("demo-post", "demo-post-secret"),
+                Some(&post_client),
                 Ok(()),
+            ),
+            (
+                Some(basic("demo-post", "demo-post-secret")),
+                Params::default(),
+                Some(&post_client),
+                Err((ErrorCode::InvalidClient, true)),
             ),
             (None, none("demo-cli"), Some(&public), Ok(())),
             (

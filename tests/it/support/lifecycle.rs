@@ -14,6 +14,10 @@ use crate::support::{
 pub const SERVICE: &str = "demo-service";
 /// Its secret.
 pub const SERVICE_SECRET: &str = "demo-service-secret";
+/// The notes API's own client (a resource server, `client_secret_post`).
+pub const API: &str = "demo-api";
+/// Its secret.
+pub const API_SECRET: &str = "demo-api-secret";
 /// The public demo device client (device grant + refresh_token).
 pub const DEVICE: &str = "demo-device";
 /// demo-web's one registered post-logout redirect URI.
@@ -30,11 +34,22 @@ impl Rp {
         }
     }
 
-    /// demo-service with `client_secret_post`.
-    pub fn service_post() -> Rp {
+    /// demo-service with its secret in the body: not its registered method.
+    pub fn service_in_body() -> Rp {
         Rp {
             auth: ClientAuth::Post,
             ..Rp::service()
+        }
+    }
+
+    /// demo-api: the notes API's own client, a resource server registered for
+    /// `client_secret_post` (client_credentials and token exchange).
+    pub fn api() -> Rp {
+        Rp {
+            client_id: API,
+            secret: Some(API_SECRET),
+            auth: ClientAuth::Post,
+            redirect_uri: String::new(),
         }
     }
 
