@@ -119,7 +119,7 @@ async fn post_device_authorization(
     };
     let verification_uri = state.issuer.url_for(paths::DEVICE);
     tracing::info!(target: FLOW,
-        "device: {} asked for \"{scope}\"; the user types {user_code} at {verification_uri}; the device polls /token every {POLL_INTERVAL_SECS} s (RFC 8628 §3.2)",
+        "device: {} asked for \"{scope}\"; the user types the code shown on the device (never logged: it is a credential until used) at {verification_uri}; the device polls /token every {POLL_INTERVAL_SECS} s (RFC 8628 §3.2)",
         client.client_id);
     Ok(no_store_json(DeviceAuthorizationResponse {
         verification_uri_complete: format!("{verification_uri}?user_code={user_code}"),
@@ -217,7 +217,7 @@ async fn post_device(
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
     };
     let grant = record.grant;
-    tracing::info!(target: FLOW, "device: user code {} matches a waiting device of {}; the user now signs in and confirms", grant.user_code, grant.client_id);
+    tracing::info!(target: FLOW, "device: the user code matches a waiting device of {}; the user now signs in and confirms", grant.client_id);
     let purpose = InteractionPurpose::Device {
         user_code: grant.user_code,
         client_id: grant.client_id,

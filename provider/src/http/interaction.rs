@@ -222,7 +222,7 @@ async fn finish(
                             "this device code has expired; start again on the device",
                         )));
                     }
-                    tracing::info!(target: FLOW, "consent: device {user_code} approved; its next poll receives tokens (RFC 8628 §3.5)");
+                    tracing::info!(target: FLOW, "consent: the device was approved; its next poll receives tokens (RFC 8628 §3.5)");
                     Ok(MessagePage {
                     title: "Device connected",
                     message: "You approved the device. You can close this page and return to it.",
