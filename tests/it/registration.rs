@@ -563,3 +563,89 @@ async fn serve_mode_registration_gives_self_registered_clients_user_grants_and_r
     );
     assert!(!client.metadata.scope.contains("api:write"));
 }
+
+/// RFC 9700 §4.11.2: a self-registered client gets no error redirect before the user acted
+/// (anyone can register a redirect URI; the provider must not become an open redirector). The
+/// error is shown on a page; once the user has acted (denied consent), the redirect is normal.
+/// Operator-registered clients (demo-web) keep RFC 6749 §4.1.2.1 error redirects.
+#[tokio::test]
+async fn self_registered_clients_get_error_pages_not_silent_redirects() {
+    let provider = spawn_provider().await;
+    let redirect_uri = "https://attacker.example/landing";
+    let reply = register(
+        &provider,
+        None,
+        &json!({"redirect_uris": [redirect_uri], "scope": "openid profile"}),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let registered = reply.json();
+    let rp = Rp::registered(
+        text(&registered, "client_id"),
+        Some(text(&registered, "client_secret")),
+        ClientAuth::Basic,
+        redirect_uri,
+    );
+    let pkce = crate::support::Pkce::new();
+    let base = crate::support::authorization_params(&rp, "openid", &pkce, "st", "n");
+    let cases: [(&[(&str, Option<&str>)], &str, &str); 3] = [
+        (
+            &[("scope", Some("openid no-such-scope"))],
+            "invalid_scope",
+            "an unknown scope",
+        ),
+        (
+            &[("code_challenge_method", Some("plain"))],
+            "invalid_request",
+            "PKCE plain",
+        ),
+        (
+            &[("prompt", Some("none"))],
+            "login_required",
+            "prompt=none without a session",
+        ),
+    ];
+    for (changes, error, context) in cases {
+        let params = crate::support::with_changes(base.clone(), changes);
+        let url = provider.authorize_url(&params);
+        let page = provider.get(&provider.browser(), &url).await;
+        crate::support::assert_html_page(&page, StatusCode::BAD_REQUEST, context);
+        assert_eq!(
+            crate::support::page_error_code(&page),
+            Some(error),
+            "{context}"
+        );
+        // The same request from demo-web, registered by the operator, is redirected.
+        let demo = crate::support::with_changes(
+            crate::support::authorization_params(&Rp::web(), "openid", &pkce, "st", "n"),
+            changes,
+        );
+        let redirected = provider
+            .get(&provider.browser(), &provider.authorize_url(&demo))
+            .await;
+        assert_eq!(
+            redirected.status,
+            StatusCode::SEE_OTHER,
+            "{context}: demo-web"
+        );
+        let location = redirected.location().unwrap_or_default();
+        assert!(
+            location.contains(&format!("error={error}")),
+            "{context}: {location}"
+        );
+    }
+    // After the user acted (signed in, then denied consent), the error goes back to the client.
+    let browser = provider.browser();
+    let login = provider.start(&browser, &base).await.login_form();
+    let consent = provider
+        .login(&browser, &login, crate::support::ALICE)
+        .await
+        .consent_form();
+    match provider.consent(&browser, &consent, false).await {
+        crate::support::Step::Callback(callback) => {
+            assert_eq!(callback.param("error"), Some("access_denied"));
+            assert!(callback.url.as_str().starts_with(redirect_uri), "{}", callback.url);
+        }
+        other => panic!("expected the redirect after the user's decision, got {other:?}"),
+    }
+}

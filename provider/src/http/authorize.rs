@@ -13,7 +13,7 @@ use openapi::responses::{HtmlError, HtmlRateLimited, HtmlServerError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::http::code_flow::proceed;
+use crate::http::code_flow::{may_redirect_silently, proceed};
 use crate::http::error::PageError;
 use crate::http::extractors::{ClientIp, PageForm, QueryParams};
 use crate::http::limits::Limited;
@@ -101,7 +101,9 @@ async fn post_authorize(
 
 const AUTHORIZE_REDIRECT: &str = "See Other: to the login or consent page of a new \
     interaction, or (nothing left to ask) to the client's `redirect_uri` with the code, or with \
-    an error once `client_id` and `redirect_uri` are validated.";
+    an error once `client_id` and `redirect_uri` are validated. A client that registered \
+    itself gets no error redirect before the user has acted: that error is a 400 page \
+    (RFC 9700 §4.11.2).";
 
 /// RFC 9126 §4: `/authorize?client_id=…&request_uri=…` uses the pushed parameters, once.
 async fn resolve_pushed_request(
@@ -154,6 +156,10 @@ async fn authorize(
     let request = match validated {
         Ok(request) => request,
         Err(error) => {
+            if !may_redirect_silently(state, &client).await? {
+                tracing::info!(target: FLOW, "authorize: {} -> shown on a page: a self-registered client gets no error redirect before the user acted (RFC 9700 §4.11.2)", error.description);
+                return Err(PageError::OAuth(error));
+            }
             tracing::info!(target: FLOW, "authorize: {} -> error redirect {} (RFC 6749 §4.1.2.1)", error.description, error.code.as_str());
             return Ok(Redirect::to(&error_redirect(
                 &redirect_uri,

@@ -70,6 +70,22 @@ pub async fn complete_interaction(
     }
 }
 
+/// RFC 9700 §4.11.2: may an error be redirected to this client before the user did anything?
+/// Not for a client that registered itself (it holds an RFC 7592 registration token): anyone
+/// can register a redirect URI, and an error redirect without any user interaction would make
+/// the provider an open redirector. Those errors are shown on a page instead.
+pub async fn may_redirect_silently(
+    state: &AppState,
+    client: &RegisteredClient,
+) -> Result<bool, crate::store::Error> {
+    Ok(state
+        .store
+        .clients
+        .registration_token(client.client_id.as_str())
+        .await?
+        .is_none())
+}
+
 /// Decides the next step of a code-flow request and performs it: redirect to the interaction
 /// page, redirect with an error (`prompt=none`), or issue the code.
 pub async fn proceed(
@@ -100,6 +116,10 @@ pub async fn proceed(
         state.now(),
     ) {
         Err(error) => {
+            if interaction.is_none() && !may_redirect_silently(state, client).await? {
+                tracing::info!(target: FLOW, "authorize: {} -> shown on a page: a self-registered client gets no error redirect before the user acted (RFC 9700 §4.11.2)", error.description);
+                return Err(PageError::OAuth(error));
+            }
             tracing::info!(target: FLOW, "authorize: {} -> {} (OIDC Core §3.1.2.6)", error.description, error.code.as_str());
             if let Some(interaction) = &interaction {
                 state
