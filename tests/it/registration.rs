@@ -588,7 +588,9 @@ async fn self_registered_clients_get_error_pages_not_silent_redirects() {
     );
     let pkce = crate::support::Pkce::new();
     let base = crate::support::authorization_params(&rp, "openid", &pkce, "st", "n");
-    let cases: [(&[(&str, Option<&str>)], &str, &str); 3] = [
+    // (changes to the request, the error, what it is)
+    type Case<'a> = (&'a [(&'a str, Option<&'a str>)], &'a str, &'a str);
+    let cases: [Case<'_>; 3] = [
         (
             &[("scope", Some("openid no-such-scope"))],
             "invalid_scope",
@@ -644,7 +646,11 @@ async fn self_registered_clients_get_error_pages_not_silent_redirects() {
     match provider.consent(&browser, &consent, false).await {
         crate::support::Step::Callback(callback) => {
             assert_eq!(callback.param("error"), Some("access_denied"));
-            assert!(callback.url.as_str().starts_with(redirect_uri), "{}", callback.url);
+            assert!(
+                callback.url.as_str().starts_with(redirect_uri),
+                "{}",
+                callback.url
+            );
         }
         other => panic!("expected the redirect after the user's decision, got {other:?}"),
     }
