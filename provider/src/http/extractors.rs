@@ -203,11 +203,29 @@ impl FromRequest<AppState> for ClientForm {
             )
             .into());
         }
-        let authorization = request
+        if request
             .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
+            .get_all(header::AUTHORIZATION)
+            .iter()
+            .count()
+            > 1
+        {
+            return Err(OAuthError::invalid_request(
+                "send exactly one Authorization header (RFC 6749 §2.3: one authentication method)",
+            )
+            .into());
+        }
+        let authorization = match request.headers().get(header::AUTHORIZATION) {
+            None => None,
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .map_err(|_| {
+                        OAuthError::invalid_request("the Authorization header is not visible ASCII")
+                    })?
+                    .to_owned(),
+            ),
+        };
         let body = read_body(request, state)
             .await
             .map_err(|error| match error {
@@ -235,6 +253,28 @@ impl<S: Send + Sync> FromRequest<S> for BearerToken {
     type Rejection = BearerError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, BearerError> {
+        // RFC 6750 §2.3 (tokens in URLs end up in logs and Referer headers) is not supported;
+        // say so rather than answer as if no token had been sent.
+        let in_query = request
+            .uri()
+            .query()
+            .is_some_and(|query| Params::parse(query.as_bytes()).contains("access_token"));
+        if in_query {
+            return Err(BearerError::OAuth(OAuthError::invalid_request(
+                "send the access token in the Authorization header, not in the query (RFC 6750 §2.3 is not supported)",
+            )));
+        }
+        if request
+            .headers()
+            .get_all(header::AUTHORIZATION)
+            .iter()
+            .count()
+            > 1
+        {
+            return Err(BearerError::OAuth(OAuthError::invalid_request(
+                "send exactly one Authorization header",
+            )));
+        }
         let from_header = match request.headers().get(header::AUTHORIZATION) {
             None => None,
             Some(value) => {
