@@ -253,17 +253,6 @@ impl<S: Send + Sync> FromRequest<S> for BearerToken {
     type Rejection = BearerError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, BearerError> {
-        // RFC 6750 §2.3 (tokens in URLs end up in logs and Referer headers) is not supported;
-        // say so rather than answer as if no token had been sent.
-        let in_query = request
-            .uri()
-            .query()
-            .is_some_and(|query| Params::parse(query.as_bytes()).contains("access_token"));
-        if in_query {
-            return Err(BearerError::OAuth(OAuthError::invalid_request(
-                "send the access token in the Authorization header, not in the query (RFC 6750 §2.3 is not supported)",
-            )));
-        }
         if request
             .headers()
             .get_all(header::AUTHORIZATION)

@@ -89,7 +89,7 @@ async fn post_userinfo(
 
 const USERINFO_BAD_REQUEST: &str = "RFC 6750 §3.1 `invalid_request`: a malformed \
     `Authorization` header, two `Authorization` headers, a scheme other than Bearer, a repeated \
-    `access_token`, the token sent in two places, or in the query string.";
+    `access_token`, or the token sent in two places.";
 
 /// `GET|POST /userinfo`.
 async fn userinfo(state: &AppState, token: &str) -> Result<Response, BearerError> {

@@ -139,10 +139,10 @@ async fn token_management_attacks_are_refused() {
         )
         .header("authorization", format!("Bearer {}", service.access_token)),
         Attack::get(
-            "UserInfo with the token in the query",
+            "UserInfo with the token in the query (an unsupported method: no credentials, RFC 6750 §3.1)",
             format!("{userinfo}?access_token={}", user.access_token),
-            BAD,
-            Expect::Bearer(Some("invalid_request")),
+            UNAUTHORIZED,
+            Expect::Bearer(None),
         ),
         Attack::get(
             "UserInfo with two Authorization headers",
