@@ -328,3 +328,45 @@ async fn an_access_token_is_not_an_id_token_hint() {
     );
     assert_signed_in(&provider, &browser, "after the refused hint").await;
 }
+
+/// Refresh tokens are issued only for `offline_access` (OIDC Core §11), which by definition
+/// outlives the sign-in session: logging out ends the session, and the offline grant keeps
+/// working until the user or the client revokes it. (A refresh token tied to the session
+/// would be revoked here; this provider issues none.)
+#[tokio::test]
+async fn logout_ends_the_session_but_not_an_offline_grant() {
+    let provider = spawn_provider().await;
+    let browser = provider.browser();
+    let rp = Rp::web();
+    let (_, tokens) = provider
+        .tokens(&browser, &rp, "openid offline_access", &[])
+        .await;
+    let refresh = tokens
+        .refresh_token
+        .expect("offline_access gives a refresh token");
+    let url = end_session_url(
+        &provider,
+        &[("id_token_hint", &tokens.id_token.expect("an ID token"))],
+    );
+    let reply = provider.get(&browser, &url).await;
+    assert_eq!(reply.status, StatusCode::OK, "signed out: {}", reply.text);
+    assert_eq!(
+        silent_authorization(&provider, &browser)
+            .await
+            .param("error"),
+        Some("login_required"),
+        "the session is over"
+    );
+    let refreshed = provider.refresh(&rp, &refresh, None).await;
+    assert_eq!(
+        refreshed.status,
+        StatusCode::OK,
+        "the offline grant lives on: {}",
+        refreshed.text
+    );
+    // Without offline_access there is no refresh token at all.
+    let (_, online) = provider
+        .tokens(&provider.browser(), &rp, "openid", &[])
+        .await;
+    assert!(online.refresh_token.is_none());
+}
