@@ -332,6 +332,18 @@ async fn token_endpoint_attacks_are_refused() {
             Expect::Status,
         ),
         form(
+            "a non-ASCII Authorization header",
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "demo-api"),
+                ("client_secret", "demo-api-secret"),
+            ],
+            BAD,
+            Expect::Json("invalid_request"),
+        )
+        .header("authorization", "Basic d\u{e9}mo"),
+        form(
             "two Authorization headers",
             Some(SERVICE),
             &[("grant_type", "client_credentials")],
