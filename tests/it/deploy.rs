@@ -562,3 +562,74 @@ fn kubernetes_manifests_agree_with_the_binary_and_each_other() {
         labels
     );
 }
+
+/// `program` when it is installed here.
+fn installed(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+/// The proxy snippets are real configuration: Caddy and nginx accept them where they are
+/// installed (both are Debian packages; the test says when it skipped one).
+#[test]
+fn the_caddy_and_nginx_snippets_are_accepted_by_caddy_and_nginx() {
+    match installed("caddy") {
+        Some(caddy) => {
+            let output = std::process::Command::new(caddy)
+                .args(["validate", "--adapter", "caddyfile", "--config"])
+                .arg(root().join("deploy/Caddyfile"))
+                .output()
+                .expect("caddy runs");
+            assert!(
+                output.status.success(),
+                "caddy validate: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        None => eprintln!(
+            "skipped: caddy is not installed (apt-get install caddy) to validate deploy/Caddyfile"
+        ),
+    }
+    match installed("nginx") {
+        Some(nginx) => {
+            // The snippet inside an http block, with a throwaway certificate where it expects one.
+            let dir = tempfile::tempdir().expect("a directory");
+            let certified = rcgen::generate_simple_self_signed(vec!["id.example.com".to_owned()])
+                .expect("a certificate");
+            let cert = dir.path().join("fullchain.pem");
+            let key = dir.path().join("privkey.pem");
+            std::fs::write(&cert, certified.cert.pem()).expect("write");
+            std::fs::write(&key, certified.signing_key.serialize_pem()).expect("write");
+            let snippet = read("deploy/nginx.conf")
+                .replace("/etc/nginx/tls/fullchain.pem", &cert.display().to_string())
+                .replace("/etc/nginx/tls/privkey.pem", &key.display().to_string());
+            let config = dir.path().join("nginx.conf");
+            std::fs::write(
+                &config,
+                format!(
+                    "pid {}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n{snippet}\n}}\n",
+                    dir.path().display()
+                ),
+            )
+            .expect("write");
+            let output = std::process::Command::new(nginx)
+                .arg("-t")
+                .arg("-c")
+                .arg(&config)
+                .output()
+                .expect("nginx runs");
+            assert!(
+                output.status.success(),
+                "nginx -t: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        None => eprintln!(
+            "skipped: nginx is not installed (apt-get install nginx-light) to check deploy/nginx.conf"
+        ),
+    }
+}
