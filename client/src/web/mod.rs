@@ -209,7 +209,7 @@ pub async fn serve(config: WebConfig, listener: TcpListener) -> Result<RunningWe
 }
 
 /// Binds `config.bind`, serves until Ctrl-C or SIGTERM, then shuts down gracefully (in-flight
-/// requests get `SHUTDOWN_DEADLINE`).
+/// requests get [`resource::demo::SHUTDOWN_DEADLINE`]).
 pub async fn run(config: WebConfig) -> Result<(), Error> {
     let listener = TcpListener::bind(config.bind)
         .await
@@ -218,34 +218,13 @@ pub async fn run(config: WebConfig) -> Result<(), Error> {
             source,
         })?;
     let server = serve(config, listener).await?;
-    shutdown_signal().await;
+    resource::demo::shutdown_signal().await;
     tracing::info!("shutting down: no new connections; finishing the requests in flight");
-    match tokio::time::timeout(SHUTDOWN_DEADLINE, server.shutdown()).await {
+    match tokio::time::timeout(resource::demo::SHUTDOWN_DEADLINE, server.shutdown()).await {
         Ok(result) => result,
         Err(_) => {
             tracing::warn!("requests still in flight after the shutdown deadline; stopping");
             Ok(())
         }
-    }
-}
-
-/// How long shutdown waits for requests in flight.
-const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
-
-/// Ctrl-C, or SIGTERM (what container runtimes and systemd send).
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => drop(terminate.recv().await),
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
     }
 }

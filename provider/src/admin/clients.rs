@@ -108,15 +108,7 @@ pub async fn add(
         .upsert_client(&client, admin.now)
         .await?;
     admin
-        .stores
-        .audit
-        .audit(
-            "client_registered",
-            Some(client_id.as_str()),
-            None,
-            "by the admin CLI",
-            admin.now,
-        )
+        .audit("client_registered", Some(client_id.as_str()), None)
         .await?;
     let told = admin.announce(Change::Client(client_id.to_string())).await;
     (console.print)(&match secret {
@@ -197,17 +189,7 @@ pub async fn remove(
         .clients
         .delete_client(client_id, admin.now)
         .await?;
-    admin
-        .stores
-        .audit
-        .audit(
-            "client_deleted",
-            Some(client_id),
-            None,
-            "by the admin CLI",
-            admin.now,
-        )
-        .await?;
+    admin.audit("client_deleted", Some(client_id), None).await?;
     let told = admin.announce(Change::Client(client_id.to_owned())).await;
     (console.print)(&format!(
         "removed client {client_id}; its refresh tokens are revoked and its access tokens refused by this provider; {told}"
@@ -235,15 +217,7 @@ pub async fn rotate_secret(
         .upsert_client(&client, admin.now)
         .await?;
     admin
-        .stores
-        .audit
-        .audit(
-            "client_secret_rotated",
-            Some(client_id),
-            None,
-            "by the admin CLI",
-            admin.now,
-        )
+        .audit("client_secret_rotated", Some(client_id), None)
         .await?;
     let told = admin.announce(Change::Client(client_id.to_owned())).await;
     (console.print)(&format!(

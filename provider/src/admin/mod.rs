@@ -140,6 +140,20 @@ impl Admin {
         })
     }
 
+    /// Records an operator action in the audit trail.
+    pub async fn audit(
+        &self,
+        kind: &str,
+        client_id: Option<&str>,
+        subject: Option<&str>,
+    ) -> Result<(), AdminError> {
+        self.stores
+            .audit
+            .audit(kind, client_id, subject, "by the admin CLI", self.now)
+            .await?;
+        Ok(())
+    }
+
     /// 32 random bytes.
     pub fn random_bytes(&self) -> [u8; 32] {
         self.random.bytes32()

@@ -225,11 +225,7 @@ pub async fn set_disabled(
     } else {
         "user_enabled"
     };
-    admin
-        .stores
-        .audit
-        .audit(kind, None, Some(subject), "by the admin CLI", admin.now)
-        .await?;
+    admin.audit(kind, None, Some(subject)).await?;
     if !disabled {
         (console.print)(&format!("enabled {username}"));
         return Ok(());

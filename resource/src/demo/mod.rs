@@ -325,7 +325,7 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
 }
 
 /// Binds `config.bind`, serves until Ctrl-C or SIGTERM, then shuts down gracefully (in-flight
-/// requests get `SHUTDOWN_DEADLINE`).
+/// requests get [`SHUTDOWN_DEADLINE`]).
 pub async fn run(config: Config) -> Result<(), Error> {
     let listener = TcpListener::bind(config.bind)
         .await
@@ -342,11 +342,12 @@ pub async fn run(config: Config) -> Result<(), Error> {
     }
 }
 
-/// How long shutdown waits for requests in flight.
-const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+/// How long shutdown waits for requests in flight (the demo client uses it too).
+pub const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
-/// Ctrl-C, or SIGTERM (what container runtimes and systemd send).
-async fn shutdown_signal() {
+/// Ctrl-C, or SIGTERM (what container runtimes and systemd send). The demo client waits for
+/// it too.
+pub async fn shutdown_signal() {
     #[cfg(unix)]
     let terminate = async {
         use tokio::signal::unix::{SignalKind, signal};
