@@ -101,7 +101,10 @@ pub struct AuthorizationRequestParams {
     #[param(nullable = false)]
     #[schema(nullable = false, example = "")]
     pub id_token_hint: Option<String>,
-    /// RFC 8707 resource indicator: the access token's audience.
+    /// RFC 8707 resource indicator: a registered resource server the tokens are for; repeat it
+    /// for several (each token is then for one of them, chosen at the token endpoint).
+    /// Default: the client's default resource. Unknown, unregistered or not the client's:
+    /// `invalid_target`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(nullable = false)]
     #[schema(nullable = false, example = json!(crate::demo::API_RESOURCE))]
@@ -165,7 +168,7 @@ pub struct PushedAuthorizationRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, max_length = 256, example = "")]
     pub login_hint: Option<String>,
-    /// RFC 8707 resource indicator.
+    /// RFC 8707 resource indicator; repeat it for several (as at `/authorize`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = json!(crate::demo::API_RESOURCE))]
     pub resource: Option<String>,

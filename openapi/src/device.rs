@@ -20,7 +20,7 @@ pub struct DeviceAuthorizationRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = "openid profile offline_access")]
     pub scope: Option<String>,
-    /// RFC 8707 resource indicator (one of the client's allowed resources).
+    /// RFC 8707 resource indicator (one of the client's resources); repeatable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = json!(crate::demo::API_RESOURCE))]
     pub resource: Option<String>,

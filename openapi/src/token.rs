@@ -110,8 +110,12 @@ pub struct TokenRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = "api:read")]
     pub scope: Option<String>,
-    /// `client_credentials` and token exchange: RFC 8707 resource indicator, the audience of
-    /// the access token (one of the client's allowed resources).
+    /// Every grant: RFC 8707 resource indicator, the access token's audience (one per
+    /// request: each token has a single audience). With a code, refresh token or device code
+    /// it picks one of the resources the user granted (default: the first); with
+    /// `client_credentials` and token exchange one of the client's resources (default: its
+    /// default). The token's algorithm, lifetime and scopes are the resource's; anything else
+    /// is `invalid_target`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = json!(crate::demo::API_RESOURCE))]
     pub resource: Option<String>,

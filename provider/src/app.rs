@@ -23,6 +23,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::cluster::{Change, Cluster};
 use crate::config::{Config, RegistrationPolicy};
+use crate::protocol::registration::every_scope;
+use crate::protocol::resource::Registry;
+use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::Issuer;
 use crate::secrets::ServerSecret;
 use crate::state::{AppState, Environment, Published, Services, Shared};
@@ -90,13 +93,31 @@ pub async fn start_with(
     if config.seed_demo_data {
         seed::seed_demo_data(&store, &issuer, now).await?;
     }
+    // The configuration file's resource servers win over what the database says of them.
+    for resource in &config.resources {
+        store.resources.upsert_resource(resource, now).await?;
+    }
+    // A retired key stays published until the longest-lived token it signed has expired.
+    let longest_resource_token = store
+        .resources
+        .resources()
+        .await?
+        .iter()
+        .filter_map(|resource| resource.access_token_lifetime_secs)
+        .max()
+        .unwrap_or(0);
     let schedule = signing::Schedule {
         rotation_interval: config.key_rotation_interval,
-        max_token_lifetime: config.lifetimes.access_token.max(config.lifetimes.id_token),
+        max_token_lifetime: config
+            .lifetimes
+            .access_token
+            .max(config.lifetimes.id_token)
+            .max(longest_resource_token),
     };
     signing::apply_schedule(store.keys.as_ref(), &schedule, now).await?;
     let keys = signing::load_or_generate(store.keys.as_ref(), now).await?;
-    let published = publish(&issuer, keys, &config.registration)?;
+    let registry = Registry::new(issuer.as_str(), store.resources.resources().await?);
+    let published = publish(&issuer, keys, &config.registration, &every_scope(&registry))?;
     let secret = ServerSecret::load(store.keys.as_ref(), environment.random.bytes32(), now).await?;
     let cluster = Arc::new(connect_cluster(&config, &issuer)?);
     if let Some(cache) = &store.client_cache {
@@ -207,11 +228,13 @@ fn spawn_change_listener(
                         cache.invalidate(&client_id);
                     }
                 }
+                Change::Resources => state.resources.invalidate(),
                 Change::Keys | Change::Resync => {
-                    if change == Change::Resync
-                        && let Some(cache) = cache
-                    {
-                        cache.clear();
+                    if change == Change::Resync {
+                        state.resources.invalidate();
+                        if let Some(cache) = cache {
+                            cache.clear();
+                        }
                     }
                     if let Err(err) = refresh_keys(&state, &schedule).await {
                         tracing::warn!(error = %err, "reloading keys after a change failed; the maintenance task retries");
@@ -227,8 +250,9 @@ fn publish(
     issuer: &Issuer,
     keys: KeySet,
     registration: &RegistrationPolicy,
+    scopes: &ScopeSet,
 ) -> Result<Published, Error> {
-    let discovery = http::discovery::document(issuer, &keys, registration);
+    let discovery = http::discovery::document(issuer, &keys, registration, scopes);
     let discovery_json = Bytes::from(
         serde_json::to_vec(&discovery)
             .map_err(|err| Error::internal("serialising discovery", err))?,
@@ -375,7 +399,13 @@ pub async fn refresh_keys(state: &AppState, schedule: &signing::Schedule) -> Res
     let current = signing::fingerprint_of(&state.published().keys);
     if stored != current {
         let loaded = signing::load_or_generate(keys, now).await?;
-        state.replace_published(publish(&state.issuer, loaded, &state.registration)?);
+        let scopes = every_scope(&*state.resources.get().await?);
+        state.replace_published(publish(
+            &state.issuer,
+            loaded,
+            &state.registration,
+            &scopes,
+        )?);
         tracing::info!(target: "flow", "keys: key set changed; JWKS and discovery re-published");
     }
     Ok(())

@@ -12,7 +12,6 @@ use crate::protocol::throttle::ThrottlePolicy;
 use crate::protocol::types::Issuer;
 pub use crate::protocol::types::Lifetimes;
 use crate::sealing::{KekSource, dev_key_path};
-use crate::seed::DEMO_API_AUDIENCE;
 use crate::serve::{ServeOptions, TlsFiles};
 use crate::store::DatabaseUrl;
 
@@ -40,6 +39,9 @@ pub enum Command {
     /// Registered clients.
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Resource servers (RFC 8707): the APIs access tokens are issued for.
+    #[command(subcommand)]
+    Resources(crate::admin::ResourcesCommand),
     /// User accounts (serve mode seeds no demo users).
     #[command(subcommand)]
     Users(UsersCommand),
@@ -102,10 +104,11 @@ pub struct CommonArgs {
     /// Rotate signing keys automatically every this many seconds [default: off].
     #[arg(long, env = "OIDC_KEY_ROTATION_INTERVAL")]
     pub key_rotation_interval: Option<u64>,
-    /// The `aud` of access tokens for dynamically registered clients [default: dev mode the
-    /// demo API, http://127.0.0.1:8081; serve mode the issuer itself].
-    #[arg(long, env = "OIDC_REGISTRATION_AUDIENCE")]
-    pub registration_audience: Option<String>,
+    /// Resource servers (RFC 8707 identifiers, registered ones) dynamically registered clients
+    /// may request tokens for, comma-separated; the first is their default [default: dev mode
+    /// every registered resource; serve mode none: tokens for UserInfo only].
+    #[arg(long, env = "OIDC_REGISTRATION_RESOURCES", value_delimiter = ',')]
+    pub registration_resources: Option<Vec<String>>,
     /// Grants dynamically registered clients may have, comma-separated [default: dev mode
     /// every grant; serve mode authorization_code, refresh_token and the device grant].
     #[arg(long, env = "OIDC_REGISTRATION_GRANT_TYPES", value_delimiter = ',')]
@@ -180,7 +183,10 @@ struct FileConfig {
     refresh_grace: Option<u64>,
     registration_token: Option<String>,
     key_rotation_interval: Option<u64>,
-    registration_audience: Option<String>,
+    registration_resources: Option<Vec<String>>,
+    /// `[[resources]]`: resource servers this provider issues tokens for.
+    #[serde(default)]
+    resources: Vec<crate::protocol::resource::ResourceServer>,
     redis_url: Option<String>,
     trusted_proxies: Option<Vec<String>>,
     tls_cert: Option<PathBuf>,
@@ -260,8 +266,10 @@ pub struct Config {
     pub registration: RegistrationPolicy,
     /// Automatic key rotation interval in seconds.
     pub key_rotation_interval: Option<u64>,
-    /// The `aud` given to dynamically registered clients; `None` means the issuer itself.
-    pub registration_audience: Option<String>,
+    /// The resources dynamically registered clients may request (`None`: the mode's default).
+    pub registration_resources: Option<Vec<String>>,
+    /// Resource servers from the configuration file, registered (replaced) at start.
+    pub resources: Vec<crate::protocol::resource::ResourceServer>,
     /// Grants dynamically registered clients may have (`None`: the mode's default).
     pub registration_grant_types: Option<Vec<crate::protocol::client::GrantType>>,
     /// Scopes dynamically registered clients may have (`None`: the mode's default).
@@ -341,12 +349,13 @@ impl Config {
             Command::Dev(args) => (Mode::Dev, args),
             Command::Serve(args) => (Mode::Serve, args),
             Command::Clients(_)
+            | Command::Resources(_)
             | Command::Users(_)
             | Command::Keys(_)
             | Command::Audit(_)
             | Command::Healthcheck(_) => {
                 return Err(
-                    "clients, users, keys, audit and healthcheck are commands, not server modes"
+                    "clients, resources, users, keys, audit and healthcheck are commands, not server modes"
                         .into(),
                 );
             }
@@ -476,12 +485,21 @@ impl Config {
                 "--key-rotation-interval: rotate at most hourly (3600 seconds or more)".into(),
             );
         }
-        let registration_audience = match args.registration_audience.or(file.registration_audience)
-        {
-            Some(audience) => Some(audience_url(&audience)?),
-            None if mode == Mode::Dev => Some(DEMO_API_AUDIENCE.to_owned()),
-            None => None,
-        };
+        let registration_resources = args
+            .registration_resources
+            .or(file.registration_resources)
+            .map(|identifiers| {
+                identifiers
+                    .iter()
+                    .map(|raw| resource_identifier(raw.trim()))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        for resource in &file.resources {
+            resource
+                .validate()
+                .map_err(|error| format!("--config [[resources]]: {error}"))?;
+        }
         let registration_grant_types = args
             .registration_grant_types
             .or(file.registration_grant_types)
@@ -500,8 +518,9 @@ impl Config {
             .registration_scopes
             .or(file.registration_scopes)
             .map(|raw| {
-                crate::protocol::scope::ScopeSet::parse_known(&raw).map_err(|_| {
-                    "--registration-scopes / OIDC_REGISTRATION_SCOPES: a scope this provider does not know".to_owned()
+                crate::protocol::scope::ScopeSet::parse(&raw).map_err(|_| {
+                    "--registration-scopes / OIDC_REGISTRATION_SCOPES: not a valid scope list"
+                        .to_owned()
                 })
             })
             .transpose()?;
@@ -517,7 +536,8 @@ impl Config {
             refresh_grace_secs: args.refresh_grace.or(file.refresh_grace).unwrap_or(0),
             registration,
             key_rotation_interval,
-            registration_audience,
+            registration_resources,
+            resources: file.resources,
             registration_grant_types,
             registration_scopes,
             redis_url: args
@@ -556,28 +576,15 @@ impl Config {
         })
     }
 
-    /// What dynamically registered clients may have: the mode's default (dev: everything;
-    /// serve: clients acting for users, read scopes), narrowed or widened by the settings.
-    pub fn registration_rules(
-        &self,
-        issuer: &Issuer,
-    ) -> crate::protocol::registration::RegistrationRules {
-        use crate::protocol::registration::RegistrationRules;
-        let audience = self
-            .registration_audience
-            .clone()
-            .unwrap_or_else(|| issuer.as_str().to_owned());
-        let mut rules = match self.mode {
-            Mode::Dev => RegistrationRules::open(&audience),
-            Mode::Serve => RegistrationRules::for_users(&audience),
-        };
-        if let Some(grants) = &self.registration_grant_types {
-            rules.grant_types.clone_from(grants);
+    /// How the rules for dynamically registered clients are chosen (resolved against the
+    /// resource registry at each registration).
+    pub fn registration_limits(&self) -> crate::protocol::registration::RegistrationLimits {
+        crate::protocol::registration::RegistrationLimits {
+            open: self.mode == Mode::Dev,
+            grant_types: self.registration_grant_types.clone(),
+            scopes: self.registration_scopes.clone(),
+            resources: self.registration_resources.clone(),
         }
-        if let Some(scopes) = &self.registration_scopes {
-            rules.scopes = scopes.clone();
-        }
-        rules
     }
 
     /// A dev-mode config for tests: loopback port 0, the given SQLite file, demo data.
@@ -594,7 +601,8 @@ impl Config {
             refresh_grace_secs: 0,
             registration: RegistrationPolicy::Open,
             key_rotation_interval: None,
-            registration_audience: Some(DEMO_API_AUDIENCE.to_owned()),
+            registration_resources: None,
+            resources: Vec::new(),
             registration_grant_types: None,
             registration_scopes: None,
             redis_url: None,
@@ -643,15 +651,16 @@ pub fn database_url(raw: Option<String>) -> Result<DatabaseUrl, String> {
     DatabaseUrl::parse(&raw).map_err(|err| format!("--database / OIDC_DATABASE_URL: {err}"))
 }
 
-/// An absolute URI for `--registration-audience` (RFC 8707 §2: resource indicators are
-/// absolute URIs without a fragment).
-fn audience_url(raw: &str) -> Result<String, String> {
-    match url::Url::parse(raw) {
-        Ok(url) if url.fragment().is_none() => Ok(raw.to_owned()),
-        _ => Err(format!(
-            "--registration-audience / OIDC_REGISTRATION_AUDIENCE: {raw:?} is not an absolute URI without a fragment"
-        )),
-    }
+/// A resource indicator for `--registration-resources` (RFC 8707 §2: absolute URIs without a
+/// fragment).
+fn resource_identifier(raw: &str) -> Result<String, String> {
+    crate::protocol::resource::parse_indicator(raw)
+        .map(str::to_owned)
+        .map_err(|_| {
+            format!(
+                "--registration-resources / OIDC_REGISTRATION_RESOURCES: {raw:?} is not an absolute URI without a fragment"
+            )
+        })
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, String> {
@@ -811,40 +820,35 @@ mod tests {
     }
 
     #[test]
-    fn registered_clients_get_the_configured_audience() {
+    fn registered_clients_get_the_configured_resources() {
         assert_eq!(
-            dev(CommonArgs::default())
-                .unwrap()
-                .registration_audience
-                .as_deref(),
-            Some(DEMO_API_AUDIENCE),
-            "dev mode: the demo API"
+            dev(CommonArgs::default()).unwrap().registration_resources,
+            None
         );
-        let serve = |audience: Option<&str>| {
+        let serve = |resources: Option<Vec<&str>>| {
             Config::from_command(Command::Serve(CommonArgs {
                 issuer: Some("https://id.example.com".into()),
                 key_encryption_key: Some(KEK.into()),
-                registration_audience: audience.map(str::to_owned),
+                registration_resources: resources
+                    .map(|list| list.into_iter().map(str::to_owned).collect()),
                 ..CommonArgs::default()
             }))
         };
+        assert!(!serve(None).unwrap().registration_limits().open);
         assert_eq!(
-            serve(None).unwrap().registration_audience,
-            None,
-            "serve: the issuer"
-        );
-        assert_eq!(
-            serve(Some("https://api.example.com"))
+            serve(Some(vec!["https://api.example.com", " urn:b "]))
                 .unwrap()
-                .registration_audience
-                .as_deref(),
-            Some("https://api.example.com")
+                .registration_resources,
+            Some(vec![
+                "https://api.example.com".to_owned(),
+                "urn:b".to_owned()
+            ])
         );
         for bad in ["not a uri", "https://api.example.com#frag"] {
             assert!(
-                serve(Some(bad))
+                serve(Some(vec![bad]))
                     .unwrap_err()
-                    .contains("--registration-audience")
+                    .contains("--registration-resources")
             );
         }
     }

@@ -1,13 +1,13 @@
-//! The `provider` binary: `dev` / `serve` run the server; `clients`, `users`, `keys` and `audit`
-//! are the operator's commands. Parses the command line and runs.
+//! The `provider` binary: `dev` / `serve` run the server; `clients`, `resources`, `users`, `keys`
+//! and `audit` are the operator's commands. Parses the command line and runs.
 
 use std::io::{BufRead, Write};
 
 use clap::Parser;
 
 use provider::admin::{
-    self, Admin, AdminError, AuditCommand, ClientsCommand, Console, KeysCommand, Target,
-    UsersCommand,
+    self, Admin, AdminError, AuditCommand, ClientsCommand, Console, KeysCommand, ResourcesCommand,
+    Target, UsersCommand,
 };
 use provider::config::{Cli, Command, Config};
 use provider::random::{OsRandom, Random};
@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command = match cli.command {
         Command::Clients(command) => return operate(Operation::Clients(command)).await,
+        Command::Resources(command) => return operate(Operation::Resources(command)).await,
         Command::Users(command) => return operate(Operation::Users(command)).await,
         Command::Keys(command) => return operate(Operation::Keys(command)).await,
         Command::Audit(command) => return operate(Operation::Audit(command)).await,
@@ -47,6 +48,7 @@ async fn main() -> anyhow::Result<()> {
 
 enum Operation {
     Clients(ClientsCommand),
+    Resources(ResourcesCommand),
     Users(UsersCommand),
     Keys(KeysCommand),
     Audit(AuditCommand),
@@ -62,6 +64,10 @@ impl Operation {
                 | ClientsCommand::Show { target, .. }
                 | ClientsCommand::Remove { target, .. }
                 | ClientsCommand::RotateSecret { target, .. },
+            ) => target,
+            Operation::Resources(ResourcesCommand::Add(args)) => &args.target,
+            Operation::Resources(
+                ResourcesCommand::List(target) | ResourcesCommand::Remove { target, .. },
             ) => target,
             Operation::Users(UsersCommand::Add(args)) => &args.target,
             Operation::Users(
@@ -147,6 +153,13 @@ async fn run(operation: Operation, console: &mut Console<'_>) -> Result<(), Admi
             }
             ClientsCommand::RotateSecret { client_id, .. } => {
                 admin::clients::rotate_secret(&admin, &client_id, console).await
+            }
+        },
+        Operation::Resources(command) => match command {
+            ResourcesCommand::Add(args) => admin::resources::add(&admin, args, console).await,
+            ResourcesCommand::List(_) => admin::resources::list(&admin, console).await,
+            ResourcesCommand::Remove { identifier, .. } => {
+                admin::resources::remove(&admin, &identifier, console).await
             }
         },
         Operation::Users(command) => match command {

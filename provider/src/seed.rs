@@ -1,5 +1,5 @@
-//! Dev-mode demo data: two users and five clients (the four of the README and Swagger UI's),
-//! seeded idempotently at every start.
+//! Dev-mode demo data: two users, two resource servers and six clients (those of the README and
+//! Swagger UI's), seeded idempotently at every start.
 //!
 //! Password hashes are pre-computed (bcrypt cost 12) so start-up pays for no hashing.
 
@@ -10,12 +10,41 @@ use crate::protocol::client::{
     ApplicationType, ClientMetadata, GrantType, RegisteredClient, ResponseType,
     TokenEndpointAuthMethod,
 };
+use crate::protocol::resource::ResourceServer;
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::{ClientId, Issuer, SecretDigest, Subject, UnixTime};
 use crate::store::{Result, Stores, UserRecord};
 
 /// The demo API's resource identifier: the default `aud` of every demo client's access tokens.
 pub const DEMO_API_AUDIENCE: &str = "http://127.0.0.1:8081";
+
+/// The second demo resource: the same scopes, tokens signed ES256 (the benchmark kit selects
+/// ES256 tokens on every provider with `resource=urn:demo:api:es256`).
+pub const DEMO_ES256_AUDIENCE: &str = "urn:demo:api:es256";
+
+/// The demo resource servers: the notes API (RS256; its own client `demo-api` may introspect
+/// its tokens) and an ES256 one.
+pub fn demo_resources() -> Vec<ResourceServer> {
+    let scopes = ScopeSet::parse("api:read api:write").expect("demo scopes are well-formed");
+    vec![
+        ResourceServer {
+            identifier: DEMO_API_AUDIENCE.to_owned(),
+            name: "Demo notes API".to_owned(),
+            scopes: scopes.clone(),
+            signing_alg: SigningAlg::RS256,
+            access_token_lifetime_secs: None,
+            introspection_client: Some("demo-api".to_owned()),
+        },
+        ResourceServer {
+            identifier: DEMO_ES256_AUDIENCE.to_owned(),
+            name: "Demo API (ES256 tokens)".to_owned(),
+            scopes,
+            signing_alg: SigningAlg::ES256,
+            access_token_lifetime_secs: None,
+            introspection_client: None,
+        },
+    ]
+}
 
 struct DemoUser {
     subject: &'static str,
@@ -66,8 +95,8 @@ fn metadata(
         scope: ScopeSet::parse(scope).expect("demo scopes are well-formed"),
         id_token_signed_response_alg: SigningAlg::RS256,
         access_token_signed_response_alg: SigningAlg::RS256,
-        default_audience: DEMO_API_AUDIENCE.to_owned(),
-        allowed_resources: vec![DEMO_API_AUDIENCE.to_owned()],
+        default_resource: Some(DEMO_API_AUDIENCE.to_owned()),
+        allowed_resources: vec![DEMO_ES256_AUDIENCE.to_owned()],
         first_party: true,
         require_pushed_authorization_requests: false,
         resource_server: false,
@@ -168,6 +197,9 @@ pub fn swagger_ui_client(issuer: &Issuer) -> RegisteredClient {
 
 /// Seeds the demo users and clients (insert or update, so restarts are harmless).
 pub async fn seed_demo_data(store: &Stores, issuer: &Issuer, now: UnixTime) -> Result<()> {
+    for resource in demo_resources() {
+        store.resources.upsert_resource(&resource, now).await?;
+    }
     for user in USERS {
         store
             .users
@@ -189,6 +221,6 @@ pub async fn seed_demo_data(store: &Stores, issuer: &Issuer, now: UnixTime) -> R
         .clients
         .upsert_client(&swagger_ui_client(issuer), now)
         .await?;
-    tracing::info!(target: "flow", "seed: demo users alice, bob and clients demo-web, demo-cli, demo-service, demo-device, demo-api, swagger-ui are ready");
+    tracing::info!(target: "flow", "seed: demo resources http://127.0.0.1:8081 (RS256) and urn:demo:api:es256 (ES256), users alice, bob and clients demo-web, demo-cli, demo-service, demo-device, demo-api, swagger-ui are ready");
     Ok(())
 }

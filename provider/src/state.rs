@@ -20,6 +20,7 @@ use crate::protocol::types::{Issuer, Lifetimes, UnixTime};
 use crate::random::{OsRandom, Random};
 use crate::secrets::ServerSecret;
 use crate::store::Stores;
+use crate::store::registry::CachedRegistry;
 
 /// Where the provider reads the time and draws random bytes. Real by default; tests may fix
 /// both.
@@ -81,8 +82,10 @@ pub struct Shared {
     pub audit_retention: Option<u64>,
     /// Who may register clients.
     pub registration: RegistrationPolicy,
-    /// What dynamically registered clients may have (their audience included).
-    pub registration_rules: crate::protocol::registration::RegistrationRules,
+    /// How the rules for dynamically registered clients are chosen.
+    pub registration_limits: crate::protocol::registration::RegistrationLimits,
+    /// The resource servers (RFC 8707), cached.
+    pub resources: CachedRegistry,
     /// Counters and change broadcasts shared with the other nodes (or kept in this one).
     pub cluster: Arc<Cluster>,
     /// Requests per client address on the endpoints that create state.
@@ -118,7 +121,8 @@ impl Shared {
             metrics,
         } = services;
         Shared {
-            registration_rules: config.registration_rules(&issuer),
+            registration_limits: config.registration_limits(),
+            resources: CachedRegistry::new(Arc::clone(&store.resources), issuer.as_str()),
             issuer,
             lifetimes: config.lifetimes,
             store,

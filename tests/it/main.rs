@@ -22,6 +22,7 @@ mod refresh;
 mod refresh_grace;
 mod registration;
 mod resource_server;
+mod resources;
 mod security;
 mod serving;
 mod throttle;

@@ -498,7 +498,16 @@ async fn serve_mode_registration_gives_self_registered_clients_user_grants_and_r
         config.registration = provider::config::RegistrationPolicy::InitialAccessToken(
             provider::protocol::types::SecretDigest::of(INITIAL),
         );
-        config.registration_audience = Some("https://api.example.com".into());
+        config.resources = vec![provider::protocol::resource::ResourceServer {
+            identifier: "https://api.example.com".into(),
+            name: "Example API".into(),
+            scopes: provider::protocol::scope::ScopeSet::parse("api:read api:write")
+                .expect("scopes"),
+            signing_alg: keys::SigningAlg::ES256,
+            access_token_lifetime_secs: None,
+            introspection_client: None,
+        }];
+        config.registration_resources = Some(vec!["https://api.example.com".into()]);
     })
     .await;
     let registered = register(
@@ -544,7 +553,7 @@ async fn serve_mode_registration_gives_self_registered_clients_user_grants_and_r
             reply.text
         );
     }
-    // The audience comes from configuration, never from the dev constant.
+    // The resources come from configuration, never from the dev constants.
     let registered = registered.json();
     let client_id = text(&registered, "client_id");
     let stores = provider::store::open(&provider.database_url)
@@ -556,11 +565,11 @@ async fn serve_mode_registration_gives_self_registered_clients_user_grants_and_r
         .await
         .expect("the store answers")
         .expect("registered");
-    assert_eq!(client.metadata.default_audience, "https://api.example.com");
     assert_eq!(
-        client.metadata.allowed_resources,
-        ["https://api.example.com"]
+        client.metadata.default_resource.as_deref(),
+        Some("https://api.example.com")
     );
+    assert!(client.metadata.allowed_resources.is_empty());
     assert!(!client.metadata.scope.contains("api:write"));
 }
 

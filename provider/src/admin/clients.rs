@@ -9,6 +9,7 @@ use crate::protocol::client::RegisteredClient;
 use crate::protocol::registration::{
     RegistrationRequest, RegistrationRules, validate_registration,
 };
+use crate::protocol::resource::Registry;
 use crate::protocol::types::{ClientId, SecretDigest, encode_random};
 
 /// `provider clients add`.
@@ -37,9 +38,10 @@ pub struct AddArgs {
     /// web or native [default: web].
     #[arg(long)]
     pub application_type: Option<String>,
-    /// The `aud` of its access tokens (an API's identifier URI).
-    #[arg(long)]
-    pub audience: String,
+    /// A registered resource server it may request tokens for (repeat for several; the first
+    /// is its default) [default: none, tokens for UserInfo only].
+    #[arg(long = "resource")]
+    pub resources: Vec<String>,
     /// Choose the client id instead of a random one.
     #[arg(long)]
     pub client_id: Option<String>,
@@ -73,7 +75,18 @@ pub async fn add(
         application_type: args.application_type,
         id_token_signed_response_alg: None,
     };
-    let mut metadata = validate_registration(request, &RegistrationRules::open(&args.audience))
+    let registry = Registry::new("", admin.stores.resources.resources().await?);
+    if let Some(unknown) = args
+        .resources
+        .iter()
+        .find(|identifier| registry.get(identifier).is_none())
+    {
+        return Err(AdminError(format!(
+            "--resource {unknown:?} is not a registered resource (see provider resources list)"
+        )));
+    }
+    let rules = RegistrationRules::open(&registry, args.resources);
+    let mut metadata = validate_registration(request, &rules)
         .map_err(|error| AdminError(format!("{}: {}", error.code.as_str(), error.description)))?;
     metadata.first_party = args.first_party;
     metadata.require_pushed_authorization_requests = args.require_par;

@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod clients;
 pub mod keys;
+pub mod resources;
 pub mod users;
 
 use clap::{Args, Subcommand};
@@ -217,6 +218,22 @@ pub enum ClientsCommand {
     },
 }
 
+/// `provider resources …`.
+#[derive(Debug, Subcommand)]
+pub enum ResourcesCommand {
+    /// Registers a resource server (an API that accepts the provider's access tokens).
+    Add(resources::AddArgs),
+    /// One line per resource: identifier, algorithm, token lifetime, scopes, name.
+    List(Target),
+    /// Removes a resource server: tokens for it are refused from then on.
+    Remove {
+        /// Its identifier.
+        identifier: String,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
 /// `provider users …`.
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
@@ -306,6 +323,7 @@ pub(crate) mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
+    use crate::protocol::resource::Resources;
     use crate::protocol::types::{SecretDigest, Subject};
     use crate::store::SessionRecord;
 
@@ -352,7 +370,7 @@ pub(crate) mod tests {
             scope: None,
             auth_method: None,
             application_type: None,
-            audience: "https://api.example.com".into(),
+            resources: Vec::new(),
             client_id: None,
             first_party: false,
             require_par: false,
@@ -361,6 +379,165 @@ pub(crate) mod tests {
         };
         extra(&mut args);
         args
+    }
+
+    fn resource_args(
+        identifier: &str,
+        extra: impl FnOnce(&mut resources::AddArgs),
+    ) -> resources::AddArgs {
+        let mut args = resources::AddArgs {
+            identifier: identifier.into(),
+            name: "Orders".into(),
+            scopes: "orders:read".into(),
+            alg: "ES256".into(),
+            token_lifetime: Some(300),
+            introspection_client: None,
+            replace: false,
+            target: Target::default(),
+        };
+        extra(&mut args);
+        args
+    }
+
+    #[tokio::test]
+    async fn resources_are_added_listed_replaced_removed_and_named_by_clients() {
+        let (_dir, admin) = admin().await;
+        let admin = &admin;
+        let (result, lines) = run("", |mut console| async move {
+            resources::add(
+                admin,
+                resource_args("https://orders.example", |_| {}),
+                &mut console,
+            )
+            .await
+        })
+        .await;
+        result.unwrap();
+        assert!(
+            lines[0].starts_with("created resource https://orders.example (Orders, ES256 tokens)"),
+            "{lines:?}"
+        );
+        let (result, lines) = run("", |mut console| async move {
+            resources::list(admin, &mut console).await
+        })
+        .await;
+        result.unwrap();
+        assert_eq!(
+            lines,
+            ["https://orders.example\tES256\t300s\torders:read\tOrders"]
+        );
+        // Bad input: each refused with a clear message, nothing stored.
+        let cases: Vec<(resources::AddArgs, &str)> = vec![
+            (
+                resource_args("https://orders.example", |_| {}),
+                "exists already",
+            ),
+            (resource_args("relative", |_| {}), "absolute URI"),
+            (resource_args("https://a.example/#x", |_| {}), "fragment"),
+            (
+                resource_args("urn:x", |args| args.alg = "HS256".into()),
+                "--alg",
+            ),
+            (
+                resource_args("urn:x", |args| args.scopes = "openid".into()),
+                "the provider's own",
+            ),
+            (
+                resource_args("urn:x", |args| args.token_lifetime = Some(0)),
+                "lifetime",
+            ),
+            (
+                resource_args("urn:x", |args| args.scopes = "bad\"scope".into()),
+                "--scopes",
+            ),
+        ];
+        for (args, expected) in cases {
+            let (result, _) = run("", |mut console| async move {
+                resources::add(admin, args, &mut console).await
+            })
+            .await;
+            let message = result.unwrap_err().to_string();
+            assert!(message.contains(expected), "{expected}: {message}");
+        }
+        assert_eq!(admin.stores.resources.resources().await.unwrap().len(), 1);
+        let (result, _) = run("", |mut console| async move {
+            resources::add(
+                admin,
+                resource_args("https://orders.example", |args| {
+                    args.replace = true;
+                    args.alg = "EdDSA".into();
+                }),
+                &mut console,
+            )
+            .await
+        })
+        .await;
+        result.unwrap();
+        assert_eq!(
+            admin.stores.resources.resources().await.unwrap()[0].signing_alg,
+            ::keys::SigningAlg::EdDSA
+        );
+        // Clients name registered resources only.
+        let (result, _) = run("", |mut console| async move {
+            clients::add(
+                admin,
+                add_args("Shop", |args| {
+                    args.resources = vec!["https://nope.example".into()]
+                }),
+                &mut console,
+            )
+            .await
+        })
+        .await;
+        assert!(
+            result
+                .unwrap_err()
+                .to_string()
+                .contains("not a registered resource")
+        );
+        let (result, _) = run("", |mut console| async move {
+            clients::add(
+                admin,
+                add_args("Shop", |args| {
+                    args.resources = vec!["https://orders.example".into()];
+                    args.client_id = Some("shop".into());
+                    args.scope = Some("openid orders:read".into());
+                }),
+                &mut console,
+            )
+            .await
+        })
+        .await;
+        result.unwrap();
+        let shop = admin.stores.clients.client("shop").await.unwrap().unwrap();
+        assert_eq!(
+            shop.metadata.default_resource.as_deref(),
+            Some("https://orders.example")
+        );
+        let (result, lines) = run("", |mut console| async move {
+            resources::remove(admin, "https://orders.example", &mut console).await
+        })
+        .await;
+        result.unwrap();
+        assert!(lines[0].starts_with("removed resource https://orders.example"));
+        let (result, _) = run("", |mut console| async move {
+            resources::remove(admin, "https://orders.example", &mut console).await
+        })
+        .await;
+        assert!(result.unwrap_err().to_string().contains("no resource"));
+        let kinds: Vec<String> = admin
+            .stores
+            .audit
+            .audit_events(0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|event| event.kind)
+            .collect();
+        assert!(
+            kinds.contains(&"resource_registered".to_owned())
+                && kinds.contains(&"resource_removed".to_owned())
+        );
     }
 
     #[tokio::test]
@@ -384,7 +561,7 @@ pub(crate) mod tests {
         );
         let stored = admin.stores.clients.client("shop").await.unwrap().unwrap();
         assert!(stored.secret_digest.as_ref().unwrap().matches(&secret));
-        assert_eq!(stored.metadata.default_audience, "https://api.example.com");
+        assert_eq!(stored.metadata.default_resource, None);
 
         let (result, lines) = run("", |mut console| async move {
             clients::add(
@@ -566,7 +743,7 @@ pub(crate) mod tests {
             client_id: crate::protocol::types::ClientId::parse("demo-web").unwrap(),
             subject: carol.subject.clone(),
             scope: crate::protocol::scope::ScopeSet::parse("openid offline_access").unwrap(),
-            audience: "a".into(),
+            resources: Resources::one("urn:a"),
             auth_time: admin.now,
             grant_id: "g-carol".into(),
         };

@@ -44,8 +44,10 @@ pub enum Change {
     Client(String),
     /// The signing keys changed: reload them.
     Keys,
+    /// The resource registry changed: reload it.
+    Resources,
     /// The broadcast was interrupted and messages may have been missed: forget every cached
-    /// client and reload the keys.
+    /// client and the registry, and reload the keys.
     Resync,
 }
 
@@ -54,6 +56,7 @@ impl Change {
         match self {
             Change::Client(client_id) => format!("client:{client_id}"),
             Change::Keys => "keys".to_owned(),
+            Change::Resources => "resources".to_owned(),
             Change::Resync => "resync".to_owned(),
         }
     }
@@ -61,6 +64,7 @@ impl Change {
     fn decode(message: &str) -> Option<Change> {
         match message {
             "keys" => Some(Change::Keys),
+            "resources" => Some(Change::Resources),
             "resync" => Some(Change::Resync),
             other => other
                 .strip_prefix("client:")

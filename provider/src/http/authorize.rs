@@ -150,9 +150,15 @@ async fn authorize(
     };
     tracing::Span::current().record("client_id", client.client_id.as_str());
     let state_param = params.single("state").ok().flatten().map(str::to_owned);
-    let validated = validate_authorize(&params, &client, redirect_uri.clone(), source, |hint| {
-        verify_id_token_hint(state, &client, hint)
-    });
+    let registry = state.resources.get().await?;
+    let validated = validate_authorize(
+        &params,
+        &client,
+        &registry,
+        redirect_uri.clone(),
+        source,
+        |hint| verify_id_token_hint(state, &client, hint),
+    );
     let request = match validated {
         Ok(request) => request,
         Err(error) => {

@@ -173,7 +173,7 @@ async fn issue_code(
         code_challenge: request.code_challenge.clone(),
         subject: authentication.subject,
         auth_time: authentication.auth_time,
-        audience: request.audience.clone(),
+        resources: request.resources.clone(),
         grant_id: encode_random(state.random_bytes()),
         expires_at: now.plus(state.lifetimes.code),
     };

@@ -84,14 +84,18 @@ async fn post_device_authorization(
             "this client is not registered for the device grant",
         )));
     }
-    let scope = ScopeSet::parse_known(params.single("scope")?.unwrap_or("openid"))?;
+    let scope = ScopeSet::parse(params.single("scope")?.unwrap_or("openid"))?;
     if !scope.is_subset_of(client.allowed_scope()) {
         return Err(OAuthError::invalid_scope(
             "scope includes a scope this client may not request",
         )
         .into());
     }
-    let audience = client.audience_for(params.single("resource")?)?;
+    let resources = state
+        .resources
+        .get()
+        .await?
+        .authorize(&client, &params.all("resource"))?;
     let now = state.now();
     let device_code = OpaqueToken::from_random(state.random_bytes());
     // A collision of two live user codes is astronomically unlikely; retry a few times anyway.
@@ -104,7 +108,7 @@ async fn post_device_authorization(
                 client_id: client.client_id.clone(),
                 user_code: candidate.clone(),
                 scope: scope.clone(),
-                audience: audience.clone(),
+                resources: resources.clone(),
                 status: DeviceStatus::Pending,
                 interval_secs: POLL_INTERVAL_SECS,
                 last_poll_at: None,

@@ -14,7 +14,7 @@ use crate::config::RegistrationPolicy;
 use crate::http::paths;
 use crate::http::responses::json_document;
 use crate::protocol::client::{GrantType, TokenEndpointAuthMethod};
-use crate::protocol::scope::KNOWN_SCOPES;
+use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::Issuer;
 use crate::state::AppState;
 
@@ -32,6 +32,7 @@ pub fn document(
     issuer: &Issuer,
     keys: &KeySet,
     registration: &RegistrationPolicy,
+    scopes: &ScopeSet,
 ) -> DiscoveryDocument {
     let strings = |items: &[&str]| {
         items
@@ -53,10 +54,7 @@ pub fn document(
         pushed_authorization_request_endpoint: Some(issuer.url_for(paths::PAR)),
         require_pushed_authorization_requests: Some(false),
         end_session_endpoint: Some(issuer.url_for(paths::END_SESSION)),
-        scopes_supported: KNOWN_SCOPES
-            .iter()
-            .map(|(name, _)| (*name).to_owned())
-            .collect(),
+        scopes_supported: scopes.iter().map(str::to_owned).collect(),
         response_types_supported: strings(&["code"]),
         response_modes_supported: strings(&["query"]),
         grant_types_supported: GrantType::ALL

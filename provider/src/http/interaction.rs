@@ -280,7 +280,23 @@ async fn consent_page(
         }
     };
     let scope = interaction.purpose.scope();
-    tracing::info!(target: FLOW, "consent: asking {username} to allow {} the scope \"{scope}\"", client.client_id);
+    // RFC 8707: the user sees which APIs the tokens will open (by their registered names).
+    let apis = match &interaction.purpose {
+        InteractionPurpose::Authorize(request) => {
+            let registry = state.resources.get().await?;
+            request
+                .resources
+                .iter()
+                .map(|identifier| {
+                    registry
+                        .get(identifier)
+                        .map_or_else(|| identifier.to_owned(), |api| api.name.clone())
+                })
+                .collect()
+        }
+        InteractionPurpose::Device { .. } => Vec::new(),
+    };
+    tracing::info!(target: FLOW, "consent: asking {username} to allow {} the scope \"{scope}\" for {:?}", client.client_id, apis);
     let page = ConsentPage {
         client_name: &client.metadata.client_name,
         username: &username,
@@ -294,6 +310,7 @@ async fn consent_page(
         action: paths::interaction_consent(&interaction.id),
         csrf_token: &interaction.csrf_token,
         destination,
+        apis,
     };
     Ok(no_store_page(page))
 }

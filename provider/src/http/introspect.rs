@@ -122,8 +122,11 @@ async fn introspect(
     hint: Option<&str>,
     now: UnixTime,
 ) -> Result<Introspection, ApiError> {
+    let registry = state.resources.get().await?;
     Ok(match find_token(state, token, hint).await? {
-        Some(Found::Access(claims)) if is_reportable_access_token(client, &claims, now) => {
+        Some(Found::Access(claims))
+            if is_reportable_access_token(client, &claims, &registry, now) =>
+        {
             let standing = standing(state, &claims).await?;
             access_token_introspection(claims, standing)
         }

@@ -72,9 +72,11 @@ async fn post_par(
     }
     let redirect_uri = validate_client_redirect(&params, Some(&client))?;
     // id_token_hint in a pushed request is not supported: it would need the user's browser.
+    let registry = state.resources.get().await?;
     validate_authorize(
         &params,
         &client,
+        &registry,
         redirect_uri,
         RequestSource::Pushed,
         |_| {

@@ -229,7 +229,12 @@ async fn post_register(
     MetadataBody { request, .. }: MetadataBody,
 ) -> Result<Response, RegistrationError> {
     Limited::Register.check(&state, ip).await?;
-    let metadata = validate_registration(request, &state.registration_rules)?;
+    let metadata = validate_registration(
+        request,
+        &state
+            .registration_limits
+            .rules(&*state.resources.get().await?),
+    )?;
     let client_id = ClientId::parse(&encode_random(state.random_bytes())[..22])?;
     let secret = metadata
         .token_endpoint_auth_method
@@ -338,7 +343,12 @@ async fn put_client(
         )
         .into());
     }
-    let metadata = validate_registration(request, &state.registration_rules)?;
+    let metadata = validate_registration(
+        request,
+        &state
+            .registration_limits
+            .rules(&*state.resources.get().await?),
+    )?;
     if metadata.token_endpoint_auth_method.uses_secret() == client.is_public() {
         return Err(OAuthError::new(
             ErrorCode::InvalidClientMetadata,

@@ -106,12 +106,14 @@ async fn post_token(
     client.check_grant(grant_type)?;
     let now = state.now();
     let store = &state.store;
+    let registry = state.resources.get().await?;
+    let registry = &*registry;
     let mut exchanged = None;
     let decided = match request {
         TokenRequest::AuthorizationCode(request) => {
             let code = request.code.digest();
             let redemption = store.ephemeral.consume_code(&code, now).await?;
-            authorization_code::exchange(&client, &request, redemption, now)
+            authorization_code::exchange(&client, registry, &request, redemption, now)
         }
         TokenRequest::RefreshToken(request) => {
             let digest = request.refresh_token.digest();
@@ -130,9 +132,11 @@ async fn post_token(
                 grace_secs,
                 max_lifetime_secs: state.lifetimes.refresh_token_max,
             };
-            refresh_token::exchange(&client, &request, loaded, now)
+            refresh_token::exchange(&client, registry, &request, loaded, now)
         }
-        TokenRequest::ClientCredentials(request) => client_credentials::exchange(&client, &request),
+        TokenRequest::ClientCredentials(request) => {
+            client_credentials::exchange(&client, registry, &request)
+        }
         TokenRequest::TokenExchange(request) => {
             let subject =
                 presented_for_exchange(&state, &request.subject_token, "subject_token").await?;
@@ -144,21 +148,34 @@ async fn post_token(
                 (Err(error), _) | (_, Some(Err(error))) => Err(error.into()),
                 (Ok(subject), actor) => {
                     let actor = actor.and_then(Result::ok);
-                    token_exchange::exchange(&client, &request, &subject, actor.as_ref(), now)
-                        .inspect(|issue| {
-                            exchanged = Some(token_exchange::audit_detail(
-                                &subject,
-                                actor.as_ref(),
-                                issue,
-                            ))
-                        })
+                    token_exchange::exchange(
+                        &client,
+                        registry,
+                        &request,
+                        &subject,
+                        actor.as_ref(),
+                        now,
+                    )
+                    .inspect(|issue| {
+                        exchanged = Some(token_exchange::audit_detail(
+                            &subject,
+                            actor.as_ref(),
+                            issue,
+                        ))
+                    })
                 }
             }
         }
         TokenRequest::DeviceCode(request) => {
             let digest = request.device_code.digest();
             let grant = store.ephemeral.device_by_code(&digest).await?;
-            match device_code::poll(&client, grant.map(|record| record.grant), now) {
+            match device_code::poll(
+                &client,
+                registry,
+                &request,
+                grant.map(|record| record.grant),
+                now,
+            ) {
                 Ok(Poll::Wait {
                     error,
                     interval_secs,

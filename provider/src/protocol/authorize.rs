@@ -13,6 +13,7 @@ use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::pkce::CodeChallenge;
 use crate::protocol::redirect_uri::{RedirectUri, is_registered_redirect_uri};
+use crate::protocol::resource::{Registry, Resources};
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::{ClientId, Issuer, Subject, UnixTime};
 
@@ -82,8 +83,10 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     /// The `sub` of a valid `id_token_hint`.
     pub id_token_hint_sub: Option<Subject>,
-    /// The access-token audience (RFC 8707 `resource` or the client default).
-    pub audience: String,
+    /// The resources (RFC 8707 `resource`, repeatable; else the client's default) the user is
+    /// asked to grant access to. Stored as `audience`, its name before the registry.
+    #[serde(rename = "audience")]
+    pub resources: Resources,
 }
 
 /// Stage one: the client and redirect URI. `client` is what the store found for `client_id`.
@@ -132,6 +135,7 @@ pub enum RequestSource {
 pub fn validate_authorize(
     params: &Params,
     client: &RegisteredClient,
+    registry: &Registry,
     redirect_uri: RedirectUri,
     source: RequestSource,
     verify_id_token_hint: impl FnOnce(&str) -> Result<Subject, OAuthError>,
@@ -171,7 +175,7 @@ pub fn validate_authorize(
             ));
         }
     }
-    let scope = ScopeSet::parse_known(params.single("scope")?.unwrap_or_default())?;
+    let scope = ScopeSet::parse(params.single("scope")?.unwrap_or_default())?;
     if scope.is_empty() {
         return Err(OAuthError::invalid_scope(
             "scope is missing; request at least openid",
@@ -201,7 +205,7 @@ pub fn validate_authorize(
         .single("id_token_hint")?
         .map(verify_id_token_hint)
         .transpose()?;
-    let audience = client.audience_for(params.single("resource")?)?;
+    let resources = registry.authorize(client, &params.all("resource"))?;
     Ok(AuthorizationRequest {
         client_id: client.client_id.clone(),
         redirect_uri,
@@ -213,7 +217,7 @@ pub fn validate_authorize(
         max_age,
         login_hint,
         id_token_hint_sub,
-        audience,
+        resources,
     })
 }
 
@@ -380,6 +384,7 @@ fn with_query(redirect_uri: &RedirectUri, pairs: &[(&str, Option<&str>)]) -> Str
 mod tests {
     use super::*;
     use crate::protocol::client::tests::client;
+    use crate::protocol::resource::tests::sample_registry;
 
     /// Parameter changes applied to the base request: `None` removes the parameter.
     type Changes = &'static [(&'static str, Option<&'static str>)];
@@ -417,7 +422,14 @@ mod tests {
     fn validate(params: &Params) -> Result<AuthorizationRequest, OAuthError> {
         let client = client("demo-web", Some("secret"));
         let redirect = validate_client_redirect(params, Some(&client))?;
-        validate_authorize(params, &client, redirect, RequestSource::Direct, no_hint)
+        validate_authorize(
+            params,
+            &client,
+            &sample_registry(),
+            redirect,
+            RequestSource::Direct,
+            no_hint,
+        )
     }
 
     #[test]
@@ -429,6 +441,7 @@ mod tests {
         let direct = validate_authorize(
             &params,
             &client,
+            &sample_registry(),
             redirect.clone(),
             RequestSource::Direct,
             no_hint,
@@ -436,7 +449,15 @@ mod tests {
         .unwrap_err();
         assert_eq!(direct.code, ErrorCode::InvalidRequest);
         assert!(
-            validate_authorize(&params, &client, redirect, RequestSource::Pushed, no_hint).is_ok()
+            validate_authorize(
+                &params,
+                &client,
+                &sample_registry(),
+                redirect,
+                RequestSource::Pushed,
+                no_hint
+            )
+            .is_ok()
         );
     }
 
@@ -445,7 +466,21 @@ mod tests {
         let request = validate(&with(&[])).unwrap();
         assert_eq!(request.scope.to_string(), "openid profile");
         assert_eq!(request.state.as_deref(), Some("af0ifjsldkj"));
-        assert_eq!(request.audience, "http://127.0.0.1:8081");
+        assert_eq!(request.resources, Resources::one("http://127.0.0.1:8081"));
+        let several = [
+            ("resource", Some("https://api.example.com")),
+            ("resource", Some("http://127.0.0.1:8081")),
+        ];
+        let params = Params::from_pairs(
+            base()
+                .into_iter()
+                .chain(several.iter().map(|(k, v)| (*k, v.unwrap()))),
+        );
+        assert_eq!(
+            validate(&params).unwrap().resources.to_string(),
+            "https://api.example.com http://127.0.0.1:8081",
+            "RFC 8707 §2.1: several resources, in order"
+        );
     }
 
     #[test]
@@ -688,6 +723,7 @@ mod tests {
             let request = validate_authorize(
                 &params,
                 case.client,
+                &sample_registry(),
                 redirect,
                 RequestSource::Direct,
                 no_hint,
@@ -733,9 +769,14 @@ mod tests {
         let client = client("demo-web", Some("secret"));
         let params = with(&[("id_token_hint", Some("hint")), ("prompt", Some("none"))]);
         let redirect = validate_client_redirect(&params, Some(&client)).unwrap();
-        let request = validate_authorize(&params, &client, redirect, RequestSource::Direct, |_| {
-            Ok(Subject("u-bob".into()))
-        })
+        let request = validate_authorize(
+            &params,
+            &client,
+            &sample_registry(),
+            redirect,
+            RequestSource::Direct,
+            |_| Ok(Subject("u-bob".into())),
+        )
         .unwrap();
         let alice = auth("u-alice", 9_000);
         let got = next_step(

@@ -44,9 +44,17 @@ pub struct ClientMetadata {
     /// Provider-specific: the access-token signature algorithm (default RS256).
     #[serde(default = "default_alg")]
     pub access_token_signed_response_alg: SigningAlg,
-    /// Provider-specific: `aud` of access tokens when no RFC 8707 `resource` is requested.
-    pub default_audience: String,
-    /// Provider-specific: the RFC 8707 resource indicators this client may request.
+    /// Provider-specific: the resource server (RFC 8707 indicator) of access tokens when the
+    /// client names none; `None`: tokens for the provider itself (UserInfo). Records stored
+    /// before the resource registry call it `default_audience`.
+    #[serde(
+        default,
+        alias = "default_audience",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub default_resource: Option<String>,
+    /// Provider-specific: the further RFC 8707 resource indicators this client may request
+    /// (only registered resources count).
     #[serde(default)]
     pub allowed_resources: Vec<String>,
     /// Provider-specific: a first-party client skips the consent page (unless `prompt=consent`
@@ -124,31 +132,10 @@ impl RegisteredClient {
         self.metadata.id_token_signed_response_alg
     }
 
-    /// The access token signature algorithm.
+    /// The access token signature algorithm of tokens for the provider itself (a resource
+    /// server's tokens are signed with the resource's algorithm).
     pub fn access_token_alg(&self) -> SigningAlg {
         self.metadata.access_token_signed_response_alg
-    }
-
-    /// RFC 8707 §2: the audience for an access token, from the `resource` parameter (which
-    /// must be one of the client's allowed resources) or the client's default audience.
-    pub fn audience_for(&self, resource: Option<&str>) -> Result<String, OAuthError> {
-        match resource {
-            None => Ok(self.metadata.default_audience.clone()),
-            Some(resource)
-                if resource == self.metadata.default_audience
-                    || self
-                        .metadata
-                        .allowed_resources
-                        .iter()
-                        .any(|allowed| allowed == resource) =>
-            {
-                Ok(resource.to_owned())
-            }
-            Some(_) => Err(OAuthError::new(
-                ErrorCode::InvalidTarget,
-                "resource is not a resource this client may request a token for (RFC 8707)",
-            )),
-        }
     }
 }
 
@@ -376,7 +363,7 @@ pub(crate) mod tests {
                 scope: ScopeSet::parse("openid profile email offline_access api:read").unwrap(),
                 id_token_signed_response_alg: SigningAlg::RS256,
                 access_token_signed_response_alg: SigningAlg::RS256,
-                default_audience: "http://127.0.0.1:8081".into(),
+                default_resource: Some("http://127.0.0.1:8081".into()),
                 allowed_resources: vec!["https://api.example.com".into()],
                 first_party: true,
                 require_pushed_authorization_requests: false,
@@ -507,25 +494,6 @@ pub(crate) mod tests {
             let got = result.map_err(|err| (err.error.code, err.used_basic));
             assert_eq!(got, expected, "case {index}");
         }
-    }
-
-    #[test]
-    fn audience_follows_rfc8707() {
-        let client = client("demo-web", Some("s"));
-        assert_eq!(client.audience_for(None).unwrap(), "http://127.0.0.1:8081");
-        assert_eq!(
-            client
-                .audience_for(Some("https://api.example.com"))
-                .unwrap(),
-            "https://api.example.com"
-        );
-        assert_eq!(
-            client
-                .audience_for(Some("https://other.example"))
-                .unwrap_err()
-                .code,
-            ErrorCode::InvalidTarget
-        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::authorize::{Authentication, InteractionProgress, NextStep};
+use crate::protocol::resource::Resources;
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::{ClientId, UnixTime};
 
@@ -78,8 +79,8 @@ pub struct DeviceGrant {
     pub user_code: String,
     /// Requested scope.
     pub scope: ScopeSet,
-    /// Access-token audience.
-    pub audience: String,
+    /// The resources requested (RFC 8707), stored in the `audience` column.
+    pub resources: Resources,
     /// Status.
     pub status: DeviceStatus,
     /// Current polling interval.

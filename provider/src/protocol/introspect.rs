@@ -5,6 +5,7 @@ use serde::Serialize;
 use crate::protocol::claims::{AccessTokenClaims, Actor, TokenStanding};
 use crate::protocol::client::RegisteredClient;
 use crate::protocol::grants::refresh_token::RefreshTokenRecord;
+use crate::protocol::resource::Registry;
 use crate::protocol::types::{Issuer, UnixTime};
 
 /// RFC 7662 §2.2 response. Inactive tokens carry `active: false` and nothing else.
@@ -52,20 +53,25 @@ impl Introspection {
 }
 
 /// RFC 7662 §2.1: may `caller` learn about a token issued to `token_client_id`? Its own tokens
-/// always; others' only when it is registered as a resource server.
+/// always; others' only when it is registered as a resource server (any token; see also
+/// [`is_reportable_access_token`] for a resource's own introspection client).
 pub fn may_introspect(caller: &RegisteredClient, token_client_id: &str) -> bool {
     caller.client_id.as_str() == token_client_id || caller.metadata.resource_server
 }
 
 /// Whether an access token verified by signature is worth looking up at all: unexpired and
-/// one the caller may learn about. Otherwise the answer is `{"active": false}` without any
-/// store access.
+/// one the caller may learn about (its own, any for a resource-server client, or one for the
+/// resource whose introspection client the caller is). Otherwise the answer is
+/// `{"active": false}` without any store access.
 pub fn is_reportable_access_token(
     caller: &RegisteredClient,
     claims: &AccessTokenClaims,
+    registry: &Registry,
     now: UnixTime,
 ) -> bool {
-    claims.exp > now.0 && may_introspect(caller, &claims.client_id)
+    claims.exp > now.0
+        && (may_introspect(caller, &claims.client_id)
+            || registry.may_introspect(caller.client_id.as_str(), &claims.aud))
 }
 
 /// RFC 7662 §2.2: the answer for a reportable access token, given what the store says of it.
@@ -123,6 +129,7 @@ pub fn refresh_token_introspection(
 mod tests {
     use super::*;
     use crate::protocol::client::tests::client;
+    use crate::protocol::resource::tests::sample_registry;
 
     #[test]
     fn inactive_has_only_active_false() {
@@ -163,18 +170,34 @@ mod tests {
     fn access_tokens_are_active_only_while_valid_unexpired_and_visible() {
         let web = client("demo-web", Some("s"));
         let now = UnixTime(1000);
+        let mut registry_records: Vec<_> = sample_registry().iter().cloned().collect();
+        registry_records[0].introspection_client = Some("notes-api".into());
+        let audience = registry_records[0].identifier.clone();
+        let registry = Registry::new("https://issuer.example", registry_records);
         assert!(is_reportable_access_token(
             &web,
             &claims("demo-web", 1001),
+            &registry,
             now
         ));
         assert!(
-            !is_reportable_access_token(&web, &claims("demo-web", 1000), now),
+            !is_reportable_access_token(&web, &claims("demo-web", 1000), &registry, now),
             "expired"
         );
         assert!(
-            !is_reportable_access_token(&web, &claims("demo-cli", 1001), now),
+            !is_reportable_access_token(&web, &claims("demo-cli", 1001), &registry, now),
             "foreign"
+        );
+        let api = client("notes-api", Some("s"));
+        let mut for_the_api = claims("demo-cli", 1001);
+        for_the_api.aud = audience;
+        assert!(
+            is_reportable_access_token(&api, &for_the_api, &registry, now),
+            "the resource's own introspection client sees tokens for it"
+        );
+        assert!(
+            !is_reportable_access_token(&api, &claims("demo-cli", 1001), &registry, now),
+            "but not tokens for another resource"
         );
         let cases = [
             (TokenStanding::Valid, true),
@@ -205,7 +228,7 @@ mod tests {
                 client_id: web.client_id.clone(),
                 subject: Subject("u-1".into()),
                 scope: ScopeSet::parse("openid offline_access").unwrap(),
-                audience: "a".into(),
+                resources: crate::protocol::resource::Resources::one("urn:a"),
                 auth_time: UnixTime(0),
                 grant_id: "g".into(),
             },

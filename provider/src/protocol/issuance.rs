@@ -100,8 +100,8 @@ pub enum RefreshWrite {
 
 /// Mints the tokens of `issue` for `client`.
 ///
-/// - Access token (RFC 9068): `typ: at+jwt`, signed with the client's access-token algorithm,
-///   `sub` the user or (no user) the client.
+/// - Access token (RFC 9068): `typ: at+jwt`, signed with the target's algorithm (the
+///   resource's, or the client's for the provider itself), `sub` the user or (no user) the client.
 /// - ID token (OIDC Core §3.1.3.6): only for a user and a scope with `openid`; with `nonce` and
 ///   `at_hash`, signed with the client's ID-token algorithm.
 /// - Refresh token: only when the grant's [`RefreshPlan`] says so; it keeps the granted scope.
@@ -122,12 +122,12 @@ pub fn mint(
         _ => None,
     };
     // An exchanged token ends no later than the token it was exchanged for.
-    let access_lifetime = delegation.map_or(lifetimes.access_token, |delegation| {
-        lifetimes
-            .access_token
-            .min(u64::try_from(delegation.not_after.0 - now.0).unwrap_or(0))
+    // The resource's lifetime, else the provider's.
+    let base_lifetime = issue.target.lifetime_secs.unwrap_or(lifetimes.access_token);
+    let access_lifetime = delegation.map_or(base_lifetime, |delegation| {
+        base_lifetime.min(u64::try_from(delegation.not_after.0 - now.0).unwrap_or(0))
     });
-    let access_alg = client.access_token_alg();
+    let access_alg = issue.target.alg;
     let access_key = context
         .keys
         .active(access_alg)
@@ -140,8 +140,8 @@ pub fn mint(
                 (None, None) => client.client_id.as_str(),
             },
             client_id: &client.client_id,
-            scope: &issue.scope,
-            audience: &issue.audience,
+            scope: &issue.target.scope,
+            audience: &issue.target.audience,
             auth_time: user
                 .map(|grant| grant.authentication.auth_time)
                 .or_else(|| delegation.and_then(|delegation| delegation.auth_time)),
@@ -155,7 +155,7 @@ pub fn mint(
     let access_token = access_key.sign("at+jwt", &claims)?;
     let access_token_key = (access_alg, access_key.kid().to_string());
     let id_token = match user {
-        Some(grant) if issue.scope.contains("openid") => {
+        Some(grant) if issue.target.scope.contains("openid") => {
             let alg = client.id_token_alg();
             let key = context
                 .keys
@@ -209,7 +209,7 @@ pub fn mint(
                     client_id: client.client_id.clone(),
                     subject: grant.authentication.subject,
                     scope: grant.granted_scope,
-                    audience: issue.audience,
+                    resources: grant.resources,
                     auth_time: grant.authentication.auth_time,
                     grant_id: grant_id.clone(),
                 },
@@ -237,7 +237,7 @@ pub fn mint(
             access_token,
             token_type: "Bearer".into(),
             expires_in: access_lifetime,
-            scope: Some(issue.scope.to_string()),
+            scope: Some(issue.target.scope.to_string()),
             id_token,
             refresh_token,
             issued_token_type,
@@ -256,6 +256,16 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::protocol::resource::{Resources, Target};
+
+    fn target(audience: &str, scope: &str) -> Target {
+        Target {
+            audience: audience.into(),
+            alg: SigningAlg::RS256,
+            lifetime_secs: None,
+            scope: ScopeSet::parse(scope).unwrap(),
+        }
+    }
     use crate::protocol::authorize::Authentication;
     use crate::protocol::claims::token_hash;
     use crate::protocol::client::tests::client;
@@ -315,8 +325,7 @@ mod tests {
 
     fn user_issue(scope: &str, grant_id: GrantId, refresh: RefreshPlan) -> Issue {
         Issue {
-            scope: ScopeSet::parse(scope).unwrap(),
-            audience: "https://api.example".into(),
+            target: target("https://api.example", scope),
             subject: TokenSubject::User(UserGrant {
                 authentication: Authentication {
                     subject: Subject("u-1".into()),
@@ -325,6 +334,7 @@ mod tests {
                 nonce: Some("n-1".into()),
                 grant_id,
                 granted_scope: ScopeSet::parse("openid offline_access api:read").unwrap(),
+                resources: Resources::one("https://api.example"),
                 refresh,
             }),
         }
@@ -402,8 +412,7 @@ mod tests {
         let service = client("demo-service", Some("s"));
         let minted = mint_with(
             Issue {
-                scope: ScopeSet::parse("api:read").unwrap(),
-                audience: "https://api.example".into(),
+                target: target("https://api.example", "api:read"),
                 subject: TokenSubject::Client,
             },
             &service,
@@ -425,8 +434,7 @@ mod tests {
         use crate::protocol::grants::token_exchange::Delegation;
         let api = client("demo-api", Some("s"));
         let delegated = |not_after: i64, grant_id: Option<&str>| Issue {
-            scope: ScopeSet::parse("openid api:read").unwrap(),
-            audience: "https://other.example".into(),
+            target: target("https://other.example", "openid api:read"),
             subject: TokenSubject::Delegated(Delegation {
                 subject: "u-1".into(),
                 auth_time: Some(UnixTime(NOW.0 - 60)),
@@ -521,14 +529,19 @@ mod tests {
     }
 
     #[test]
-    fn the_clients_algorithms_choose_the_keys() {
+    fn the_targets_and_the_clients_algorithms_choose_the_keys() {
         let mut web = client("demo-web", Some("s"));
-        web.metadata.access_token_signed_response_alg = SigningAlg::ES256;
         web.metadata.id_token_signed_response_alg = SigningAlg::EdDSA;
-        let minted = mint_with(
-            user_issue("openid", GrantId::Existing("g".into()), RefreshPlan::None),
-            &web,
+        let mut issue = user_issue("openid", GrantId::Existing("g".into()), RefreshPlan::None);
+        issue.target.alg = SigningAlg::ES256;
+        issue.target.lifetime_secs = Some(42);
+        let minted = mint_with(issue, &web);
+        assert_eq!(
+            decode(&minted.response.access_token).1["exp"],
+            NOW.0 + 42,
+            "the resource's lifetime"
         );
+        assert_eq!(minted.response.expires_in, 42);
         assert_eq!(decode(&minted.response.access_token).0["alg"], "ES256");
         assert_eq!(minted.access_token_key.0, SigningAlg::ES256);
         assert_eq!(
@@ -545,8 +558,9 @@ mod tests {
             keys::KeyStatus::Active,
         )])
         .unwrap();
-        let mut web = client("demo-web", Some("s"));
-        web.metadata.access_token_signed_response_alg = SigningAlg::ES256;
+        let web = client("demo-web", Some("s"));
+        let mut issue = user_issue("openid", GrantId::New, RefreshPlan::None);
+        issue.target.alg = SigningAlg::ES256;
         let issuer = issuer();
         let lifetimes = Lifetimes::default();
         let context = Context {
@@ -554,13 +568,7 @@ mod tests {
             keys: &only_rsa,
             lifetimes: &lifetimes,
         };
-        let result = mint(
-            user_issue("openid", GrantId::New, RefreshPlan::None),
-            &web,
-            &context,
-            RANDOM,
-            NOW,
-        );
+        let result = mint(issue, &web, &context, RANDOM, NOW);
         assert!(matches!(
             result,
             Err(IssuanceError::NoActiveKey(SigningAlg::ES256))

@@ -18,6 +18,7 @@ pub mod params;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod registration;
+pub mod resource;
 pub mod scope;
 pub mod throttle;
 pub mod types;

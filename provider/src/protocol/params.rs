@@ -46,6 +46,15 @@ impl Params {
             .ok_or(OAuthError::invalid_request(missing))
     }
 
+    /// Every non-empty value of a parameter that may repeat (RFC 8707 `resource`), in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(key, value)| key == name && !value.is_empty())
+            .map(|(_, value)| value.as_str())
+            .collect()
+    }
+
     /// Every pair, in the order received (to store a pushed request as sent).
     pub fn pairs(&self) -> &[(String, String)] {
         &self.0

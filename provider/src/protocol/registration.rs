@@ -9,6 +9,7 @@ use crate::protocol::client::{
     ApplicationType, ClientMetadata, GrantType, ResponseType, TokenEndpointAuthMethod,
 };
 use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::resource::{PROVIDER_SCOPES, Registry};
 use crate::protocol::scope::ScopeSet;
 
 /// The metadata a client sends (RFC 7591 §2); unknown members are ignored (§2).
@@ -36,56 +37,92 @@ pub struct RegistrationRequest {
     pub id_token_signed_response_alg: Option<String>,
 }
 
-/// What self-registered clients may have (RFC 7591 §2: the server may restrict metadata).
-/// Operator-created clients (`provider clients add`) are not bound by it.
+/// What self-registered clients may have (RFC 7591 §2: the server may restrict metadata),
+/// resolved against the current resource registry. Operator-created clients
+/// (`provider clients add`) get [`RegistrationRules::open`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistrationRules {
     /// Grants a self-registered client may register.
     pub grant_types: Vec<GrantType>,
     /// Scopes it may register.
     pub scopes: ScopeSet,
-    /// The audience of its access tokens.
-    pub audience: String,
+    /// The resources (RFC 8707) it may request tokens for; the first is its default. Empty:
+    /// tokens for the provider itself (UserInfo).
+    pub resources: Vec<String>,
 }
 
 impl RegistrationRules {
-    /// The lab (`dev`): every grant and every scope, so any client or test suite can register
-    /// what it needs.
-    pub fn open(audience: &str) -> Self {
+    /// Everything: every grant, the provider's scopes and every registered resource's, and
+    /// the given resources.
+    pub fn open(registry: &Registry, resources: Vec<String>) -> Self {
         RegistrationRules {
             grant_types: GrantType::ALL.to_vec(),
-            scopes: ScopeSet::parse_known(&known_scopes()).unwrap_or_default(),
-            audience: audience.to_owned(),
-        }
-    }
-
-    /// `serve`'s default: clients that act for users. No `client_credentials` and no token
-    /// exchange (a client acting on its own, or taking over others' tokens, is the operator's
-    /// decision), and no write scopes.
-    pub fn for_users(audience: &str) -> Self {
-        let read_only: Vec<&str> = crate::protocol::scope::KNOWN_SCOPES
-            .iter()
-            .map(|(name, _)| *name)
-            .filter(|name| !name.ends_with(":write"))
-            .collect();
-        RegistrationRules {
-            grant_types: vec![
-                GrantType::AuthorizationCode,
-                GrantType::RefreshToken,
-                GrantType::DeviceCode,
-            ],
-            scopes: ScopeSet::parse_known(&read_only.join(" ")).unwrap_or_default(),
-            audience: audience.to_owned(),
+            scopes: every_scope(registry),
+            resources,
         }
     }
 }
 
-fn known_scopes() -> String {
-    crate::protocol::scope::KNOWN_SCOPES
-        .iter()
-        .map(|(name, _)| *name)
-        .collect::<Vec<_>>()
-        .join(" ")
+/// The scopes a client can be given: the provider's own and every registered resource's.
+pub fn every_scope(registry: &Registry) -> ScopeSet {
+    ScopeSet::from_tokens(PROVIDER_SCOPES).union(&registry.scopes())
+}
+
+/// How the rules for self-registered clients are chosen: the mode's defaults, each part
+/// replaceable by configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegistrationLimits {
+    /// `dev`: every grant, scope and resource. Otherwise `serve`'s default: clients that act
+    /// for users: no `client_credentials`, no token exchange (a client acting on its own, or
+    /// taking over others' tokens, is the operator's decision), no `*:write` scopes, and no
+    /// resource (tokens for UserInfo only).
+    pub open: bool,
+    /// Configured grants (replace the default).
+    pub grant_types: Option<Vec<GrantType>>,
+    /// Configured scopes (replace the default).
+    pub scopes: Option<ScopeSet>,
+    /// Configured resources (replace the default).
+    pub resources: Option<Vec<String>>,
+}
+
+impl RegistrationLimits {
+    /// The rules now, with `registry` as it is.
+    pub fn rules(&self, registry: &Registry) -> RegistrationRules {
+        let grant_types = self.grant_types.clone().unwrap_or_else(|| {
+            if self.open {
+                GrantType::ALL.to_vec()
+            } else {
+                vec![
+                    GrantType::AuthorizationCode,
+                    GrantType::RefreshToken,
+                    GrantType::DeviceCode,
+                ]
+            }
+        });
+        let scopes = self.scopes.clone().unwrap_or_else(|| {
+            let all = every_scope(registry);
+            if self.open {
+                all
+            } else {
+                ScopeSet::from_tokens(all.iter().filter(|scope| !scope.ends_with(":write")))
+            }
+        });
+        let resources = self.resources.clone().unwrap_or_else(|| {
+            if self.open {
+                registry
+                    .iter()
+                    .map(|resource| resource.identifier.clone())
+                    .collect()
+            } else {
+                Vec::new()
+            }
+        });
+        RegistrationRules {
+            grant_types,
+            scopes,
+            resources,
+        }
+    }
 }
 
 const CLIENT_METADATA: ErrorCode = ErrorCode::InvalidClientMetadata;
@@ -191,20 +228,17 @@ pub fn validate_registration(
     }
     let scope = match request.scope.as_deref() {
         // Without a request, the default within what the policy allows.
-        None => ScopeSet::parse_known(DEFAULT_SCOPE)
+        None => ScopeSet::parse(DEFAULT_SCOPE)
             .unwrap_or_default()
             .intersection(&rules.scopes),
         Some(raw) => {
-            let scope = ScopeSet::parse_known(raw).map_err(|_| {
-                OAuthError::new(
-                    CLIENT_METADATA,
-                    "scope names a scope this provider does not know",
-                )
+            let scope = ScopeSet::parse(raw).map_err(|_| {
+                OAuthError::new(CLIENT_METADATA, "scope is not a valid RFC 6749 §3.3 scope")
             })?;
             if !scope.is_subset_of(&rules.scopes) {
                 return Err(OAuthError::new(
                     CLIENT_METADATA,
-                    "scope asks for a scope this provider does not give self-registered clients (registration policy)",
+                    "scope names a scope this provider does not know or does not give self-registered clients (registration policy)",
                 ));
             }
             scope
@@ -239,8 +273,8 @@ pub fn validate_registration(
         scope,
         id_token_signed_response_alg: id_token_alg,
         access_token_signed_response_alg: SigningAlg::RS256,
-        default_audience: rules.audience.clone(),
-        allowed_resources: vec![rules.audience.clone()],
+        default_resource: rules.resources.first().cloned(),
+        allowed_resources: rules.resources.iter().skip(1).cloned().collect(),
         first_party: false,
         require_pushed_authorization_requests: false,
         resource_server: false,
@@ -283,16 +317,25 @@ fn check_redirect_uri(raw: &str, application_type: ApplicationType) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::resource::tests::sample_registry;
 
     fn request(json: serde_json::Value) -> RegistrationRequest {
         serde_json::from_value(json).unwrap()
+    }
+
+    fn lab() -> RegistrationRules {
+        RegistrationLimits {
+            open: true,
+            ..RegistrationLimits::default()
+        }
+        .rules(&sample_registry())
     }
 
     #[test]
     fn registration_table() {
         use serde_json::json;
         let ok = |value| {
-            validate_registration(request(value), &RegistrationRules::open("aud"))
+            validate_registration(request(value), &lab())
                 .map(|_| ())
                 .map_err(|e| e.code)
         };
@@ -384,7 +427,7 @@ mod tests {
     fn defaults_are_filled_in_typed() {
         let metadata = validate_registration(
             request(serde_json::json!({"redirect_uris": ["https://a.example/cb"]})),
-            &RegistrationRules::open("https://api.example"),
+            &lab(),
         )
         .unwrap();
         assert_eq!(metadata.grant_types, vec![GrantType::AuthorizationCode]);
@@ -395,7 +438,15 @@ mod tests {
         );
         assert_eq!(metadata.application_type, ApplicationType::Web);
         assert_eq!(metadata.id_token_signed_response_alg, SigningAlg::RS256);
-        assert_eq!(metadata.default_audience, "https://api.example");
+        assert_eq!(
+            metadata.default_resource.as_deref(),
+            Some("http://127.0.0.1:8081"),
+            "every registered resource, the first as default"
+        );
+        assert_eq!(
+            metadata.allowed_resources,
+            ["https://api.example.com", "https://other.example"]
+        );
         assert_eq!(
             metadata.scope.to_string(),
             "email offline_access openid profile"
@@ -409,15 +460,15 @@ mod tests {
     #[test]
     fn the_policy_for_self_registered_clients_is_enforced() {
         use serde_json::json;
-        let serve = RegistrationRules::for_users("https://api.example");
+        let serve = RegistrationLimits::default().rules(&sample_registry());
         let check = |value, rules: &RegistrationRules| {
             validate_registration(request(value), rules).map_err(|error| error.code)
         };
         let web = json!({"redirect_uris": ["https://a.example/cb"]});
         // serve's default: clients acting for users, read scopes.
         let metadata = check(web.clone(), &serve).unwrap();
-        assert_eq!(metadata.default_audience, "https://api.example");
-        assert_eq!(metadata.allowed_resources, ["https://api.example"]);
+        assert_eq!(metadata.default_resource, None, "tokens for UserInfo only");
+        assert!(metadata.allowed_resources.is_empty());
         for refused in [
             json!({"grant_types": ["client_credentials"], "scope": "api:read"}),
             json!({"redirect_uris": ["https://a.example/cb"], "grant_types": ["authorization_code", "urn:ietf:params:oauth:grant-type:token-exchange"]}),
@@ -429,10 +480,7 @@ mod tests {
                 "{refused}"
             );
             // The lab allows each of them.
-            assert!(
-                check(refused.clone(), &RegistrationRules::open("aud")).is_ok(),
-                "{refused}"
-            );
+            assert!(check(refused.clone(), &lab()).is_ok(), "{refused}");
         }
         assert!(check(json!({"redirect_uris": ["https://a.example/cb"], "scope": "openid api:read offline_access"}), &serve).is_ok());
         assert!(check(json!({"grant_types": ["urn:ietf:params:oauth:grant-type:device_code"], "token_endpoint_auth_method": "none"}), &serve).is_ok());

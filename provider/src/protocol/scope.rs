@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::protocol::error::OAuthError;
 
-/// The scopes this provider knows, with the sentence the consent page shows for each.
+/// The sentence the consent page shows for a scope: the provider's own and the demo API's.
+/// Which scopes exist is the resource registry's business (`protocol::resource`); a scope not
+/// listed here gets a generic sentence.
 pub const KNOWN_SCOPES: &[(&str, &str)] = &[
     ("openid", "Sign you in and confirm who you are"),
     ("profile", "Read your name and user name"),
@@ -46,18 +48,6 @@ impl ScopeSet {
         Ok(ScopeSet(set))
     }
 
-    /// Parses and requires every token to be one of [`KNOWN_SCOPES`].
-    pub fn parse_known(raw: &str) -> Result<Self, OAuthError> {
-        let set = Self::parse(raw)?;
-        if set.0.iter().all(|token| is_known_scope(token)) {
-            Ok(set)
-        } else {
-            Err(OAuthError::invalid_scope(
-                "scope names a scope this provider does not know",
-            ))
-        }
-    }
-
     /// True when `token` is in the set.
     pub fn contains(&self, token: &str) -> bool {
         self.0.contains(token)
@@ -83,6 +73,11 @@ impl ScopeSet {
         ScopeSet(self.0.intersection(&other.0).cloned().collect())
     }
 
+    /// A set of well-formed tokens known at compile time.
+    pub fn from_tokens<'a>(tokens: impl IntoIterator<Item = &'a str>) -> ScopeSet {
+        ScopeSet(tokens.into_iter().map(str::to_owned).collect())
+    }
+
     /// The set without `token`.
     pub fn without(&self, token: &str) -> ScopeSet {
         ScopeSet(self.0.iter().filter(|t| *t != token).cloned().collect())
@@ -92,11 +87,6 @@ impl ScopeSet {
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }
-}
-
-/// True for the scopes in [`KNOWN_SCOPES`].
-pub fn is_known_scope(token: &str) -> bool {
-    KNOWN_SCOPES.iter().any(|(name, _)| *name == token)
 }
 
 /// The consent-page sentence for a scope.
@@ -156,15 +146,6 @@ mod tests {
                 .map_err(|_| ());
             assert_eq!(got, expected.map(str::to_owned), "{raw:?}");
         }
-    }
-
-    #[test]
-    fn unknown_scope_is_invalid_scope() {
-        let err = ScopeSet::parse_known("openid admin").unwrap_err();
-        assert_eq!(err.code, crate::protocol::ErrorCode::InvalidScope);
-        assert!(
-            ScopeSet::parse_known("openid profile email offline_access api:read api:write").is_ok()
-        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::protocol::client::{
 use crate::protocol::device::{DeviceGrant, DeviceStatus};
 use crate::protocol::grants::refresh_token::{RefreshGrant, RefreshState};
 use crate::protocol::pkce::CodeChallenge;
+use crate::protocol::resource::Resources;
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
 use crate::store::{
@@ -34,7 +35,7 @@ fn code(grant_id: &str) -> IssuedCode {
         .unwrap(),
         subject: Subject("u-1".into()),
         auth_time: NOW,
-        audience: "aud".into(),
+        resources: Resources::one("urn:aud"),
         grant_id: grant_id.into(),
         expires_at: NOW.plus(600),
     }
@@ -47,7 +48,7 @@ fn refresh(digest: &str, grant_id: &str) -> RefreshTokenRecord {
             client_id: ClientId::parse("demo-web").unwrap(),
             subject: Subject("u-1".into()),
             scope: ScopeSet::parse("openid offline_access").unwrap(),
-            audience: "aud".into(),
+            resources: Resources::one("urn:aud"),
             auth_time: NOW,
             grant_id: grant_id.into(),
         },
@@ -256,7 +257,7 @@ pub async fn device_codes(stores: &Stores) {
             client_id: ClientId::parse("demo-device").unwrap(),
             user_code: "BDWP-HQPK".into(),
             scope: ScopeSet::parse("openid").unwrap(),
-            audience: "aud".into(),
+            resources: Resources::one("urn:aud"),
             status: DeviceStatus::Pending,
             interval_secs: 5,
             last_poll_at: None,
@@ -473,7 +474,7 @@ pub async fn durable_records(stores: &Stores) {
             scope: ScopeSet::parse("openid").unwrap(),
             id_token_signed_response_alg: SigningAlg::ES256,
             access_token_signed_response_alg: SigningAlg::RS256,
-            default_audience: "aud".into(),
+            default_resource: Some("urn:aud".into()),
             allowed_resources: vec![],
             first_party: false,
             require_pushed_authorization_requests: false,
@@ -643,6 +644,68 @@ pub async fn purge(stores: &Stores) {
     assert!(stores.audit.audit_events(0, 10).await.unwrap().is_empty());
 }
 
+/// Resource servers: stored whole, listed by identifier, replaced, removed once.
+pub async fn resource_registry(stores: &Stores) {
+    use crate::protocol::resource::ResourceServer;
+    let resources = &stores.resources;
+    assert!(resources.resources().await.unwrap().is_empty());
+    let orders = ResourceServer {
+        identifier: "https://orders.example".into(),
+        name: "Orders".into(),
+        scopes: ScopeSet::parse("orders:read orders:write").unwrap(),
+        signing_alg: SigningAlg::ES256,
+        access_token_lifetime_secs: Some(300),
+        introspection_client: Some("orders-api".into()),
+    };
+    let billing = ResourceServer {
+        identifier: "urn:billing".into(),
+        name: "Billing".into(),
+        scopes: ScopeSet::default(),
+        signing_alg: SigningAlg::RS256,
+        access_token_lifetime_secs: None,
+        introspection_client: None,
+    };
+    resources
+        .upsert_resource(&billing, UnixTime(1))
+        .await
+        .unwrap();
+    resources
+        .upsert_resource(&orders, UnixTime(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        resources.resources().await.unwrap(),
+        [orders.clone(), billing.clone()],
+        "every field back, by identifier"
+    );
+    let renamed = ResourceServer {
+        name: "Orders v2".into(),
+        signing_alg: SigningAlg::EdDSA,
+        ..orders
+    };
+    resources
+        .upsert_resource(&renamed, UnixTime(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        resources.resources().await.unwrap(),
+        [renamed, billing.clone()]
+    );
+    assert!(
+        resources
+            .delete_resource("https://orders.example")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !resources
+            .delete_resource("https://orders.example")
+            .await
+            .unwrap()
+    );
+    assert_eq!(resources.resources().await.unwrap(), [billing]);
+}
+
 /// Two redemptions racing through two connection pools, 100 times: exactly one wins each
 /// time, the other finds a replay.
 pub async fn codes_are_one_time_across_pools(first: &Stores, second: &Stores) {
@@ -719,6 +782,7 @@ macro_rules! conformance_suite {
             case!(pushed_requests);
             case!(durable_records);
             case!(purge);
+            case!(resource_registry);
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn codes_are_one_time_across_pools() {

@@ -12,6 +12,7 @@ pub mod cache;
 #[cfg(test)]
 pub mod conformance;
 pub mod postgres;
+pub mod registry;
 pub mod sealed;
 mod sql;
 pub mod sqlite;
@@ -28,6 +29,7 @@ use crate::protocol::client::RegisteredClient;
 use crate::protocol::device::{DeviceGrant, DeviceStatus};
 pub use crate::protocol::grants::authorization_code::{IssuedCode, Redemption};
 pub use crate::protocol::grants::refresh_token::RefreshTokenRecord;
+use crate::protocol::resource::ResourceServer;
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
 
@@ -143,6 +145,8 @@ pub async fn open(url: &DatabaseUrl) -> Result<Stores> {
 pub struct Stores {
     /// Registered clients.
     pub clients: Arc<dyn ClientStore>,
+    /// Registered resource servers (RFC 8707).
+    pub resources: Arc<dyn ResourceStore>,
     /// Accounts and SSO sessions.
     pub users: Arc<dyn UserStore>,
     /// Consents, refresh-token families and access-token records.
@@ -162,12 +166,26 @@ pub struct Stores {
 
 /// Everything a backend implements.
 pub trait Backend:
-    ClientStore + UserStore + GrantStore + KeyStore + AuditStore + EphemeralStore + Maintenance
+    ClientStore
+    + ResourceStore
+    + UserStore
+    + GrantStore
+    + KeyStore
+    + AuditStore
+    + EphemeralStore
+    + Maintenance
 {
 }
 
 impl<T> Backend for T where
-    T: ClientStore + UserStore + GrantStore + KeyStore + AuditStore + EphemeralStore + Maintenance
+    T: ClientStore
+        + ResourceStore
+        + UserStore
+        + GrantStore
+        + KeyStore
+        + AuditStore
+        + EphemeralStore
+        + Maintenance
 {
 }
 
@@ -176,6 +194,7 @@ impl Stores {
     pub fn from_backend<B: Backend + 'static>(backend: Arc<B>) -> Self {
         Stores {
             clients: backend.clone(),
+            resources: backend.clone(),
             users: backend.clone(),
             grants: backend.clone(),
             keys: backend.clone(),
@@ -199,6 +218,17 @@ impl Stores {
         self.client_cache = Some(cache);
         self
     }
+}
+
+/// Registered resource servers (RFC 8707). Few, read as a whole (the registry).
+#[async_trait]
+pub trait ResourceStore: Send + Sync {
+    /// Every registered resource server, by identifier.
+    async fn resources(&self) -> Result<Vec<ResourceServer>>;
+    /// Creates or replaces a resource server.
+    async fn upsert_resource(&self, resource: &ResourceServer, now: UnixTime) -> Result<()>;
+    /// Removes a resource server; `false` when there was none.
+    async fn delete_resource(&self, identifier: &str) -> Result<bool>;
 }
 
 /// A user account.

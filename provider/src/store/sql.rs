@@ -17,12 +17,13 @@ macro_rules! sql_backend {
             use crate::protocol::client::{ClientMetadata, RegisteredClient};
             use crate::protocol::device::{DeviceGrant, DeviceStatus};
             use crate::protocol::grants::refresh_token::RefreshGrant;
+            use crate::protocol::resource::{ResourceServer, Resources};
             use crate::protocol::scope::ScopeSet;
             use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
             use crate::store::{
                 AuditEvent, AuditStore, ClientStore, DeviceRecord, EphemeralStore, Error, GrantStore,
                 InteractionRecord, IssuedCode, KeyStore, Maintenance, PurgePolicy, Redemption,
-                RefreshTokenRecord, Result, SessionRecord, SigningKeyRecord, UserRecord,
+                RefreshTokenRecord, ResourceStore, Result, SessionRecord, SigningKeyRecord, UserRecord,
                 UserStore,
             };
 
@@ -107,7 +108,7 @@ fn device_from_row(row: &<$db as sqlx::Database>::Row) -> Result<DeviceRecord> {
                 .map_err(|_| Error::Invalid("device client_id"))?,
             user_code: row.try_get("user_code")?,
             scope: ScopeSet::parse(&scope).map_err(|_| Error::Invalid("device scope"))?,
-            audience: row.try_get("audience")?,
+            resources: Resources::from(row.try_get::<String, _>("audience")?),
             status,
             interval_secs: u64::try_from(interval)
                 .map_err(|_| Error::Invalid("device interval"))?,
@@ -121,6 +122,41 @@ const DEVICE_COLUMNS: &str = "device_code_digest, user_code, client_id, scope, a
 
 const USER_COLUMNS: &str =
     "subject, username, password_hash, name, email, email_verified, disabled";
+
+#[async_trait]
+impl ResourceStore for $store {
+    async fn resources(&self) -> Result<Vec<ResourceServer>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT data FROM resource_servers ORDER BY identifier")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|data| serde_json::from_str(data).map_err(Error::from))
+            .collect()
+    }
+
+    async fn upsert_resource(&self, resource: &ResourceServer, now: UnixTime) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO resource_servers (identifier, data, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (identifier) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+        )
+        .bind(&resource.identifier)
+        .bind(serde_json::to_string(resource)?)
+        .bind(now.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_resource(&self, identifier: &str) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM resource_servers WHERE identifier = $1")
+            .bind(identifier)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(deleted > 0)
+    }
+}
 
 #[async_trait]
 impl ClientStore for $store {
@@ -789,7 +825,7 @@ impl EphemeralStore for $store {
         .bind(&grant.user_code)
         .bind(grant.client_id.as_str())
         .bind(grant.scope.to_string())
-        .bind(&grant.audience)
+        .bind(grant.resources.to_string())
         .bind(i64::try_from(grant.interval_secs).unwrap_or(i64::MAX))
         .bind(grant.expires_at.0)
         .execute(&self.pool)

@@ -46,6 +46,8 @@ pub struct ConsentPage<'a> {
     pub csrf_token: &'a str,
     /// Where the tokens will go, in one sentence.
     pub destination: String,
+    /// The APIs (RFC 8707 resources) the tokens are for, by name; empty: none named.
+    pub apis: Vec<String>,
 }
 
 /// A page with a message and no form (device flow outcome, logout done).

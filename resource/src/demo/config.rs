@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
+use jsonwebtoken::Algorithm;
 
 use crate::{Error, MAX_LEEWAY, VerifierConfig};
 
@@ -33,6 +34,10 @@ pub struct Args {
     /// This API's identifier, required in the tokens' `aud` [default: http://127.0.0.1:8081].
     #[arg(long, env = "RESOURCE_AUDIENCE")]
     pub audience: Option<String>,
+    /// The signature algorithm of this API's tokens, as registered for it at the provider
+    /// (RS256, ES256 or EdDSA); tokens signed otherwise are refused [default: RS256].
+    #[arg(long, env = "RESOURCE_ALGORITHM")]
+    pub algorithm: Option<String>,
     /// Clock-skew leeway for exp/nbf/iat, in seconds [default: 30, at most 300].
     #[arg(long, env = "RESOURCE_LEEWAY_SECS")]
     pub leeway_secs: Option<u64>,
@@ -54,6 +59,8 @@ pub struct Config {
     pub issuer: String,
     /// This API's identifier, required in `aud`.
     pub audience: String,
+    /// The one algorithm its tokens are signed with.
+    pub algorithm: Algorithm,
     /// Clock-skew leeway.
     pub leeway: Duration,
     /// Explicit JWKS URL (skips discovery).
@@ -69,6 +76,7 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8081)),
             issuer: issuer.into(),
             audience: DEFAULT_AUDIENCE.to_owned(),
+            algorithm: Algorithm::RS256,
             leeway: crate::DEFAULT_LEEWAY,
             jwks_uri: None,
             allow_insecure_http: false,
@@ -78,6 +86,7 @@ impl Config {
     /// The verifier configuration for a server reachable at `metadata_url`'s origin.
     pub(crate) fn verifier_config(&self, metadata_url: String) -> VerifierConfig {
         let config = VerifierConfig::new(&self.issuer, &self.audience)
+            .algorithms([self.algorithm])
             .leeway(self.leeway)
             .realm("notes demo")
             .resource_metadata_url(metadata_url)
@@ -110,6 +119,17 @@ impl Args {
             bind,
             issuer: self.issuer.unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),
             audience: self.audience.unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+            algorithm: match self.algorithm.as_deref() {
+                None => Algorithm::RS256,
+                Some("RS256") => Algorithm::RS256,
+                Some("ES256") => Algorithm::ES256,
+                Some("EdDSA") => Algorithm::EdDSA,
+                Some(other) => {
+                    return Err(Error::Config(format!(
+                        "--algorithm / RESOURCE_ALGORITHM {other:?}: RS256, ES256 or EdDSA"
+                    )));
+                }
+            },
             leeway,
             jwks_uri: self.jwks_uri,
             allow_insecure_http: self.allow_insecure_http.unwrap_or(false),

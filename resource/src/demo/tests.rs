@@ -259,16 +259,38 @@ async fn probes_and_metadata_answer_without_a_token() {
 async fn served_demo_verifies_tokens_of_a_live_issuer() {
     let key = signing_key(SigningAlg::ES256);
     let mut issuer = JwksServer::start(&[key]).await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = serve(Config::new(&issuer.base_url), listener)
-        .await
-        .unwrap();
     let http = reqwest::Client::new();
-    let base_url = server.base_url();
-
     let mut claims = claims_for(&issuer.base_url, "dave", "api:read api:write");
     claims["aud"] = json!(DEFAULT_AUDIENCE);
     let token = key.sign("at+jwt", &claims).unwrap();
+
+    // Configured for RS256 (the default, as the provider registers the demo API): an ES256
+    // token from the same issuer, with its key in the JWKS, is still refused.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let strict = serve(Config::new(&issuer.base_url), listener)
+        .await
+        .unwrap();
+    let refused = http
+        .get(format!("{}/api/me", strict.base_url()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        refused.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = Config {
+        algorithm: jsonwebtoken::Algorithm::ES256,
+        ..Config::new(&issuer.base_url)
+    };
+    let server = serve(config, listener).await.unwrap();
+    let base_url = server.base_url();
     let me: Value = http
         .get(format!("{base_url}/api/me"))
         .bearer_auth(&token)

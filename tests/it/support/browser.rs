@@ -134,13 +134,18 @@ pub fn authorization_params(
     ])
 }
 
-/// Replaces (or with `None` removes) parameters; unknown names are appended.
+/// Replaces (or with `None` removes) parameters; unknown names are appended. A name given
+/// several times in `changes` is sent several times (RFC 8707 `resource`).
 pub fn with_changes(
     mut pairs: Vec<(String, String)>,
     changes: &[(&str, Option<&str>)],
 ) -> Vec<(String, String)> {
+    let mut changed: Vec<&str> = Vec::new();
     for (name, value) in changes {
-        pairs.retain(|(key, _)| key != name);
+        if !changed.contains(name) {
+            pairs.retain(|(key, _)| key != name);
+            changed.push(name);
+        }
         if let Some(value) = value {
             pairs.push(((*name).to_owned(), (*value).to_owned()));
         }

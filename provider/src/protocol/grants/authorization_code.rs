@@ -14,6 +14,7 @@ use crate::protocol::grants::{
 };
 use crate::protocol::params::Params;
 use crate::protocol::pkce::{CodeChallenge, CodeVerifier, verify_pkce};
+use crate::protocol::resource::{Registry, Resources, token_resource};
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::{AuthorizationCode, ClientId, Subject, UnixTime};
 
@@ -26,6 +27,8 @@ pub struct Request {
     pub redirect_uri: String,
     /// RFC 7636 §4.5 verifier.
     pub code_verifier: CodeVerifier,
+    /// RFC 8707 §2.2: which of the authorized resources this token is for.
+    pub resource: Option<String>,
 }
 
 impl Request {
@@ -43,6 +46,7 @@ impl Request {
                 "code_verifier",
                 "code_verifier is missing: PKCE is mandatory (RFC 7636 §4.5)",
             )?)?,
+            resource: token_resource(params)?,
         })
     }
 }
@@ -64,8 +68,10 @@ pub struct IssuedCode {
     pub subject: Subject,
     /// When the user authenticated.
     pub auth_time: UnixTime,
-    /// Access-token audience.
-    pub audience: String,
+    /// The resources the user authorized (RFC 8707); stored as `audience`, the name of the one
+    /// resource a code had before the registry.
+    #[serde(rename = "audience")]
+    pub resources: Resources,
     /// Identifies the grant: the refresh-token family and everything revoked on code replay.
     pub grant_id: String,
     /// Expiry.
@@ -93,6 +99,7 @@ pub enum Redemption {
 /// The dispatcher has already checked that the client may use this grant.
 pub fn exchange(
     client: &RegisteredClient,
+    registry: &Registry,
     request: &Request,
     redemption: Redemption,
     now: UnixTime,
@@ -118,9 +125,14 @@ pub fn exchange(
     } else {
         RefreshPlan::None
     };
+    let target = registry.target(
+        client,
+        &code.resources,
+        request.resource.as_deref(),
+        &code.scope,
+    )?;
     Ok(Issue {
-        scope: code.scope.clone(),
-        audience: code.audience,
+        target,
         subject: TokenSubject::User(UserGrant {
             authentication: Authentication {
                 subject: code.subject,
@@ -129,6 +141,7 @@ pub fn exchange(
             nonce: code.nonce,
             grant_id: GrantId::Existing(code.grant_id),
             granted_scope: code.scope,
+            resources: code.resources,
             refresh,
         }),
     })
@@ -164,6 +177,8 @@ mod tests {
     use crate::protocol::ErrorCode;
     use crate::protocol::client::tests::client;
     use crate::protocol::grants::tests::{CHALLENGE, VERIFIER};
+    use crate::protocol::resource::Target;
+    use crate::protocol::resource::tests::sample_registry;
 
     const CALLBACK: &str = "https://app.example.com/callback";
 
@@ -176,7 +191,7 @@ mod tests {
             code_challenge: CodeChallenge::parse(Some(CHALLENGE), Some("S256")).unwrap(),
             subject: Subject("u-1".into()),
             auth_time: UnixTime(50),
-            audience: "https://api.example".into(),
+            resources: Resources::one("https://api.example.com"),
             grant_id: "grant-1".into(),
             expires_at: UnixTime(600),
         }
@@ -187,6 +202,7 @@ mod tests {
             code: AuthorizationCode::new("the-code".into()),
             redirect_uri: redirect_uri.into(),
             code_verifier: CodeVerifier::parse(verifier).unwrap(),
+            resource: None,
         }
     }
 
@@ -199,6 +215,7 @@ mod tests {
         let web = client("demo-web", Some("s"));
         let issue = exchange(
             &web,
+            &sample_registry(),
             &request(CALLBACK, VERIFIER),
             consumed("openid offline_access"),
             UnixTime(100),
@@ -207,8 +224,12 @@ mod tests {
         assert_eq!(
             issue,
             Issue {
-                scope: ScopeSet::parse("openid offline_access").unwrap(),
-                audience: "https://api.example".into(),
+                target: Target {
+                    audience: "https://api.example.com".into(),
+                    alg: keys::SigningAlg::RS256,
+                    lifetime_secs: None,
+                    scope: ScopeSet::parse("openid offline_access").unwrap(),
+                },
                 subject: TokenSubject::User(UserGrant {
                     authentication: Authentication {
                         subject: Subject("u-1".into()),
@@ -217,6 +238,7 @@ mod tests {
                     nonce: Some("n-1".into()),
                     grant_id: GrantId::Existing("grant-1".into()),
                     granted_scope: ScopeSet::parse("openid offline_access").unwrap(),
+                    resources: Resources::one("https://api.example.com"),
                     refresh: RefreshPlan::First,
                 }),
             }
@@ -224,6 +246,7 @@ mod tests {
         // Without offline_access there is no refresh token (OIDC Core §11).
         let issue = exchange(
             &web,
+            &sample_registry(),
             &request(CALLBACK, VERIFIER),
             consumed("openid"),
             UnixTime(100),
@@ -295,6 +318,7 @@ mod tests {
         {
             match exchange(
                 client,
+                &sample_registry(),
                 &request(redirect, verifier),
                 redemption,
                 UnixTime(now),
@@ -310,6 +334,7 @@ mod tests {
         let web = client("demo-web", Some("s"));
         let outcome = exchange(
             &web,
+            &sample_registry(),
             &request(CALLBACK, VERIFIER),
             Redemption::Replayed {
                 grant_id: "grant-1".into(),

@@ -5,6 +5,7 @@ use crate::protocol::client::RegisteredClient;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::grants::{GrantError, Issue, TokenSubject};
 use crate::protocol::params::Params;
+use crate::protocol::resource::{Registry, token_resource};
 use crate::protocol::scope::ScopeSet;
 
 /// The grant's parameters.
@@ -20,11 +21,8 @@ impl Request {
     /// RFC 6749 §4.4.2: `scope` (known scopes only) and RFC 8707 `resource`, both optional.
     pub fn parse(params: &Params) -> Result<Self, OAuthError> {
         Ok(Request {
-            scope: params
-                .single("scope")?
-                .map(ScopeSet::parse_known)
-                .transpose()?,
-            resource: params.single("resource")?.map(str::to_owned),
+            scope: params.single("scope")?.map(ScopeSet::parse).transpose()?,
+            resource: token_resource(params)?,
         })
     }
 }
@@ -32,7 +30,11 @@ impl Request {
 /// RFC 6749 §4.4: confidential clients only; the scope is what was asked (default: all the
 /// client may request), never `openid` or `offline_access` (there is no user) and never beyond
 /// the client's scope; the audience follows RFC 8707.
-pub fn exchange(client: &RegisteredClient, request: &Request) -> Result<Issue, GrantError> {
+pub fn exchange(
+    client: &RegisteredClient,
+    registry: &Registry,
+    request: &Request,
+) -> Result<Issue, GrantError> {
     if client.is_public() {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -57,10 +59,15 @@ pub fn exchange(client: &RegisteredClient, request: &Request) -> Result<Issue, G
         )
         .into());
     }
-    let audience = client.audience_for(request.resource.as_deref())?;
+    let target = registry.client_target(client, request.resource.as_deref(), &scope)?;
+    if target.scope.is_empty() && !scope.is_empty() {
+        return Err(OAuthError::invalid_scope(
+            "the resource accepts none of the requested scopes (RFC 8707 §2.2)",
+        )
+        .into());
+    }
     Ok(Issue {
-        scope,
-        audience,
+        target,
         subject: TokenSubject::Client,
     })
 }
@@ -69,6 +76,7 @@ pub fn exchange(client: &RegisteredClient, request: &Request) -> Result<Issue, G
 mod tests {
     use super::*;
     use crate::protocol::client::tests::client;
+    use crate::protocol::resource::tests::sample_registry;
 
     fn check(
         client: &RegisteredClient,
@@ -79,14 +87,14 @@ mod tests {
             scope: scope.map(|scope| ScopeSet::parse(scope).unwrap()),
             resource: resource.map(str::to_owned),
         };
-        match exchange(client, &request) {
+        match exchange(client, &sample_registry(), &request) {
             Ok(issue) => {
                 assert_eq!(
                     issue.subject,
                     TokenSubject::Client,
                     "no user, no grant to revoke"
                 );
-                Ok((issue.scope.to_string(), issue.audience))
+                Ok((issue.target.scope.to_string(), issue.target.audience))
             }
             Err(GrantError::Refused(error)) => Err(error.code),
             Err(other) => panic!("{other:?}"),
@@ -159,12 +167,31 @@ mod tests {
     }
 
     #[test]
-    fn parsing_refuses_unknown_scopes_and_repeats() {
+    fn parsing_refuses_malformed_scopes_and_several_resources() {
         assert!(Request::parse(&Params::from_pairs([("scope", "api:read")])).is_ok());
-        let unknown = Request::parse(&Params::from_pairs([("scope", "admin")])).unwrap_err();
-        assert_eq!(unknown.code, ErrorCode::InvalidScope);
-        let repeated = Request::parse(&Params::from_pairs([("resource", "a"), ("resource", "b")]))
-            .unwrap_err();
-        assert_eq!(repeated.code, ErrorCode::InvalidRequest);
+        let malformed = Request::parse(&Params::from_pairs([("scope", "a\"b")])).unwrap_err();
+        assert_eq!(malformed.code, ErrorCode::InvalidScope);
+        let repeated = Request::parse(&Params::from_pairs([
+            ("resource", "urn:a"),
+            ("resource", "urn:b"),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            repeated.code,
+            ErrorCode::InvalidTarget,
+            "one audience per token"
+        );
+        let relative = Request::parse(&Params::from_pairs([("resource", "a")])).unwrap_err();
+        assert_eq!(relative.code, ErrorCode::InvalidTarget);
+    }
+
+    #[test]
+    fn an_unknown_scope_is_refused_when_deciding() {
+        let mut service = client("demo-service", Some("s"));
+        service.metadata.scope = ScopeSet::parse("api:read").unwrap();
+        assert_eq!(
+            check(&service, Some("admin"), None),
+            Err(ErrorCode::InvalidScope)
+        );
     }
 }

@@ -8,6 +8,7 @@ use crate::protocol::grants::{
     GrantError, GrantId, Issue, RefreshPlan, TokenSubject, UserGrant, should_issue_refresh_token,
 };
 use crate::protocol::params::Params;
+use crate::protocol::resource::{Registry, token_resource};
 use crate::protocol::types::{OpaqueToken, UnixTime};
 
 /// The grant's parameters.
@@ -15,6 +16,8 @@ use crate::protocol::types::{OpaqueToken, UnixTime};
 pub struct Request {
     /// The device code from the device authorization response.
     pub device_code: OpaqueToken,
+    /// RFC 8707 §2.2: which of the requested resources this token is for.
+    pub resource: Option<String>,
 }
 
 impl Request {
@@ -26,6 +29,7 @@ impl Request {
                     .required("device_code", "device_code is missing")?
                     .to_owned(),
             ),
+            resource: token_resource(params)?,
         })
     }
 }
@@ -55,6 +59,8 @@ pub const ALREADY_USED: OAuthError = OAuthError::invalid_grant("the device code 
 /// RFC 8628 §3.4-3.5: decides the answer to a poll for the loaded device grant.
 pub fn poll(
     client: &RegisteredClient,
+    registry: &Registry,
+    request: &Request,
     grant: Option<DeviceGrant>,
     now: UnixTime,
 ) -> Result<Poll, GrantError> {
@@ -83,14 +89,20 @@ pub fn poll(
             } else {
                 RefreshPlan::None
             };
+            let target = registry.target(
+                client,
+                &grant.resources,
+                request.resource.as_deref(),
+                &grant.scope,
+            )?;
             Poll::Approved(Issue {
-                scope: grant.scope.clone(),
-                audience: grant.audience,
+                target,
                 subject: TokenSubject::User(UserGrant {
                     authentication,
                     nonce: None,
                     grant_id: GrantId::New,
                     granted_scope: grant.scope,
+                    resources: grant.resources,
                     refresh,
                 }),
             })
@@ -118,6 +130,8 @@ mod tests {
     use super::*;
     use crate::protocol::authorize::Authentication;
     use crate::protocol::client::tests::client;
+    use crate::protocol::resource::Resources;
+    use crate::protocol::resource::tests::sample_registry;
     use crate::protocol::scope::ScopeSet;
     use crate::protocol::types::Subject;
 
@@ -133,7 +147,7 @@ mod tests {
             client_id: client("demo-device", None).client_id,
             user_code: "BDWP-HQPK".into(),
             scope: ScopeSet::parse(scope).unwrap(),
-            audience: "a".into(),
+            resources: Resources::one("http://127.0.0.1:8081"),
             status,
             interval_secs: 5,
             last_poll_at: last.map(UnixTime),
@@ -213,7 +227,16 @@ mod tests {
         ];
         for (index, (client, grant, now, expected)) in cases.into_iter().enumerate() {
             assert_eq!(
-                outcome(poll(client, grant, UnixTime(now))),
+                outcome(poll(
+                    client,
+                    &sample_registry(),
+                    &Request {
+                        device_code: OpaqueToken::new("d".into()),
+                        resource: None,
+                    },
+                    grant,
+                    UnixTime(now)
+                )),
                 expected,
                 "case {index}"
             );
@@ -229,6 +252,11 @@ mod tests {
         ] {
             let Ok(Poll::Approved(issue)) = poll(
                 &device,
+                &sample_registry(),
+                &Request {
+                    device_code: OpaqueToken::new("d".into()),
+                    resource: None,
+                },
                 Some(grant(DeviceStatus::Approved(alice()), None, scope)),
                 UnixTime(10),
             ) else {

@@ -20,6 +20,7 @@ use crate::protocol::authorize::Authentication;
 use crate::protocol::client::RegisteredClient;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
+use crate::protocol::resource::{Resources, Target};
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::{SecretDigest, Subject};
 
@@ -85,10 +86,8 @@ pub fn parse_token_request(params: &Params) -> Result<TokenRequest, OAuthError> 
 /// What a grant decided to issue. Issuance turns it into signed tokens.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Issue {
-    /// The scope of the tokens issued now.
-    pub scope: ScopeSet,
-    /// The access token's `aud`.
-    pub audience: String,
+    /// What the access token is for: audience, algorithm, lifetime and (narrowed) scope.
+    pub target: Target,
     /// Whom the tokens speak for.
     pub subject: TokenSubject,
 }
@@ -118,6 +117,8 @@ pub struct UserGrant {
     pub grant_id: GrantId,
     /// The scope granted (a refresh token keeps it even when this response is narrower).
     pub granted_scope: ScopeSet,
+    /// The resources granted (a refresh token keeps them; each token is for one of them).
+    pub resources: Resources,
     /// What happens to refresh tokens.
     pub refresh: RefreshPlan,
 }

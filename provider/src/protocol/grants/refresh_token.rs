@@ -10,6 +10,7 @@ use crate::protocol::grants::{
     GrantError, GrantId, Issue, RefreshPlan, Replay, ReplayKind, TokenSubject, UserGrant,
 };
 use crate::protocol::params::Params;
+use crate::protocol::resource::{Registry, Resources, token_resource};
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::{ClientId, RefreshToken, SecretDigest, Subject, UnixTime};
 
@@ -20,6 +21,8 @@ pub struct Request {
     pub refresh_token: RefreshToken,
     /// Optional narrower scope (RFC 6749 §6).
     pub scope: Option<ScopeSet>,
+    /// RFC 8707 §2.2: which of the grant's resources this token is for.
+    pub resource: Option<String>,
 }
 
 impl Request {
@@ -32,6 +35,7 @@ impl Request {
                     .to_owned(),
             ),
             scope: params.single("scope")?.map(ScopeSet::parse).transpose()?,
+            resource: token_resource(params)?,
         })
     }
 }
@@ -45,8 +49,9 @@ pub struct RefreshGrant {
     pub subject: Subject,
     /// The scope originally granted (RFC 6749 §6: a rotated token keeps it).
     pub scope: ScopeSet,
-    /// Access-token audience.
-    pub audience: String,
+    /// The resources granted (RFC 8707); stored as `audience`, its name before the registry.
+    #[serde(rename = "audience")]
+    pub resources: Resources,
     /// When the user authenticated.
     pub auth_time: UnixTime,
     /// The family (grant) id.
@@ -168,6 +173,7 @@ pub struct Loaded {
 /// refresh token keeps the granted scope.
 pub fn exchange(
     client: &RegisteredClient,
+    registry: &Registry,
     request: &Request,
     loaded: Loaded,
     now: UnixTime,
@@ -227,9 +233,14 @@ pub fn exchange(
         .into());
     }
     let grant = record.grant;
+    let target = registry.target(
+        client,
+        &grant.resources,
+        request.resource.as_deref(),
+        &scope,
+    )?;
     Ok(Issue {
-        scope,
-        audience: grant.audience,
+        target,
         subject: TokenSubject::User(UserGrant {
             authentication: Authentication {
                 subject: grant.subject,
@@ -238,6 +249,7 @@ pub fn exchange(
             nonce: None,
             grant_id: GrantId::Existing(grant.grant_id),
             granted_scope: grant.scope,
+            resources: grant.resources,
             refresh: plan,
         }),
     })
@@ -248,6 +260,7 @@ mod tests {
     use super::*;
     use crate::protocol::ErrorCode;
     use crate::protocol::client::tests::client;
+    use crate::protocol::resource::tests::sample_registry;
 
     const GRANTED: &str = "openid offline_access api:read";
 
@@ -258,7 +271,9 @@ mod tests {
                 client_id: ClientId::parse("demo-web").unwrap(),
                 subject: Subject("u-1".into()),
                 scope: ScopeSet::parse(GRANTED).unwrap(),
-                audience: "https://api.example".into(),
+                resources: Resources::from(
+                    "https://api.example.com https://other.example".to_owned(),
+                ),
                 auth_time: UnixTime(5),
                 grant_id: "grant-1".into(),
             },
@@ -274,6 +289,7 @@ mod tests {
         Request {
             refresh_token: RefreshToken::new("refresh-1".into()),
             scope: scope.map(|scope| ScopeSet::parse(scope).unwrap()),
+            resource: None,
         }
     }
 
@@ -329,13 +345,17 @@ mod tests {
         let web = client("demo-web", Some("s"));
         let issue = exchange(
             &web,
+            &sample_registry(),
             &request(Some("openid")),
             loaded(record(None, false, false)),
             UnixTime(10),
         )
         .unwrap();
-        assert_eq!(issue.scope, ScopeSet::parse("openid").unwrap());
-        assert_eq!(issue.audience, "https://api.example");
+        assert_eq!(issue.target.scope, ScopeSet::parse("openid").unwrap());
+        assert_eq!(
+            issue.target.audience, "https://api.example.com",
+            "the grant's first resource"
+        );
         assert_eq!(
             issue.subject,
             TokenSubject::User(UserGrant {
@@ -346,6 +366,9 @@ mod tests {
                 nonce: None,
                 grant_id: GrantId::Existing("grant-1".into()),
                 granted_scope: ScopeSet::parse(GRANTED).unwrap(),
+                resources: Resources::from(
+                    "https://api.example.com https://other.example".to_owned()
+                ),
                 refresh: RefreshPlan::Rotate(SecretDigest::of("refresh-1")),
             })
         );
@@ -356,6 +379,7 @@ mod tests {
         let web = client("demo-web", Some("s"));
         let issue = exchange(
             &web,
+            &sample_registry(),
             &request(None),
             loaded(record(Some(100), false, false)),
             UnixTime(120),
@@ -377,6 +401,7 @@ mod tests {
             assert_eq!(
                 exchange(
                     &web,
+                    &sample_registry(),
                     &request(None),
                     loaded(record(Some(rotated_at), false, grace_used)),
                     UnixTime(now),
@@ -455,7 +480,13 @@ mod tests {
             ),
         ];
         for (index, (client, scope, loaded, now, expected)) in cases.into_iter().enumerate() {
-            match exchange(client, &request(scope), loaded, UnixTime(now)) {
+            match exchange(
+                client,
+                &sample_registry(),
+                &request(scope),
+                loaded,
+                UnixTime(now),
+            ) {
                 Err(GrantError::Refused(error)) => assert_eq!(error.code, expected, "case {index}"),
                 other => panic!("case {index}: {other:?}"),
             }

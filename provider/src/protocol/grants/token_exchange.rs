@@ -26,6 +26,7 @@ use crate::protocol::client::RegisteredClient;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::grants::{GrantError, Issue, TokenSubject};
 use crate::protocol::params::Params;
+use crate::protocol::resource::Registry;
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::UnixTime;
 
@@ -127,10 +128,7 @@ impl Request {
             subject_token,
             actor_token,
             target,
-            scope: params
-                .single("scope")?
-                .map(ScopeSet::parse_known)
-                .transpose()?,
+            scope: params.single("scope")?.map(ScopeSet::parse).transpose()?,
         })
     }
 }
@@ -163,6 +161,7 @@ pub struct Delegation {
 /// RFC 8693 §2.1-§2.2: the decision, on tokens already verified by the caller.
 pub fn exchange(
     client: &RegisteredClient,
+    registry: &Registry,
     request: &Request,
     subject: &Presented,
     actor: Option<&Presented>,
@@ -220,7 +219,6 @@ pub fn exchange(
             .into());
         }
     }
-    let audience = client.audience_for(request.target.as_deref())?;
     let held = ScopeSet::parse(&claims.scope)?;
     let ceiling = held
         .intersection(client.allowed_scope())
@@ -237,15 +235,15 @@ pub fn exchange(
         }
         _ => ceiling,
     };
-    if scope.is_empty() {
+    let target = registry.client_target(client, request.target.as_deref(), &scope)?;
+    if target.scope.is_empty() {
         return Err(OAuthError::invalid_scope(
-            "the subject_token and this client have no scope in common",
+            "the subject_token, this client and the target resource have no scope in common",
         )
         .into());
     }
     Ok(Issue {
-        scope,
-        audience,
+        target,
         subject: TokenSubject::Delegated(Delegation {
             subject: claims.sub.clone(),
             auth_time: claims.auth_time.map(UnixTime),
@@ -263,7 +261,7 @@ pub fn audit_detail(subject: &Presented, actor: Option<&Presented>, issue: &Issu
     });
     format!(
         "exchanged token {} of client {} for aud {} scope \"{}\"{actor}",
-        subject.claims.jti, subject.claims.client_id, issue.audience, issue.scope
+        subject.claims.jti, subject.claims.client_id, issue.target.audience, issue.target.scope
     )
 }
 
@@ -271,6 +269,7 @@ pub fn audit_detail(subject: &Presented, actor: Option<&Presented>, issue: &Issu
 mod tests {
     use super::*;
     use crate::protocol::client::tests::client;
+    use crate::protocol::resource::tests::sample_registry;
 
     const NOW: UnixTime = UnixTime(10_000);
 
@@ -393,7 +392,7 @@ mod tests {
                 ],
                 InvalidTarget,
             ),
-            (&[SUBJECT, AT, ("scope", "no-such-scope")], InvalidScope),
+            (&[SUBJECT, AT, ("scope", "bad\"scope")], InvalidScope),
         ];
         for (pairs, code) in refused {
             assert_eq!(parse(pairs).err(), Some(*code), "{pairs:?}");
@@ -450,14 +449,15 @@ mod tests {
         let subject = token("web", "user-1", "openid api:read api:write offline_access");
         let issue = exchange(
             &web,
+            &sample_registry(),
             &request(Some("https://other.example"), Some("api:read")),
             &subject,
             None,
             NOW,
         )
         .unwrap();
-        assert_eq!(issue.audience, "https://other.example");
-        assert_eq!(issue.scope.to_string(), "api:read");
+        assert_eq!(issue.target.audience, "https://other.example");
+        assert_eq!(issue.target.scope.to_string(), "api:read");
         let delegation = delegation(&issue);
         assert_eq!(delegation.subject, "user-1");
         assert_eq!(
@@ -473,8 +473,16 @@ mod tests {
         assert_eq!(delegation.auth_time, Some(UnixTime(NOW.0 - 400)));
         assert_eq!(delegation.act, None, "no actor: no act claim");
         // Default scope: what the token and the client share, never offline_access.
-        let issue = exchange(&web, &request(None, None), &subject, None, NOW).unwrap();
-        assert_eq!(issue.scope.to_string(), "api:read api:write openid");
+        let issue = exchange(
+            &web,
+            &sample_registry(),
+            &request(None, None),
+            &subject,
+            None,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(issue.target.scope.to_string(), "api:read api:write openid");
     }
 
     /// A name, the client, its request, the subject and actor tokens, the expected error.
@@ -585,7 +593,14 @@ mod tests {
             ),
         ];
         for (name, client, request, subject, actor, code) in cases {
-            let refused = exchange(client, &request, &subject, actor.as_ref(), NOW);
+            let refused = exchange(
+                client,
+                &sample_registry(),
+                &request,
+                &subject,
+                actor.as_ref(),
+                NOW,
+            );
             match refused {
                 Err(GrantError::Refused(error)) => assert_eq!(error.code, code, "{name}"),
                 other => panic!("{name}: {other:?}"),
@@ -603,14 +618,30 @@ mod tests {
             act: None,
         });
         let actor = token("web", "agent-7", "api:read");
-        let issue = exchange(&web, &request(None, None), &subject, Some(&actor), NOW).unwrap();
+        let issue = exchange(
+            &web,
+            &sample_registry(),
+            &request(None, None),
+            &subject,
+            Some(&actor),
+            NOW,
+        )
+        .unwrap();
         assert_eq!(
             serde_json::to_value(&delegation(&issue).act).unwrap(),
             serde_json::json!({"sub": "agent-7", "client_id": "web", "act": {"sub": "earlier-agent", "client_id": "web"}}),
             "the current actor outside, the earlier one nested (RFC 8693 §4.1)"
         );
         // Without an actor the chain is kept.
-        let issue = exchange(&web, &request(None, None), &subject, None, NOW).unwrap();
+        let issue = exchange(
+            &web,
+            &sample_registry(),
+            &request(None, None),
+            &subject,
+            None,
+            NOW,
+        )
+        .unwrap();
         assert_eq!(
             delegation(&issue).act.as_ref().map(|act| act.sub.as_str()),
             Some("earlier-agent")
@@ -621,24 +652,55 @@ mod tests {
             client_id: Some("web".into()),
             act: None,
         });
-        assert!(exchange(&web, &request(None, None), &subject, Some(&actor), NOW).is_ok());
+        assert!(
+            exchange(
+                &web,
+                &sample_registry(),
+                &request(None, None),
+                &subject,
+                Some(&actor),
+                NOW
+            )
+            .is_ok()
+        );
         // may_act naming the client itself, with no actor token.
         subject.claims.may_act = Some(Actor {
             sub: "web".into(),
             client_id: None,
             act: None,
         });
-        assert!(exchange(&web, &request(None, None), &subject, None, NOW).is_ok());
+        assert!(
+            exchange(
+                &web,
+                &sample_registry(),
+                &request(None, None),
+                &subject,
+                None,
+                NOW
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn a_resource_server_may_exchange_tokens_it_received() {
         let mut api = service("notes-api");
         let subject = token("web", "user-1", "api:read api:write");
-        assert!(exchange(&api, &request(None, None), &subject, None, NOW).is_err());
+        assert!(
+            exchange(
+                &api,
+                &sample_registry(),
+                &request(None, None),
+                &subject,
+                None,
+                NOW
+            )
+            .is_err()
+        );
         api.metadata.resource_server = true;
         let issue = exchange(
             &api,
+            &sample_registry(),
             &request(Some("https://other.example"), Some("api:read")),
             &subject,
             None,
@@ -646,7 +708,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (issue.audience.as_str(), issue.scope.to_string().as_str()),
+            (
+                issue.target.audience.as_str(),
+                issue.target.scope.to_string().as_str()
+            ),
             ("https://other.example", "api:read")
         );
     }
