@@ -15,14 +15,21 @@ pub enum TokenEndpointAuthMethod {
     ClientSecretPost,
     /// A public client: no secret (PKCE protects its codes).
     None,
+    /// RFC 7523 §2.2 / OIDC Core §9: a JWT the client signs with its private key (its public
+    /// keys registered as `jwks` or `jwks_uri`); no shared secret exists.
+    PrivateKeyJwt,
+    /// OIDC Core §9: a JWT the client MACs (HS256) with its issued `client_secret`.
+    ClientSecretJwt,
 }
 
 impl TokenEndpointAuthMethod {
     /// Every method the token endpoint accepts.
-    pub const ALL: [TokenEndpointAuthMethod; 3] = [
+    pub const ALL: [TokenEndpointAuthMethod; 5] = [
         TokenEndpointAuthMethod::ClientSecretBasic,
         TokenEndpointAuthMethod::ClientSecretPost,
         TokenEndpointAuthMethod::None,
+        TokenEndpointAuthMethod::PrivateKeyJwt,
+        TokenEndpointAuthMethod::ClientSecretJwt,
     ];
 
     /// The registered name (RFC 7591 §2).
@@ -31,6 +38,8 @@ impl TokenEndpointAuthMethod {
             TokenEndpointAuthMethod::ClientSecretBasic => "client_secret_basic",
             TokenEndpointAuthMethod::ClientSecretPost => "client_secret_post",
             TokenEndpointAuthMethod::None => "none",
+            TokenEndpointAuthMethod::PrivateKeyJwt => "private_key_jwt",
+            TokenEndpointAuthMethod::ClientSecretJwt => "client_secret_jwt",
         }
     }
 
@@ -41,9 +50,27 @@ impl TokenEndpointAuthMethod {
             .find(|method| method.as_str() == value)
     }
 
-    /// True for the methods that present a client secret.
+    /// True for the methods that need an issued client secret.
     pub const fn uses_secret(self) -> bool {
-        !matches!(self, TokenEndpointAuthMethod::None)
+        matches!(
+            self,
+            TokenEndpointAuthMethod::ClientSecretBasic
+                | TokenEndpointAuthMethod::ClientSecretPost
+                | TokenEndpointAuthMethod::ClientSecretJwt
+        )
+    }
+
+    /// True for `none`: a public client.
+    pub const fn is_public(self) -> bool {
+        matches!(self, TokenEndpointAuthMethod::None)
+    }
+
+    /// True for the methods that authenticate with a signed JWT (`client_assertion`).
+    pub const fn uses_assertion(self) -> bool {
+        matches!(
+            self,
+            TokenEndpointAuthMethod::PrivateKeyJwt | TokenEndpointAuthMethod::ClientSecretJwt
+        )
     }
 }
 
@@ -125,6 +152,18 @@ pub struct ClientMetadataRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = "RS256")]
     pub id_token_signed_response_alg: Option<String>,
+    /// OIDC Registration §2: the client's public signing keys as a JWK Set (1 to 10 RSA, EC
+    /// or OKP keys, no private members); `private_key_jwt` needs this or `jwks_uri`, never
+    /// both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Object)]
+    pub jwks: Option<serde_json::Value>,
+    /// OIDC Registration §2: where the client publishes its JWK Set: https (http only on
+    /// loopback, dev mode), fetched with no redirects, 5 s, 64 KB at most, cached as its
+    /// `Cache-Control` says; non-public addresses are refused outside dev mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "https://app.example.com/jwks.json")]
+    pub jwks_uri: Option<String>,
 }
 
 /// RFC 7592 §2.2 update request: the complete metadata (it replaces the old), repeating the
@@ -163,6 +202,14 @@ pub struct ClientInformation {
     pub scope: String,
     /// ID token signature algorithm.
     pub id_token_signed_response_alg: String,
+    /// The registered public keys, when given inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Object)]
+    pub jwks: Option<serde_json::Value>,
+    /// Where the client publishes its public keys, when registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub jwks_uri: Option<String>,
     /// RFC 7592 §3: the client configuration endpoint of this client.
     pub registration_client_uri: String,
     /// Registration only: issue time (seconds since the epoch).

@@ -225,6 +225,10 @@ mod tests {
         }
         assert_eq!(GrantType::parse("password"), None);
         assert_eq!(GrantType::parse("implicit"), None);
-        assert_eq!(TokenEndpointAuthMethod::parse("private_key_jwt"), None);
+        assert_eq!(
+            TokenEndpointAuthMethod::parse("private_key_jwt"),
+            Some(TokenEndpointAuthMethod::PrivateKeyJwt)
+        );
+        assert_eq!(TokenEndpointAuthMethod::parse("tls_client_auth"), None);
     }
 }

@@ -18,6 +18,7 @@ pub mod clock;
 pub mod cluster;
 pub mod config;
 mod error;
+pub mod fetch;
 pub mod healthcheck;
 pub mod http;
 pub mod metrics;

@@ -143,7 +143,7 @@ async fn run(operation: Operation, console: &mut Console<'_>) -> Result<(), Admi
     let admin = Admin::open(target).await?;
     match operation {
         Operation::Clients(command) => match command {
-            ClientsCommand::Add(args) => admin::clients::add(&admin, args, console).await,
+            ClientsCommand::Add(args) => admin::clients::add(&admin, *args, console).await,
             ClientsCommand::List(_) => admin::clients::list(&admin, console).await,
             ClientsCommand::Show { client_id, .. } => {
                 admin::clients::show(&admin, &client_id, console).await

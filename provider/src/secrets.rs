@@ -59,6 +59,16 @@ impl ServerSecret {
         URL_SAFE_NO_PAD.encode(hmac::sign(&self.0, &Self::input(purpose, message)))
     }
 
+    /// The secret of a `client_secret_jwt` client: derived from this key, the client id and
+    /// the client's `secret_derivation`, so HS256 assertions can be checked without storing
+    /// a recoverable secret (a new derivation input rotates it).
+    pub fn client_jwt_secret(&self, client_id: &str, derivation: &str) -> String {
+        self.sign(
+            "client_secret_jwt",
+            format!("{client_id}\n{derivation}").as_bytes(),
+        )
+    }
+
     /// Constant-time check of a tag made by [`ServerSecret::sign`].
     pub fn verify(&self, purpose: &str, message: &[u8], tag: &str) -> bool {
         let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else {

@@ -100,6 +100,9 @@ fn metadata(
         first_party: true,
         require_pushed_authorization_requests: false,
         resource_server: false,
+        jwks: None,
+        jwks_uri: None,
+        secret_derivation: None,
     }
 }
 

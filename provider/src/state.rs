@@ -86,6 +86,8 @@ pub struct Shared {
     pub registration_limits: crate::protocol::registration::RegistrationLimits,
     /// The resource servers (RFC 8707), cached.
     pub resources: CachedRegistry,
+    /// Fetches what clients point at (`jwks_uri`), with SSRF protections and a cache.
+    pub fetcher: crate::fetch::Fetcher,
     /// Counters and change broadcasts shared with the other nodes (or kept in this one).
     pub cluster: Arc<Cluster>,
     /// Requests per client address on the endpoints that create state.
@@ -123,6 +125,9 @@ impl Shared {
         Shared {
             registration_limits: config.registration_limits(),
             resources: CachedRegistry::new(Arc::clone(&store.resources), issuer.as_str()),
+            fetcher: crate::fetch::Fetcher::new(crate::fetch::FetchPolicy {
+                allow_local: config.mode == crate::config::Mode::Dev,
+            }),
             issuer,
             lifetimes: config.lifetimes,
             store,

@@ -5,6 +5,7 @@ mod support;
 
 mod authorize_errors;
 mod client_credentials;
+mod client_jwt;
 mod cluster;
 mod code_flow;
 mod cors;

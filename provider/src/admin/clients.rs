@@ -38,6 +38,9 @@ pub struct AddArgs {
     /// web or native [default: web].
     #[arg(long)]
     pub application_type: Option<String>,
+    /// Where the client publishes its public keys (for private_key_jwt).
+    #[arg(long)]
+    pub jwks_uri: Option<String>,
     /// A registered resource server it may request tokens for (repeat for several; the first
     /// is its default) [default: none, tokens for UserInfo only].
     #[arg(long = "resource")]
@@ -74,6 +77,8 @@ pub async fn add(
         scope: args.scope,
         application_type: args.application_type,
         id_token_signed_response_alg: None,
+        jwks: None,
+        jwks_uri: args.jwks_uri,
     };
     let registry = Registry::new("", admin.stores.resources.resources().await?);
     if let Some(unknown) = args
@@ -105,10 +110,7 @@ pub async fn add(
     {
         return Err(AdminError(format!("a client {client_id} exists already")));
     }
-    let secret = metadata
-        .token_endpoint_auth_method
-        .uses_secret()
-        .then(|| encode_random(admin.random_bytes()));
+    let secret = issue_secret(admin, &client_id, &mut metadata).await?;
     let name = metadata.client_name.clone();
     let client = RegisteredClient {
         client_id: client_id.clone(),
@@ -217,12 +219,15 @@ pub async fn rotate_secret(
     console: &mut Console<'_>,
 ) -> Result<(), AdminError> {
     let mut client = existing(admin, client_id).await?;
-    if client.is_public() {
+    if !client.metadata.token_endpoint_auth_method.uses_secret() {
         return Err(AdminError(format!(
-            "{client_id} is a public client: it has no secret"
+            "{client_id} is a public client or uses private_key_jwt: it has no secret"
         )));
     }
-    let secret = encode_random(admin.random_bytes());
+    let client_id_typed = client.client_id.clone();
+    let secret = issue_secret(admin, &client_id_typed, &mut client.metadata)
+        .await?
+        .ok_or(AdminError::new("this client has no secret"))?;
     client.secret_digest = Some(SecretDigest::of(&secret));
     admin
         .stores
@@ -237,4 +242,31 @@ pub async fn rotate_secret(
         "client {client_id} has a new secret, shown only now: {secret}; the old one no longer works ({told})"
     ));
     Ok(())
+}
+
+/// The secret a client is issued: random, or for `client_secret_jwt` derived from the server's
+/// HMAC key and a new derivation input (the key is read from the database, so the admin needs
+/// the key-encryption key then).
+async fn issue_secret(
+    admin: &Admin,
+    client_id: &ClientId,
+    metadata: &mut crate::protocol::client::ClientMetadata,
+) -> Result<Option<String>, AdminError> {
+    use crate::protocol::client::TokenEndpointAuthMethod;
+    Ok(match metadata.token_endpoint_auth_method {
+        TokenEndpointAuthMethod::ClientSecretJwt => {
+            let server_secret = crate::secrets::ServerSecret::load(
+                admin.stores.keys.as_ref(),
+                admin.random_bytes(),
+                admin.now,
+            )
+            .await?;
+            let derivation = encode_random(admin.random_bytes());
+            let secret = server_secret.client_jwt_secret(client_id.as_str(), &derivation);
+            metadata.secret_derivation = Some(derivation);
+            Some(secret)
+        }
+        method if method.uses_secret() => Some(encode_random(admin.random_bytes())),
+        _ => None,
+    })
 }

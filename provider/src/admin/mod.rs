@@ -192,7 +192,7 @@ pub fn timestamp(time: UnixTime) -> String {
 #[derive(Debug, Subcommand)]
 pub enum ClientsCommand {
     /// Registers a client; prints its id and (confidential clients) its secret, once.
-    Add(clients::AddArgs),
+    Add(Box<clients::AddArgs>),
     /// One line per client: id, kind, grants, name.
     List(Target),
     /// A client's metadata as JSON (never its secret).
@@ -370,6 +370,7 @@ pub(crate) mod tests {
             scope: None,
             auth_method: None,
             application_type: None,
+            jwks_uri: None,
             resources: Vec::new(),
             client_id: None,
             first_party: false,

@@ -14,6 +14,7 @@ use crate::config::RegistrationPolicy;
 use crate::http::paths;
 use crate::http::responses::json_document;
 use crate::protocol::client::{GrantType, TokenEndpointAuthMethod};
+use crate::protocol::client_assertion::ASSERTION_ALGORITHMS;
 use crate::protocol::scope::ScopeSet;
 use crate::protocol::types::Issuer;
 use crate::state::AppState;
@@ -68,10 +69,14 @@ pub fn document(
             .map(|alg| alg.as_str().to_owned())
             .collect(),
         token_endpoint_auth_methods_supported: auth_methods(|_| true),
+        token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS
+            .iter()
+            .map(|alg| (*alg).to_owned())
+            .collect(),
         // Public clients cannot introspect (RFC 7662 §2.1 leaves the policy to the server).
-        introspection_endpoint_auth_methods_supported: Some(auth_methods(
-            TokenEndpointAuthMethod::uses_secret,
-        )),
+        introspection_endpoint_auth_methods_supported: Some(auth_methods(|method| {
+            !method.is_public()
+        })),
         revocation_endpoint_auth_methods_supported: Some(auth_methods(|_| true)),
         claims_supported: strings(&[
             "sub",

@@ -19,7 +19,10 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 
 use crate::http::error::{ApiError, BearerError, PageError};
 use crate::protocol::OAuthError;
-use crate::protocol::client::{RegisteredClient, authenticate_client, parse_client_credentials};
+use crate::protocol::client::{
+    ClientAuthError, PresentedCredentials, RegisteredClient, TokenEndpointAuthMethod,
+    authenticate_client, parse_client_credentials,
+};
 use crate::protocol::params::Params;
 use crate::state::AppState;
 use crate::telemetry::FLOW;
@@ -226,6 +229,7 @@ impl FromRequest<AppState> for ClientForm {
                     .to_owned(),
             ),
         };
+        let endpoint = state.issuer.url_for(request.uri().path());
         let body = read_body(request, state)
             .await
             .map_err(|error| match error {
@@ -237,12 +241,130 @@ impl FromRequest<AppState> for ClientForm {
         let params = Params::parse(&body);
         let presented = parse_client_credentials(authorization.as_deref(), &params)?;
         let registered = state.store.clients.client(presented.client_id()).await?;
-        let client = authenticate_client(&presented, registered).inspect_err(|_| {
-            tracing::info!(target: FLOW, "token: client authentication failed -> 401 invalid_client (RFC 6749 §5.2)");
+        let client = match &presented {
+            PresentedCredentials::Assertion { assertion, .. } => {
+                authenticate_assertion(state, registered, assertion, endpoint).await
+            }
+            _ => authenticate_client(&presented, registered),
+        }
+        .inspect_err(|error| {
+            tracing::info!(target: FLOW, "token: client authentication failed ({}) -> 401 invalid_client (RFC 6749 §5.2)", error.error.description);
         })?;
         tracing::Span::current().record("client_id", client.client_id.as_str());
         Ok(ClientForm { client, params })
     }
+}
+
+/// RFC 7523 client authentication: the client is registered for `private_key_jwt` (keys from
+/// its `jwks`, or fetched from its `jwks_uri`) or `client_secret_jwt` (its derived secret);
+/// the assertion verifies, is addressed to the issuer, the token endpoint or `endpoint`, and its
+/// `jti` was not seen before (shared through the cluster's counters, so a replay to another
+/// node is refused too, while Redis answers).
+async fn authenticate_assertion(
+    state: &AppState,
+    registered: Option<RegisteredClient>,
+    assertion: &str,
+    endpoint: String,
+) -> Result<RegisteredClient, ClientAuthError> {
+    use crate::protocol::client_assertion::{AssertionKeys, MAX_LIFETIME_SECS, verify};
+    let refuse = |description| ClientAuthError::new(OAuthError::invalid_client(description), false);
+    let client = registered.ok_or(refuse("client authentication failed"))?;
+    let audiences = vec![
+        state.issuer.as_str().to_owned(),
+        state.issuer.url_for(crate::http::paths::TOKEN),
+        endpoint,
+    ];
+    let now = state.now();
+    let client_id = client.client_id.as_str();
+    let verified = match client.metadata.token_endpoint_auth_method {
+        TokenEndpointAuthMethod::PrivateKeyJwt => {
+            let jwks = client_jwks(state, &client).await?;
+            let verified = verify(
+                assertion,
+                client_id,
+                AssertionKeys::Public(&jwks),
+                &audiences,
+                now,
+            );
+            if verified.is_err()
+                && let Some(uri) = &client.metadata.jwks_uri
+            {
+                // The client may have rotated its keys: the next attempt fetches them again.
+                state.fetcher.forget(uri);
+            }
+            verified
+        }
+        TokenEndpointAuthMethod::ClientSecretJwt => {
+            let derivation = client
+                .metadata
+                .secret_derivation
+                .as_deref()
+                .ok_or(refuse("this client has no secret for client_secret_jwt"))?;
+            let secret = state.secret.client_jwt_secret(client_id, derivation);
+            verify(
+                assertion,
+                client_id,
+                AssertionKeys::Secret(secret.as_bytes()),
+                &audiences,
+                now,
+            )
+        }
+        _ => {
+            return Err(refuse(
+                "this client is registered for another token_endpoint_auth_method (RFC 7591 §2)",
+            ));
+        }
+    }
+    .map_err(|error| ClientAuthError::new(error, false))?;
+    // RFC 7523 §3: a jti is used once. The window outlives the assertion's own lifetime.
+    let window = std::time::Duration::from_secs(
+        u64::try_from((verified.exp.0 - now.0).clamp(1, MAX_LIFETIME_SECS)).unwrap_or(1) + 60,
+    );
+    let seen = state
+        .cluster
+        .hit(
+            &format!("client_assertion:{client_id}:{}", verified.jti),
+            window,
+        )
+        .await;
+    if seen.count > 1 {
+        return Err(refuse(
+            "client_assertion was used before (RFC 7523 §3: jti is single-use)",
+        ));
+    }
+    Ok(client)
+}
+
+/// The client's registered public keys: inline, or fetched from its `jwks_uri` (cached).
+async fn client_jwks(
+    state: &AppState,
+    client: &RegisteredClient,
+) -> Result<std::sync::Arc<keys::JwkSet>, ClientAuthError> {
+    let refuse = |description: String| {
+        tracing::info!(target: FLOW, "client keys: {description}");
+        ClientAuthError::new(
+            OAuthError::invalid_client("the client's registered keys could not be read"),
+            false,
+        )
+    };
+    if let Some(jwks) = &client.metadata.jwks {
+        return Ok(std::sync::Arc::new(jwks.clone()));
+    }
+    let uri = client
+        .metadata
+        .jwks_uri
+        .as_deref()
+        .ok_or_else(|| refuse("no jwks and no jwks_uri".into()))?;
+    let value = state
+        .fetcher
+        .json(uri, 64 * 1024)
+        .await
+        .map_err(|error| refuse(format!("{uri}: {error}")))?;
+    let jwks: keys::JwkSet = serde_json::from_value((*value).clone())
+        .map_err(|_| refuse(format!("{uri}: not a JWK Set")))?;
+    crate::protocol::client_assertion::check_client_jwks(&jwks)
+        .map_err(|reason| refuse(format!("{uri}: {reason}")))?;
+    Ok(std::sync::Arc::new(jwks))
 }
 
 /// The access token of a UserInfo request: the RFC 6750 §2.1 `Authorization: Bearer` header

@@ -17,7 +17,7 @@ use crate::http::extractors::{ClientIp, PathId};
 use crate::http::limits::{Limited, TooManyRequests};
 use crate::http::paths;
 use crate::http::responses::no_store_json_with;
-use crate::protocol::client::{ClientMetadata, RegisteredClient};
+use crate::protocol::client::{ClientMetadata, RegisteredClient, TokenEndpointAuthMethod};
 use crate::protocol::registration::{RegistrationRequest, validate_registration};
 use crate::protocol::types::{ClientId, SecretDigest, encode_random};
 use crate::protocol::{ErrorCode, OAuthError};
@@ -181,7 +181,7 @@ impl<S: Send + Sync> FromRequest<S> for MetadataBody {
 
 /// The public metadata of a client, with RFC 7591 member names.
 fn metadata_json(client_id: &ClientId, metadata: &ClientMetadata) -> Value {
-    json!({
+    let mut body = json!({
         "client_id": client_id.as_str(),
         "client_name": metadata.client_name,
         "redirect_uris": metadata.redirect_uris,
@@ -192,7 +192,36 @@ fn metadata_json(client_id: &ClientId, metadata: &ClientMetadata) -> Value {
         "application_type": metadata.application_type,
         "scope": metadata.scope,
         "id_token_signed_response_alg": metadata.id_token_signed_response_alg,
-    })
+    });
+    if let Some(jwks) = &metadata.jwks {
+        body["jwks"] = json!(jwks);
+    }
+    if let Some(jwks_uri) = &metadata.jwks_uri {
+        body["jwks_uri"] = json!(jwks_uri);
+    }
+    body
+}
+
+/// The secret a new client is issued (none for public and `private_key_jwt` clients). A
+/// `client_secret_jwt` secret is derived (see `ServerSecret::client_jwt_secret`), so the
+/// metadata gets the derivation input; other secrets are random and only their digest is kept.
+fn issue_secret(
+    state: &AppState,
+    client_id: &ClientId,
+    metadata: &mut ClientMetadata,
+) -> Option<String> {
+    match metadata.token_endpoint_auth_method {
+        TokenEndpointAuthMethod::ClientSecretJwt => {
+            let derivation = encode_random(state.random_bytes());
+            let secret = state
+                .secret
+                .client_jwt_secret(client_id.as_str(), &derivation);
+            metadata.secret_derivation = Some(derivation);
+            Some(secret)
+        }
+        method if method.uses_secret() => Some(encode_random(state.random_bytes())),
+        _ => None,
+    }
 }
 
 /// Register a client.
@@ -229,17 +258,14 @@ async fn post_register(
     MetadataBody { request, .. }: MetadataBody,
 ) -> Result<Response, RegistrationError> {
     Limited::Register.check(&state, ip).await?;
-    let metadata = validate_registration(
+    let mut metadata = validate_registration(
         request,
         &state
             .registration_limits
             .rules(&*state.resources.get().await?),
     )?;
     let client_id = ClientId::parse(&encode_random(state.random_bytes())[..22])?;
-    let secret = metadata
-        .token_endpoint_auth_method
-        .uses_secret()
-        .then(|| encode_random(state.random_bytes()));
+    let secret = issue_secret(&state, &client_id, &mut metadata);
     let registration_token = encode_random(state.random_bytes());
     let now = state.now();
     let client = RegisteredClient {
@@ -349,13 +375,35 @@ async fn put_client(
             .registration_limits
             .rules(&*state.resources.get().await?),
     )?;
-    if metadata.token_endpoint_auth_method.uses_secret() == client.is_public() {
+    let mut metadata = metadata;
+    let (old_method, new_method) = (
+        client.metadata.token_endpoint_auth_method,
+        metadata.token_endpoint_auth_method,
+    );
+    if new_method.is_public() != client.is_public() {
         return Err(OAuthError::new(
             ErrorCode::InvalidClientMetadata,
             "a client cannot switch between public and confidential",
         )
         .into());
     }
+    // The secret stays what it was: a method that needs another kind of secret (a derived one
+    // for client_secret_jwt, a random one for the others) needs a new registration.
+    let secret_kind = |method: TokenEndpointAuthMethod| match method {
+        TokenEndpointAuthMethod::ClientSecretJwt => 1,
+        TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost => 2,
+        _ => 0,
+    };
+    if secret_kind(old_method) != secret_kind(new_method) && secret_kind(new_method) != 0 {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClientMetadata,
+            "this token_endpoint_auth_method needs a secret this client was not issued: register a new client",
+        )
+        .into());
+    }
+    metadata
+        .secret_derivation
+        .clone_from(&client.metadata.secret_derivation);
     let updated = RegisteredClient { metadata, ..client };
     state
         .store

@@ -68,6 +68,17 @@ pub struct ClientMetadata {
     /// (RFC 7662 §2.1 leaves the policy to the server).
     #[serde(default)]
     pub resource_server: bool,
+    /// OIDC Registration §2: the client's public keys (`private_key_jwt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<keys::JwkSet>,
+    /// OIDC Registration §2: where the client publishes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// Provider-specific, `client_secret_jwt` only: the per-client input from which the
+    /// client's secret is derived with the server's HMAC key (HS256 needs the secret itself;
+    /// it is never stored, only re-derived).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_derivation: Option<String>,
 }
 
 fn default_application_type() -> ApplicationType {
@@ -93,7 +104,7 @@ pub struct RegisteredClient {
 impl RegisteredClient {
     /// True for public clients (`token_endpoint_auth_method: none`).
     pub fn is_public(&self) -> bool {
-        !self.metadata.token_endpoint_auth_method.uses_secret()
+        self.metadata.token_endpoint_auth_method.is_public()
     }
 
     /// RFC 8252 §7.3 applies to native public clients only.
@@ -161,6 +172,14 @@ pub enum PresentedCredentials {
         /// The client id.
         client_id: String,
     },
+    /// RFC 7523 §2.2: `client_assertion_type` jwt-bearer and `client_assertion` (the JWT is
+    /// verified by the caller, which has to load the client's keys).
+    Assertion {
+        /// The client the assertion names (`sub`).
+        client_id: String,
+        /// The JWT.
+        assertion: String,
+    },
 }
 
 impl PresentedCredentials {
@@ -169,7 +188,8 @@ impl PresentedCredentials {
         match self {
             PresentedCredentials::Basic { client_id, .. }
             | PresentedCredentials::Post { client_id, .. }
-            | PresentedCredentials::None { client_id } => client_id,
+            | PresentedCredentials::None { client_id }
+            | PresentedCredentials::Assertion { client_id, .. } => client_id,
         }
     }
 
@@ -189,7 +209,8 @@ pub struct ClientAuthError {
 }
 
 impl ClientAuthError {
-    fn new(error: OAuthError, used_basic: bool) -> Self {
+    /// The failure `error`, answered with a Basic challenge when `used_basic`.
+    pub fn new(error: OAuthError, used_basic: bool) -> Self {
         ClientAuthError { error, used_basic }
     }
 }
@@ -210,6 +231,39 @@ pub fn parse_client_credentials(
     let body_secret = params
         .single("client_secret")
         .map_err(|e| ClientAuthError::new(e, false))?;
+    let assertion_type = params
+        .single("client_assertion_type")
+        .map_err(|e| ClientAuthError::new(e, false))?;
+    let assertion = params
+        .single("client_assertion")
+        .map_err(|e| ClientAuthError::new(e, false))?;
+    if assertion_type.is_some() || assertion.is_some() {
+        let refuse = |error| Err(ClientAuthError::new(error, authorization.is_some()));
+        if authorization.is_some() || body_secret.is_some() {
+            return refuse(OAuthError::invalid_request(
+                "use one client authentication method: a client_assertion, or a secret",
+            ));
+        }
+        if assertion_type != Some(crate::protocol::client_assertion::ASSERTION_TYPE) {
+            return refuse(OAuthError::invalid_client(
+                "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer (RFC 7523 §2.2)",
+            ));
+        }
+        let Some(assertion) = assertion else {
+            return refuse(OAuthError::invalid_client("client_assertion is missing"));
+        };
+        let client_id = crate::protocol::client_assertion::claimed_client(assertion)
+            .map_err(|error| ClientAuthError::new(error, false))?;
+        if body_client_id.is_some_and(|id| id != client_id) {
+            return refuse(OAuthError::invalid_client(
+                "client_id differs from the client_assertion's sub (RFC 7523 §3)",
+            ));
+        }
+        return Ok(PresentedCredentials::Assertion {
+            client_id,
+            assertion: assertion.to_owned(),
+        });
+    }
     if let Some(header) = authorization {
         let (scheme, value) = header.trim().split_once(' ').unwrap_or((header, ""));
         if !scheme.eq_ignore_ascii_case("basic") {
@@ -326,6 +380,12 @@ pub fn authenticate_client<C: Borrow<RegisteredClient>>(
             ),
             used_basic,
         )),
+        (PresentedCredentials::Assertion { .. }, _, _) => Err(ClientAuthError::new(
+            OAuthError::invalid_client(
+                "client assertions are checked by the caller, with the client's keys",
+            ),
+            used_basic,
+        )),
         (PresentedCredentials::None { .. }, _, false) => Err(ClientAuthError::new(
             OAuthError::invalid_client(
                 "this client is confidential: authenticate with its client secret",
@@ -368,6 +428,9 @@ pub(crate) mod tests {
                 first_party: true,
                 require_pushed_authorization_requests: false,
                 resource_server: false,
+                jwks: None,
+                jwks_uri: None,
+                secret_derivation: None,
             },
         }
     }

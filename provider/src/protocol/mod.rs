@@ -8,6 +8,7 @@
 pub mod authorize;
 pub mod claims;
 pub mod client;
+pub mod client_assertion;
 pub mod device;
 pub mod error;
 pub mod grants;

@@ -35,6 +35,10 @@ pub struct RegistrationRequest {
     pub application_type: Option<String>,
     /// ID token signature algorithm.
     pub id_token_signed_response_alg: Option<String>,
+    /// OIDC Registration §2: the client's public keys, inline (a JWK Set).
+    pub jwks: Option<serde_json::Value>,
+    /// OIDC Registration §2: where the client publishes its public keys.
+    pub jwks_uri: Option<String>,
 }
 
 /// What self-registered clients may have (RFC 7591 §2: the server may restrict metadata),
@@ -139,9 +143,10 @@ pub fn validate_registration(
         None => TokenEndpointAuthMethod::ClientSecretBasic,
         Some(name) => TokenEndpointAuthMethod::parse(name).ok_or(OAuthError::new(
             CLIENT_METADATA,
-            "token_endpoint_auth_method must be client_secret_basic, client_secret_post or none",
+            "token_endpoint_auth_method must be client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt or none",
         ))?,
     };
+    let (jwks, jwks_uri) = client_keys(request.jwks, request.jwks_uri, auth_method)?;
     let application_type = match request.application_type.as_deref() {
         None => ApplicationType::Web,
         Some(name) => ApplicationType::parse(name).ok_or(OAuthError::new(
@@ -201,13 +206,13 @@ pub fn validate_registration(
             "refresh_token needs authorization_code or the device grant to obtain a first refresh token",
         ));
     }
-    if !auth_method.uses_secret() && grant_types.contains(&GrantType::ClientCredentials) {
+    if auth_method.is_public() && grant_types.contains(&GrantType::ClientCredentials) {
         return Err(OAuthError::new(
             CLIENT_METADATA,
             "a public client cannot use client_credentials",
         ));
     }
-    if !auth_method.uses_secret() && grant_types.contains(&GrantType::TokenExchange) {
+    if auth_method.is_public() && grant_types.contains(&GrantType::TokenExchange) {
         return Err(OAuthError::new(
             CLIENT_METADATA,
             "a public client cannot use token exchange",
@@ -278,7 +283,56 @@ pub fn validate_registration(
         first_party: false,
         require_pushed_authorization_requests: false,
         resource_server: false,
+        jwks,
+        jwks_uri,
+        secret_derivation: None,
     })
+}
+
+/// OIDC Registration §2 `jwks` / `jwks_uri`: never both; `private_key_jwt` needs one. Inline
+/// keys must be public signing keys; a `jwks_uri` must be https (the fetcher also allows
+/// http on loopback in dev mode, and refuses private addresses outside it).
+fn client_keys(
+    jwks: Option<serde_json::Value>,
+    jwks_uri: Option<String>,
+    method: TokenEndpointAuthMethod,
+) -> Result<(Option<keys::JwkSet>, Option<String>), OAuthError> {
+    let jwks = jwks
+        .map(|value| {
+            let set: keys::JwkSet = serde_json::from_value(value).map_err(|_| {
+                OAuthError::new(CLIENT_METADATA, "jwks is not a JWK Set (RFC 7517 §5)")
+            })?;
+            crate::protocol::client_assertion::check_client_jwks(&set)
+                .map_err(|reason| OAuthError::new(CLIENT_METADATA, reason))?;
+            Ok::<_, OAuthError>(set)
+        })
+        .transpose()?;
+    if let Some(uri) = &jwks_uri {
+        let url = url::Url::parse(uri)
+            .map_err(|_| OAuthError::new(CLIENT_METADATA, "jwks_uri must be an absolute URL"))?;
+        let loopback = matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+            || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+        if !(url.scheme() == "https" || (url.scheme() == "http" && loopback))
+            || uri.len() > 2048
+            || url.fragment().is_some()
+        {
+            return Err(OAuthError::new(
+                CLIENT_METADATA,
+                "jwks_uri must be an https URL without fragment (http only on loopback)",
+            ));
+        }
+    }
+    match (&jwks, &jwks_uri, method) {
+        (Some(_), Some(_), _) => Err(OAuthError::new(
+            CLIENT_METADATA,
+            "jwks and jwks_uri must not both be present (OIDC Registration §2)",
+        )),
+        (None, None, TokenEndpointAuthMethod::PrivateKeyJwt) => Err(OAuthError::new(
+            CLIENT_METADATA,
+            "private_key_jwt needs the client's public keys: send jwks or jwks_uri",
+        )),
+        _ => Ok((jwks, jwks_uri)),
+    }
 }
 
 /// RFC 7591 §2 + RFC 8252 §7 + OAuth 2.1 §2.3.1: absolute, no fragment; web clients use https

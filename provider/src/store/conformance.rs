@@ -479,6 +479,9 @@ pub async fn durable_records(stores: &Stores) {
             first_party: false,
             require_pushed_authorization_requests: false,
             resource_server: false,
+            jwks: None,
+            jwks_uri: None,
+            secret_derivation: None,
         },
     };
     stores.clients.upsert_client(&client, NOW).await.unwrap();
