@@ -10,7 +10,11 @@ import * as oauth from 'oauth4webapi';
 import * as jose from 'jose';
 
 const VERBOSE = process.env.HARNESS_VERBOSE === '1';
-const log = (...a) => { if (VERBOSE) process.stderr.write(`${a.join(' ')}\n`); };
+// a closed pipe (e.g. `| head`) must end the run quietly, never feed the crash handler in a loop
+let stderrOpen = true;
+process.stderr.on('error', () => { stderrOpen = false; });
+process.stdout.on('error', (e) => { if (e.code === 'EPIPE') process.exit(1); });
+const log = (...a) => { if (VERBOSE && stderrOpen) process.stderr.write(`${a.join(' ')}\n`); };
 
 // ---------------------------------------------------------------------------------------------
 // runner: fixed set of checks, one line each, prerequisites reported as "blocked"
@@ -91,7 +95,8 @@ function finish(code) {
 // a bug in the harness itself must still end with the contract's last line
 let finished = false;
 const crash = (err) => {
-  if (finished) { log(`late error: ${err?.stack || err}`); return; }
+  if (err?.code === 'EPIPE') return;
+  if (finished) return;
   finished = true;
   log(err?.stack || String(err));
   emit('fail', 'harness.crash', errorText(err));
@@ -299,7 +304,7 @@ await check('pkjwt.register', ['discovery'], async () => {
     grant_types: ['client_credentials'],
     scope: SCOPE,
     token_endpoint_auth_method: 'private_key_jwt',
-    jwks: { keys: [{ ...jwk, kid, alg: 'ES256', use: 'sig' }] },
+    jwks: { keys: [{ ...jwk, kid, alg: 'ES256' }] },
   });
   assert(!reg.client_secret, 'a client_secret was issued to a private_key_jwt client');
   if (reg.token_endpoint_auth_method !== undefined) {

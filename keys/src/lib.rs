@@ -6,7 +6,8 @@
 //! - keeps every private key parsed **once**, as a ready aws-lc-rs key pair, so signing a token
 //!   never re-parses a PEM (see [`SigningKey::sign`]);
 //! - exports the public JWKS (`kty`, `kid`, `alg`, `use: sig`; never a private member);
-//! - verifies compact JWS against its own keys with jsonwebtoken ([`KeySet::verify`]).
+//! - verifies compact JWS against its own keys with jsonwebtoken ([`KeySet::verify`]);
+//! - makes and checks RFC 9449 DPoP proofs ([`dpop`]).
 //!
 //! What it deliberately does not do: IO of any kind. Persisting keys (as PKCS#8 PEM text) and
 //! deciding when to rotate belong to the caller; this crate only turns bytes into keys and back.
@@ -14,6 +15,7 @@
 //! Entry points: [`SigningKey::generate`], [`SigningKey::from_pkcs8_pem`], [`KeySet`].
 #![warn(missing_docs)]
 
+pub mod dpop;
 mod error;
 mod jws;
 mod key;

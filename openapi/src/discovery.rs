@@ -65,6 +65,8 @@ pub struct DiscoveryDocument {
     /// RFC 8414 §2: JWS algorithms of `private_key_jwt` (asymmetric) and `client_secret_jwt`
     /// (HS256) client assertions.
     pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    /// RFC 9449 §5.1: the JWS algorithms of DPoP proofs.
+    pub dpop_signing_alg_values_supported: Vec<String>,
     /// Client authentication methods at the introspection endpoint.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]

@@ -84,6 +84,11 @@ pub struct IntrospectionResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, value_type = Object, example = json!({"sub": "demo-api", "client_id": "demo-api"}))]
     pub act: Option<serde_json::Value>,
+    /// RFC 9449 §6.2: the DPoP key a bound token is bound to (`{"jkt": …}`); its
+    /// `token_type` is then `DPoP`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Object, example = json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}))]
+    pub cnf: Option<serde_json::Value>,
 }
 
 /// RFC 7009 §2.1 revocation request (`application/x-www-form-urlencoded`). Revoking a refresh

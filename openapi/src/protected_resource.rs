@@ -28,6 +28,12 @@ pub struct ProtectedResourceMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub resource_name: Option<String>,
+    /// RFC 9728 §2: the JWS algorithms of DPoP proofs the resource accepts (RFC 9449).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dpop_signing_alg_values_supported: Vec<String>,
+    /// RFC 9728 §2: only DPoP-bound access tokens are accepted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens_required: bool,
 }
 
 /// RFC 9728 §3: the well-known path suffix of protected resource metadata.
@@ -43,6 +49,10 @@ impl ProtectedResourceMetadata {
             scopes_supported: Vec::new(),
             bearer_methods_supported: vec!["header".to_owned()],
             resource_name: None,
+            dpop_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"]
+                .map(str::to_owned)
+                .to_vec(),
+            dpop_bound_access_tokens_required: false,
         }
     }
 

@@ -164,6 +164,11 @@ pub struct ClientMetadataRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = "https://app.example.com/jwks.json")]
     pub jwks_uri: Option<String>,
+    /// RFC 9449 §5.2: every token request of this client carries a DPoP proof (one without
+    /// is refused with `invalid_dpop_proof`). Default `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 /// RFC 7592 §2.2 update request: the complete metadata (it replaces the old), repeating the
@@ -210,6 +215,8 @@ pub struct ClientInformation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub jwks_uri: Option<String>,
+    /// RFC 9449 §5.2: the client always uses DPoP.
+    pub dpop_bound_access_tokens: bool,
     /// RFC 7592 §3: the client configuration endpoint of this client.
     pub registration_client_uri: String,
     /// Registration only: issue time (seconds since the epoch).

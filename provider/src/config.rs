@@ -117,6 +117,10 @@ pub struct CommonArgs {
     /// every scope; serve mode every scope but the write scopes].
     #[arg(long, env = "OIDC_REGISTRATION_SCOPES")]
     pub registration_scopes: Option<String>,
+    /// Require a server nonce in DPoP proofs (RFC 9449 §8): the first proof of a client is
+    /// answered `use_dpop_nonce` with the nonce to use [default: false].
+    #[arg(long, env = "OIDC_DPOP_REQUIRE_NONCE", num_args = 0..=1, default_missing_value = "true")]
+    pub dpop_require_nonce: Option<bool>,
     /// Redis shared by several nodes (rate limits, login throttling, cache invalidation), e.g.
     /// redis://127.0.0.1:6379 [default: none, everything per node].
     #[arg(long = "redis", env = "OIDC_REDIS_URL", hide_env_values = true)]
@@ -184,6 +188,7 @@ struct FileConfig {
     registration_token: Option<String>,
     key_rotation_interval: Option<u64>,
     registration_resources: Option<Vec<String>>,
+    dpop_require_nonce: Option<bool>,
     /// `[[resources]]`: resource servers this provider issues tokens for.
     #[serde(default)]
     resources: Vec<crate::protocol::resource::ResourceServer>,
@@ -270,6 +275,8 @@ pub struct Config {
     pub registration_resources: Option<Vec<String>>,
     /// Resource servers from the configuration file, registered (replaced) at start.
     pub resources: Vec<crate::protocol::resource::ResourceServer>,
+    /// RFC 9449 §8: require server nonces in DPoP proofs.
+    pub dpop_require_nonce: bool,
     /// Grants dynamically registered clients may have (`None`: the mode's default).
     pub registration_grant_types: Option<Vec<crate::protocol::client::GrantType>>,
     /// Scopes dynamically registered clients may have (`None`: the mode's default).
@@ -538,6 +545,10 @@ impl Config {
             key_rotation_interval,
             registration_resources,
             resources: file.resources,
+            dpop_require_nonce: args
+                .dpop_require_nonce
+                .or(file.dpop_require_nonce)
+                .unwrap_or(false),
             registration_grant_types,
             registration_scopes,
             redis_url: args
@@ -603,6 +614,7 @@ impl Config {
             key_rotation_interval: None,
             registration_resources: None,
             resources: Vec::new(),
+            dpop_require_nonce: false,
             registration_grant_types: None,
             registration_scopes: None,
             redis_url: None,

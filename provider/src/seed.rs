@@ -102,6 +102,7 @@ fn metadata(
         resource_server: false,
         jwks: None,
         jwks_uri: None,
+        dpop_bound_access_tokens: false,
         secret_derivation: None,
     }
 }

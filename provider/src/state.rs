@@ -88,6 +88,8 @@ pub struct Shared {
     pub resources: CachedRegistry,
     /// Fetches what clients point at (`jwks_uri`), with SSRF protections and a cache.
     pub fetcher: crate::fetch::Fetcher,
+    /// RFC 9449 §8: DPoP proofs must carry a server nonce.
+    pub dpop_require_nonce: bool,
     /// Counters and change broadcasts shared with the other nodes (or kept in this one).
     pub cluster: Arc<Cluster>,
     /// Requests per client address on the endpoints that create state.
@@ -128,6 +130,7 @@ impl Shared {
             fetcher: crate::fetch::Fetcher::new(crate::fetch::FetchPolicy {
                 allow_local: config.mode == crate::config::Mode::Dev,
             }),
+            dpop_require_nonce: config.dpop_require_nonce,
             issuer,
             lifetimes: config.lifetimes,
             store,

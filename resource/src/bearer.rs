@@ -1,4 +1,4 @@
-//! RFC 6750 §2.1: finding the bearer token in the `Authorization` header.
+//! RFC 6750 §2.1 (and RFC 9449 §7.1): finding the access token in the `Authorization` header.
 
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, Uri};
@@ -15,6 +15,23 @@ use crate::Error;
 ///
 /// The scheme name is matched case-insensitively (RFC 9110 §11.1).
 pub fn bearer_token<'a>(headers: &'a HeaderMap, uri: &Uri) -> Result<&'a str, Error> {
+    match access_token(headers, uri)? {
+        (token, Scheme::Bearer) => Ok(token),
+        (_, Scheme::Dpop) => Err(Error::MissingToken),
+    }
+}
+
+/// How the access token was presented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// RFC 6750 `Authorization: Bearer`.
+    Bearer,
+    /// RFC 9449 §7.1 `Authorization: DPoP` (with a `DPoP` proof header).
+    Dpop,
+}
+
+/// Like [`bearer_token`], accepting the `DPoP` scheme too (RFC 9449 §7.1: the same token syntax).
+pub fn access_token<'a>(headers: &'a HeaderMap, uri: &Uri) -> Result<(&'a str, Scheme), Error> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let header = values.next();
     if values.next().is_some() {
@@ -36,7 +53,11 @@ pub fn bearer_token<'a>(headers: &'a HeaderMap, uri: &Uri) -> Result<&'a str, Er
         .to_str()
         .map_err(|_| Error::InvalidRequest("the Authorization header is not visible ASCII"))?;
     let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
         return Err(if query_token {
             Error::InvalidRequest(
                 "send the access token in the Authorization header, not in the query",
@@ -44,7 +65,7 @@ pub fn bearer_token<'a>(headers: &'a HeaderMap, uri: &Uri) -> Result<&'a str, Er
         } else {
             Error::MissingToken
         });
-    }
+    };
     if query_token {
         return Err(Error::InvalidRequest(
             "send the access token by one method only",
@@ -56,7 +77,7 @@ pub fn bearer_token<'a>(headers: &'a HeaderMap, uri: &Uri) -> Result<&'a str, Er
             "the Authorization header must be Bearer followed by one token",
         ));
     }
-    Ok(token)
+    Ok((token, scheme))
 }
 
 /// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.

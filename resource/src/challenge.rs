@@ -16,6 +16,8 @@ pub(crate) struct Challenge {
     pub(crate) realm: String,
     /// RFC 9728 §5.1: where clients find the protected-resource metadata.
     pub(crate) resource_metadata: Option<String>,
+    /// Only DPoP is accepted: challenges name the DPoP scheme only.
+    pub(crate) dpop_required: bool,
 }
 
 /// A refused request, rendered per RFC 6750 §3.
@@ -73,11 +75,33 @@ impl Rejection {
             .into_iter()
             .map(|(name, value)| format!("{name}=\"{}\"", quoted_string_content(&value)))
             .collect();
-        if rendered.is_empty() {
-            Some("Bearer".to_owned())
+        // RFC 9449 §7.1: DPoP problems (and every problem where only DPoP is accepted) get a
+        // DPoP challenge with the accepted algorithms; the rest the RFC 6750 Bearer one (a
+        // client that can do DPoP learns of it from the provider's metadata).
+        let dpop_required = self
+            .challenge
+            .as_ref()
+            .is_some_and(|challenge| challenge.dpop_required);
+        let dpop_error = matches!(
+            self.error,
+            Error::InvalidDpopProof(_) | Error::WrongScheme(_)
+        );
+        let algs = format!("algs=\"{}\"", keys::dpop::ALGORITHMS.join(" "));
+        let dpop = if rendered.is_empty() {
+            format!("DPoP {algs}")
         } else {
-            Some(format!("Bearer {}", rendered.join(", ")))
-        }
+            format!("DPoP {}, {algs}", rendered.join(", "))
+        };
+        let bearer = if rendered.is_empty() {
+            "Bearer".to_owned()
+        } else {
+            format!("Bearer {}", rendered.join(", "))
+        };
+        Some(if dpop_required || dpop_error {
+            dpop
+        } else {
+            bearer
+        })
     }
 
     /// Renders the response into any body type that can be built from a `String`, so the
@@ -144,6 +168,7 @@ mod tests {
             resource_metadata: Some(
                 "http://127.0.0.1:8081/.well-known/oauth-protected-resource".into(),
             ),
+            dpop_required: false,
         }))
     }
 
@@ -214,6 +239,7 @@ mod tests {
         let challenge = Arc::new(Challenge {
             realm: "a \"quoted\" \\ realm\r\n".into(),
             resource_metadata: None,
+            dpop_required: false,
         });
         let header = Rejection::new(Error::MissingToken, Some(challenge))
             .www_authenticate()

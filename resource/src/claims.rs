@@ -58,6 +58,9 @@ pub struct AccessClaims {
     pub jti: String,
     /// `scope`: the granted scopes.
     pub scope: ScopeSet,
+    /// `cnf.jkt` (RFC 9449 §6.1): the DPoP key the token is bound to; such a token is only
+    /// accepted with the `DPoP` scheme and a proof made with that key.
+    pub dpop_jkt: Option<String>,
 }
 
 impl AccessClaims {
@@ -92,6 +95,14 @@ pub(crate) struct RawClaims<'a> {
     jti: Option<Cow<'a, str>>,
     #[serde(borrow)]
     scope: Option<Cow<'a, str>>,
+    #[serde(default)]
+    cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 / RFC 9449 §6: the key a token is bound to.
+#[derive(Deserialize)]
+struct Confirmation {
+    jkt: Option<String>,
 }
 
 /// What the claims must say, and how much clock skew to forgive.
@@ -153,6 +164,7 @@ pub(crate) fn check_claims(
         nbf,
         jti,
         scope: ScopeSet::parse(raw.scope.as_deref().unwrap_or_default()),
+        dpop_jkt: raw.cnf.and_then(|cnf| cnf.jkt),
     })
 }
 

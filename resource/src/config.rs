@@ -41,6 +41,8 @@ pub struct VerifierConfig {
     pub(crate) realm: Option<String>,
     pub(crate) resource_metadata_url: ResourceMetadataUrl,
     pub(crate) allow_insecure_http: bool,
+    pub(crate) dpop: crate::DpopMode,
+    pub(crate) public_url: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -68,7 +70,37 @@ impl VerifierConfig {
             realm: None,
             resource_metadata_url: ResourceMetadataUrl::Derived,
             allow_insecure_http: false,
+            dpop: crate::DpopMode::Allowed,
+            public_url: None,
         }
+    }
+
+    /// RFC 9449: whether plain Bearer tokens are accepted too (default), or only DPoP-bound
+    /// tokens with their proofs. DPoP-bound tokens always need their proof.
+    pub fn dpop(mut self, mode: crate::DpopMode) -> Self {
+        self.dpop = mode;
+        self
+    }
+
+    /// The URL clients address this resource server at (scheme, host, port), against which a
+    /// DPoP proof's `htu` is checked (`htu` = this + the request path). Default: the first
+    /// audience when it is an http(s) URL.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
+        self
+    }
+
+    /// The base of DPoP `htu`s, without a trailing slash.
+    pub(crate) fn public_base(&self) -> Option<String> {
+        self.public_url
+            .clone()
+            .or_else(|| {
+                self.audiences
+                    .first()
+                    .filter(|aud| aud.starts_with("https://") || aud.starts_with("http://"))
+                    .cloned()
+            })
+            .map(|url| url.trim_end_matches('/').to_owned())
     }
 
     /// Allows fetching discovery and keys over plain http from hosts other than loopback. Keys

@@ -70,6 +70,15 @@ pub enum Error {
     #[error("token lacks the {0} claim")]
     MissingClaim(&'static str),
 
+    /// RFC 9449 §7.1 `invalid_dpop_proof`: the DPoP proof is missing, malformed, replayed or
+    /// made with another key than the token is bound to.
+    #[error("invalid DPoP proof: {0}")]
+    InvalidDpopProof(&'static str),
+    /// RFC 9449 §7.1: a DPoP-bound token sent as `Bearer`, an unbound token sent as `DPoP`, or
+    /// a Bearer token where DPoP is required.
+    #[error("wrong token scheme: {0}")]
+    WrongScheme(&'static str),
+
     /// RFC 6750 §3.1 `insufficient_scope`: the token is valid but lacks a scope the route needs.
     #[error("token lacks scope {required}")]
     InsufficientScope {
@@ -127,6 +136,8 @@ pub enum ErrorCode {
     InvalidToken,
     /// RFC 6750 §3.1 `insufficient_scope` (HTTP 403).
     InsufficientScope,
+    /// RFC 9449 §7.1 `invalid_dpop_proof` (HTTP 401).
+    InvalidDpopProof,
     /// The keys needed to judge the token are not available (HTTP 503).
     TemporarilyUnavailable,
     /// A fault on our side (HTTP 500).
@@ -141,6 +152,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => Some("invalid_request"),
             ErrorCode::InvalidToken => Some("invalid_token"),
             ErrorCode::InsufficientScope => Some("insufficient_scope"),
+            ErrorCode::InvalidDpopProof => Some("invalid_dpop_proof"),
             ErrorCode::TemporarilyUnavailable => Some("temporarily_unavailable"),
             ErrorCode::ServerError => Some("server_error"),
         }
@@ -149,7 +161,9 @@ impl ErrorCode {
     /// The HTTP status RFC 6750 §3.1 assigns to the code.
     pub fn status(self) -> StatusCode {
         match self {
-            ErrorCode::NoCredentials | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::NoCredentials | ErrorCode::InvalidToken | ErrorCode::InvalidDpopProof => {
+                StatusCode::UNAUTHORIZED
+            }
             ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
             ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -176,7 +190,9 @@ impl Error {
             | Error::Expired
             | Error::NotYetValid
             | Error::IssuedInFuture
-            | Error::MissingClaim(_) => ErrorCode::InvalidToken,
+            | Error::MissingClaim(_)
+            | Error::WrongScheme(_) => ErrorCode::InvalidToken,
+            Error::InvalidDpopProof(_) => ErrorCode::InvalidDpopProof,
             Error::InsufficientScope { .. } => ErrorCode::InsufficientScope,
             Error::KeysUnavailable => ErrorCode::TemporarilyUnavailable,
             Error::Discovery { .. }
@@ -225,6 +241,12 @@ impl Error {
             Error::InsufficientScope { required } => {
                 return Cow::Owned(format!("The access token lacks the scope {required}."));
             }
+            Error::InvalidDpopProof(reason) => {
+                return Cow::Owned(format!("Invalid DPoP proof: {reason}."));
+            }
+            Error::WrongScheme(reason) => {
+                return Cow::Owned(format!("Wrong authorization scheme: {reason}."));
+            }
             Error::KeysUnavailable => {
                 "The issuer's signing keys are not available yet; retry later."
             }
@@ -254,6 +276,8 @@ impl Error {
             Error::NotYetValid | Error::IssuedInFuture => "not_yet_valid",
             Error::MissingClaim(_) => "missing_claim",
             Error::InsufficientScope { .. } => "insufficient_scope",
+            Error::InvalidDpopProof(_) => "invalid_dpop_proof",
+            Error::WrongScheme(_) => "wrong_scheme",
             Error::KeysUnavailable => "keys_unavailable",
             _ => "error",
         }

@@ -20,7 +20,9 @@ where
             return Ok(claims.clone());
         }
         let verifier = Verifier::from_ref(state);
-        let claims = verifier.authenticate(&parts.headers, &parts.uri).await?;
+        let claims = verifier
+            .authenticate(&parts.method, &parts.headers, &parts.uri)
+            .await?;
         // Later extractors and handlers of this request see the same claims.
         parts.extensions.insert(claims.clone());
         parts

@@ -81,7 +81,7 @@ where
         let verifier = self.verifier.clone();
         Box::pin(async move {
             match verifier
-                .authenticate(request.headers(), request.uri())
+                .authenticate(request.method(), request.headers(), request.uri())
                 .await
             {
                 Ok(claims) => {

@@ -50,6 +50,7 @@ mod claims;
 mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
+mod dpop;
 mod error;
 mod extract;
 mod fetch;
@@ -63,13 +64,14 @@ mod verify;
 #[cfg(test)]
 mod test_support;
 
-pub use bearer::bearer_token;
+pub use bearer::{Scheme, access_token, bearer_token};
 pub use challenge::Rejection;
 pub use claims::AccessClaims;
 pub use config::{
     DEFAULT_ALGORITHMS, DEFAULT_HTTP_TIMEOUT, DEFAULT_LEEWAY, DEFAULT_MIN_REFETCH_INTERVAL,
     MAX_LEEWAY, VerifierConfig,
 };
+pub use dpop::DpopMode;
 pub use error::{BoxError, Error, ErrorCode};
 pub use jsonwebtoken::Algorithm;
 pub use jsonwebtoken::jwk::JwkSet;

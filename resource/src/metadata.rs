@@ -126,6 +126,7 @@ mod tests {
                 "scopes_supported": ["api:read", "api:write"],
                 "bearer_methods_supported": ["header"],
                 "resource_name": "Notes",
+                "dpop_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
             })
         );
     }

@@ -5,12 +5,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::http::{HeaderMap, Uri};
+use axum::http::{HeaderMap, Method, Uri};
 use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::JwkSet;
 use serde::Deserialize;
 
-use crate::bearer::bearer_token;
+use crate::bearer::{Scheme, access_token};
 use crate::challenge::{Challenge, Rejection};
 use crate::claims::{Expectations, RawClaims, check_claims};
 use crate::jwks::{Jwks, JwksStatus, Lookup};
@@ -45,6 +45,9 @@ struct Inner {
     leeway_secs: u64,
     jwks: Arc<Jwks>,
     challenge: Arc<Challenge>,
+    dpop: crate::DpopMode,
+    public_base: Option<String>,
+    seen_proofs: crate::dpop::SeenProofs,
 }
 
 impl fmt::Debug for Verifier {
@@ -140,7 +143,11 @@ impl Verifier {
                 challenge: Arc::new(Challenge {
                     realm: config.realm_or_default(),
                     resource_metadata: config.resource_metadata(),
+                    dpop_required: config.dpop == crate::DpopMode::Required,
                 }),
+                dpop: config.dpop,
+                public_base: config.public_base(),
+                seen_proofs: crate::dpop::SeenProofs::default(),
             }),
         }
     }
@@ -149,10 +156,7 @@ impl Verifier {
     ///
     /// Never logs the token; failures are logged with the `kid` only.
     pub async fn verify(&self, token: &str) -> Result<AccessClaims, Error> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since_epoch| since_epoch.as_secs());
-        self.verify_at(token, now).await
+        self.verify_at(token, unix_now()).await
     }
 
     /// [`Verifier::verify`] as if the clock read `now` (unix seconds).
@@ -243,18 +247,24 @@ impl Verifier {
         check_claims(raw, &expected, now)
     }
 
-    /// Finds the bearer token in the request (RFC 6750 §2.1) and verifies it; the rejection
-    /// renders the RFC 6750 §3 response with this resource's realm and metadata URL.
+    /// Finds the access token in the request (RFC 6750 §2.1, or RFC 9449 §7.1 with a DPoP
+    /// proof) and verifies it; the rejection renders the RFC 6750 §3 (or RFC 9449 §7.1)
+    /// response with this resource's realm and metadata URL.
+    ///
+    /// A DPoP-bound token (`cnf.jkt`) passes only with the `DPoP` scheme and a proof of its
+    /// key for this `method` and URL; an unbound token only as `Bearer`, and not at all when
+    /// [`DpopMode::Required`](crate::DpopMode::Required).
     pub async fn authenticate(
         &self,
+        method: &Method,
         headers: &HeaderMap,
         uri: &Uri,
     ) -> Result<AccessClaims, Rejection> {
-        let token = bearer_token(headers, uri).map_err(|error| {
+        let (token, scheme) = access_token(headers, uri).map_err(|error| {
             tracing::info!(
                 target: "flow",
                 error = %error,
-                "resource: no usable bearer token, answering with a Bearer challenge (RFC 6750 §3.1)",
+                "resource: no usable access token, answering with a challenge (RFC 6750 §3.1)",
             );
             self.reject(error)
         })?;
@@ -262,7 +272,42 @@ impl Verifier {
             .verify(token)
             .await
             .map_err(|error| self.reject(error))?;
-        Ok(claims)
+        let inner = &self.inner;
+        match (scheme, &claims.dpop_jkt) {
+            (Scheme::Bearer, None) if inner.dpop == crate::DpopMode::Required => Err(self.reject(
+                Error::WrongScheme("this resource accepts only DPoP-bound tokens (RFC 9449)"),
+            )),
+            (Scheme::Bearer, None) => Ok(claims),
+            (Scheme::Bearer, Some(_)) => Err(self.reject(Error::WrongScheme(
+                "the token is DPoP-bound: send it with Authorization: DPoP and a proof",
+            ))),
+            (Scheme::Dpop, None) => Err(self.reject(Error::WrongScheme(
+                "the token is not DPoP-bound: send it as Bearer",
+            ))),
+            (Scheme::Dpop, Some(jkt)) => {
+                let base = inner.public_base.as_deref().ok_or_else(|| {
+                    self.reject(Error::InvalidDpopProof(
+                        "this resource server has no public URL configured to check htu",
+                    ))
+                })?;
+                let url = format!("{base}{}", uri.path());
+                let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
+                crate::dpop::check_proof(
+                    &inner.seen_proofs,
+                    headers,
+                    method.as_str(),
+                    &url,
+                    token,
+                    jkt,
+                    now,
+                )
+                .map_err(|error| {
+                    tracing::info!(target: "flow", error = %error, "resource: DPoP proof refused (RFC 9449 §7.1)");
+                    self.reject(error)
+                })?;
+                Ok(claims)
+            }
+        }
     }
 
     /// Wraps an error with this resource's challenge parameters (realm, metadata URL).
@@ -359,6 +404,12 @@ fn split_compact(token: &str) -> Result<CompactParts<'_>, Error> {
 
 fn decode_base64url(part: &str) -> Result<Vec<u8>, Error> {
     keys::b64url_decode(part).ok_or(Error::Malformed("a part is not base64url"))
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since_epoch| since_epoch.as_secs())
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod cors;
 mod deploy;
 mod device;
 mod discovery;
+mod dpop;
 mod expiry;
 mod flood;
 mod introspect_revoke;

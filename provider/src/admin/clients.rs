@@ -79,6 +79,7 @@ pub async fn add(
         id_token_signed_response_alg: None,
         jwks: None,
         jwks_uri: args.jwks_uri,
+        dpop_bound_access_tokens: None,
     };
     let registry = Registry::new("", admin.stores.resources.resources().await?);
     if let Some(unknown) = args

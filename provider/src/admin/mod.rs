@@ -747,6 +747,7 @@ pub(crate) mod tests {
             resources: Resources::one("urn:a"),
             auth_time: admin.now,
             grant_id: "g-carol".into(),
+            dpop_jkt: None,
         };
         admin
             .stores

@@ -174,6 +174,7 @@ async fn issue_code(
         subject: authentication.subject,
         auth_time: authentication.auth_time,
         resources: request.resources.clone(),
+        dpop_jkt: request.dpop_jkt.clone(),
         grant_id: encode_random(state.random_bytes()),
         expires_at: now.plus(state.lifetimes.code),
     };

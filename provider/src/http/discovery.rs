@@ -73,6 +73,10 @@ pub fn document(
             .iter()
             .map(|alg| (*alg).to_owned())
             .collect(),
+        dpop_signing_alg_values_supported: keys::dpop::ALGORITHMS
+            .iter()
+            .map(|alg| (*alg).to_owned())
+            .collect(),
         // Public clients cannot introspect (RFC 7662 §2.1 leaves the policy to the server).
         introspection_endpoint_auth_methods_supported: Some(auth_methods(|method| {
             !method.is_public()

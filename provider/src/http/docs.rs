@@ -326,6 +326,7 @@ mod tests {
                 client_id: Some("demo-api".into()),
                 act: None,
             }),
+            cnf: None,
         };
         assert_documented(
             &serde_json::to_value(introspection).unwrap(),

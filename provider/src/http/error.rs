@@ -39,6 +39,13 @@ pub enum ApiError {
     PayloadTooLarge,
     /// Too many requests from this address (429 with `Retry-After`).
     TooManyRequests(TooManyRequests),
+    /// RFC 9449 §5 / §8: a DPoP error, with a fresh `DPoP-Nonce` for the next proof.
+    Dpop {
+        /// `invalid_dpop_proof` or `use_dpop_nonce`.
+        error: OAuthError,
+        /// The nonce to use next.
+        nonce: String,
+    },
     /// Our failure.
     Internal(Error),
 }
@@ -138,6 +145,13 @@ impl IntoResponse for ApiError {
                 }
                 response
             }
+            ApiError::Dpop { error, nonce } => {
+                let mut response = json_error(StatusCode::BAD_REQUEST, &error);
+                if let Ok(value) = HeaderValue::from_str(&nonce) {
+                    response.headers_mut().insert("dpop-nonce", value);
+                }
+                response
+            }
             ApiError::PayloadTooLarge => json_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &OAuthError::invalid_request("the request body is too large"),
@@ -162,6 +176,8 @@ pub enum BearerError {
     Missing,
     /// `invalid_request`, `invalid_token` or `insufficient_scope`.
     OAuth(OAuthError),
+    /// RFC 9449 §7.1: a DPoP problem, answered with a `DPoP` challenge.
+    Dpop(OAuthError),
     /// Our failure.
     Internal(Error),
 }
@@ -214,6 +230,16 @@ impl BearerError {
                     error,
                 )
             }
+            BearerError::Dpop(error) => (
+                StatusCode::UNAUTHORIZED,
+                format!(
+                    r#"DPoP algs="{}", error="{}", error_description="{}""#,
+                    keys::dpop::ALGORITHMS.join(" "),
+                    error.code.as_str(),
+                    error.description
+                ),
+                error,
+            ),
             BearerError::Internal(error) => {
                 log_internal(&error);
                 return json_error(StatusCode::INTERNAL_SERVER_ERROR, &SERVER_ERROR);

@@ -368,8 +368,9 @@ async fn client_jwks(
 }
 
 /// The access token of a UserInfo request: the RFC 6750 §2.1 `Authorization: Bearer` header
-/// or (POST only) the §2.2 `access_token` form member; never both, never the query string.
-pub struct BearerToken(pub String);
+/// (or RFC 9449 §7.1 `Authorization: DPoP`, then the second field is true) or (POST only) the
+/// §2.2 `access_token` form member; never both, never the query string.
+pub struct BearerToken(pub String, pub bool);
 
 impl<S: Send + Sync> FromRequest<S> for BearerToken {
     type Rejection = BearerError;
@@ -396,13 +397,15 @@ impl<S: Send + Sync> FromRequest<S> for BearerToken {
                 })?;
                 match value.split_once(' ') {
                     Some((scheme, token))
-                        if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+                        if (scheme.eq_ignore_ascii_case("bearer")
+                            || scheme.eq_ignore_ascii_case("dpop"))
+                            && !token.trim().is_empty() =>
                     {
-                        Some(token.trim().to_owned())
+                        Some((token.trim().to_owned(), scheme.eq_ignore_ascii_case("dpop")))
                     }
                     _ => {
                         return Err(BearerError::OAuth(OAuthError::invalid_request(
-                            "use Authorization: Bearer <access token>",
+                            "use Authorization: Bearer <access token> (or DPoP <access token>)",
                         )));
                     }
                 }
@@ -426,7 +429,8 @@ impl<S: Send + Sync> FromRequest<S> for BearerToken {
             (Some(_), Some(_)) => Err(BearerError::OAuth(OAuthError::invalid_request(
                 "send the access token in one place only (RFC 6750 §2)",
             ))),
-            (Some(token), None) | (None, Some(token)) => Ok(BearerToken(token)),
+            (Some((token, dpop)), None) => Ok(BearerToken(token, dpop)),
+            (None, Some(token)) => Ok(BearerToken(token, false)),
             (None, None) => Err(BearerError::Missing),
         }
     }

@@ -9,6 +9,7 @@ pub mod cookies;
 pub mod device;
 pub mod discovery;
 pub mod docs;
+pub mod dpop;
 pub mod end_session;
 pub mod error;
 pub mod extractors;

@@ -1,6 +1,7 @@
 //! RFC 9126 pushed authorization requests.
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::Response;
 use openapi::document::tags;
@@ -9,6 +10,7 @@ use openapi::{ErrorBody, ParResponse, PushedAuthorizationRequest};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::http::dpop;
 use crate::http::error::ApiError;
 use crate::http::extractors::{ClientForm, ClientIp};
 use crate::http::limits::Limited;
@@ -62,9 +64,28 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn post_par(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     ClientForm { client, params }: ClientForm,
 ) -> Result<Response, ApiError> {
     Limited::Par.check(&state, ip).await?;
+    // RFC 9449 §10.1: a DPoP proof at PAR binds the code to its key, as dpop_jkt would.
+    let proof = dpop::check(&state, &headers, "POST", paths::PAR, None)
+        .await
+        .map_err(|error| ApiError::Dpop {
+            error,
+            nonce: dpop::current_nonce(&state),
+        })?;
+    if let (Some(proof), Ok(Some(jkt))) = (&proof, params.single("dpop_jkt"))
+        && proof.jkt != jkt
+    {
+        return Err(ApiError::Dpop {
+            error: OAuthError::new(
+                crate::protocol::ErrorCode::InvalidDpopProof,
+                "dpop_jkt differs from the key of the DPoP proof (RFC 9449 §10.1)",
+            ),
+            nonce: dpop::current_nonce(&state),
+        });
+    }
     if params.contains("request_uri") {
         return Err(ApiError::OAuth(OAuthError::invalid_request(
             "request_uri must not be pushed (RFC 9126 §2.1)",
@@ -87,12 +108,23 @@ async fn post_par(
     )?;
     let handle = encode_random(state.random_bytes());
     let request_uri = format!("{REQUEST_URI_PREFIX}{handle}");
-    let pairs: Vec<(String, String)> = params
+    // Client credentials are not part of the authorization request.
+    let mut pairs: Vec<(String, String)> = params
         .pairs()
         .iter()
-        .filter(|(name, _)| name != "client_secret")
+        .filter(|(name, _)| {
+            !matches!(
+                name.as_str(),
+                "client_secret" | "client_assertion" | "client_assertion_type"
+            )
+        })
         .cloned()
         .collect();
+    if let Some(proof) = proof
+        && !params.contains("dpop_jkt")
+    {
+        pairs.push(("dpop_jkt".to_owned(), proof.jkt));
+    }
     state
         .store
         .ephemeral

@@ -192,6 +192,7 @@ fn metadata_json(client_id: &ClientId, metadata: &ClientMetadata) -> Value {
         "application_type": metadata.application_type,
         "scope": metadata.scope,
         "id_token_signed_response_alg": metadata.id_token_signed_response_alg,
+        "dpop_bound_access_tokens": metadata.dpop_bound_access_tokens,
     });
     if let Some(jwks) = &metadata.jwks {
         body["jwks"] = json!(jwks);

@@ -70,6 +70,15 @@ pub fn cross_origin_api() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("dpop"),
+        ])
+        // RFC 9449 §8: browser clients must be able to read the nonce (and the challenge).
+        .expose_headers([
+            header::HeaderName::from_static("dpop-nonce"),
+            header::WWW_AUTHENTICATE,
+        ])
         .max_age(Duration::from_secs(600))
 }

@@ -7,6 +7,7 @@
 //! goes through `revoke_replayed`: the one place that revokes, audits and logs.
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use openapi::document::tags;
 use openapi::responses::{InvalidClient, ServerError};
@@ -15,6 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::Error;
+use crate::http::dpop;
 use crate::http::error::ApiError;
 use crate::http::extractors::ClientForm;
 use crate::http::own_tokens::presented_for_exchange;
@@ -28,6 +30,7 @@ use crate::protocol::grants::{
 };
 use crate::protocol::issuance::{self, Minted, RefreshWrite};
 use crate::protocol::types::{Subject, UnixTime};
+use crate::protocol::{ErrorCode, OAuthError};
 use crate::state::AppState;
 use crate::telemetry::FLOW;
 
@@ -45,12 +48,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// 8628 device code, or (RFC 8693 token exchange) an access token for a narrower one. Each
 /// client authenticates with its registered method: demo-api with `client_id` and
 /// `client_secret` in the body (the examples work as they are), demo-web and demo-service with
-/// HTTP Basic (Authorize, `client_basic`). Form-encoded; see `TokenRequest` for which members each
-/// grant needs.
+/// HTTP Basic (Authorize, `client_basic`); clients registered for `private_key_jwt` or
+/// `client_secret_jwt` send `client_assertion_type` and `client_assertion` (RFC 7523). A `DPoP`
+/// proof (RFC 9449) binds the access token to the client's key (`token_type: DPoP`,
+/// `cnf.jkt`). Form-encoded; see `TokenRequest` for which members each grant needs.
 #[utoipa::path(
     post,
     path = paths::TOKEN,
     tag = tags::TOKEN,
+    params(("DPoP" = Option<String>, Header, description = "RFC 9449 §4: a DPoP proof JWT (`typ: dpop+jwt`, the public key in `jwk`, `htm: POST`, `htu` this URL, a fresh `jti` and `iat`; the server's `nonce` when it requires one). Binds the access token, and a public client's refresh token, to that key.")),
     request_body(content = openapi::TokenRequest, content_type = "application/x-www-form-urlencoded", examples(
         ("1-client_credentials" = (summary = "client_credentials: demo-api, secret in the body (works as is)", value = json!({
             "grant_type": "client_credentials", "scope": "api:read",
@@ -83,9 +89,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 200, description = "RFC 6749 §5.1: the tokens.", body = TokenResponse, headers(
             ("Cache-Control" = String, description = "`no-store`"),
             ("Pragma" = String, description = "`no-cache`"),
+            ("DPoP-Nonce" = String, description = "RFC 9449 §8: with a DPoP proof, the nonce for the next one"),
         )),
-        (status = 400, description = "RFC 6749 §5.2 / RFC 8628 §3.5 / RFC 8693 §2.2.2: `invalid_request` (missing, repeated or malformed parameter, body not form-encoded; for token exchange also an unacceptable subject or actor token), `invalid_grant` (code or refresh token invalid, expired, used, or PKCE mismatch), `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` (for token exchange: any widening), `invalid_target` (a resource the client may not target), or for device polls `authorization_pending`, `slow_down`, `access_denied`, `expired_token`.", body = ErrorBody, headers(
+        (status = 400, description = "RFC 6749 §5.2 / RFC 8628 §3.5 / RFC 8693 §2.2.2: `invalid_request` (missing, repeated or malformed parameter, body not form-encoded; for token exchange also an unacceptable subject or actor token), `invalid_grant` (code or refresh token invalid, expired, used, or PKCE mismatch), `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` (for token exchange: any widening), `invalid_target` (a resource the client may not target), `invalid_dpop_proof` / `use_dpop_nonce` (RFC 9449: a missing, malformed, replayed or mismatched DPoP proof, or one without the required nonce; the answer carries `DPoP-Nonce`), or for device polls `authorization_pending`, `slow_down`, `access_denied`, `expired_token`.", body = ErrorBody, headers(
             ("Cache-Control" = String, description = "`no-store`"),
+            ("DPoP-Nonce" = String, description = "RFC 9449 §8: the nonce for the next DPoP proof (DPoP errors only)"),
         ), examples(
             ("invalid_grant" = (value = json!({"error": "invalid_grant", "error_description": "the authorization code is invalid or expired"}))),
             ("unsupported_grant_type" = (value = json!({"error": "unsupported_grant_type", "error_description": "this grant type was removed by OAuth 2.1 and is not supported"}))),
@@ -98,12 +106,38 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[tracing::instrument(skip_all, fields(grant_type))]
 async fn post_token(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ClientForm { client, params }: ClientForm,
 ) -> Result<Response, ApiError> {
-    let request = parse_token_request(&params)?;
+    let mut request = parse_token_request(&params)?;
     let grant_type = request.grant_type();
     tracing::Span::current().record("grant_type", grant_type.as_str());
     client.check_grant(grant_type)?;
+    // RFC 9449 §5: a DPoP proof binds the tokens to the client's key.
+    let proof = dpop::check(&state, &headers, "POST", paths::TOKEN, None)
+        .await
+        .map_err(|error| {
+            tracing::info!(target: FLOW, "token: DPoP proof refused: {} -> {}", error.description, error.code.as_str());
+            ApiError::Dpop {
+                error,
+                nonce: dpop::current_nonce(&state),
+            }
+        })?;
+    let dpop_jkt = proof.map(|proof| proof.jkt);
+    if dpop_jkt.is_none() && client.metadata.dpop_bound_access_tokens {
+        return Err(ApiError::Dpop {
+            error: OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "this client registered dpop_bound_access_tokens: send a DPoP proof (RFC 9449 §5.2)",
+            ),
+            nonce: dpop::current_nonce(&state),
+        });
+    }
+    match &mut request {
+        TokenRequest::AuthorizationCode(request) => request.dpop_jkt.clone_from(&dpop_jkt),
+        TokenRequest::RefreshToken(request) => request.dpop_jkt.clone_from(&dpop_jkt),
+        _ => {}
+    }
     let now = state.now();
     let store = &state.store;
     let registry = state.resources.get().await?;
@@ -191,14 +225,14 @@ async fn post_token(
                     Err(DENIED.into())
                 }
                 Ok(Poll::Approved(issue)) if store.ephemeral.take_device(&digest).await? => {
-                    Ok(issue)
+                    Ok(*issue)
                 }
                 Ok(Poll::Approved(_)) => Err(ALREADY_USED.into()),
                 Err(error) => Err(error),
             }
         }
     };
-    let issue = match decided {
+    let mut issue = match decided {
         Ok(issue) => issue,
         Err(GrantError::Refused(error)) => {
             tracing::info!(target: FLOW, "token: {} -> {} (RFC 6749 §5.2)", error.description, error.code.as_str());
@@ -209,6 +243,7 @@ async fn post_token(
             return Err(replay.kind.error().into());
         }
     };
+    issue.dpop_jkt.clone_from(&dpop_jkt);
     let published = state.published();
     let context = issuance::Context {
         issuer: &state.issuer,
@@ -230,7 +265,13 @@ async fn post_token(
     }
     crate::metrics::token_issued(grant_type.as_str(), client.client_id.as_str());
     narrate(grant_type, &client, &minted);
-    Ok(no_store_json(minted.response))
+    let mut response = no_store_json(minted.response);
+    if dpop_jkt.is_some()
+        && let Ok(nonce) = axum::http::HeaderValue::from_str(&dpop::current_nonce(&state))
+    {
+        response.headers_mut().insert("dpop-nonce", nonce);
+    }
+    Ok(response)
 }
 
 /// The replay policy (RFC 6749 §4.1.2, RFC 9700 §4.14.2): revoke every token of the grant,

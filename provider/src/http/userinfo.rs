@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use openapi::document::tags;
 use openapi::responses::{BearerUnauthorized, InsufficientScope, ServerError};
@@ -9,14 +10,15 @@ use openapi::{ErrorBody, UserInfo, UserInfoForm};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::http::dpop;
 use crate::http::error::BearerError;
 use crate::http::extractors::BearerToken;
 use crate::http::own_tokens::{NotOurAccessToken, standing, verify_own_access_token};
 use crate::http::paths;
 use crate::http::responses::{cross_origin_api, no_store};
-use crate::protocol::OAuthError;
 use crate::protocol::claims::{UserProfile, check_userinfo_access, userinfo_claims};
 use crate::protocol::types::Subject;
+use crate::protocol::{ErrorCode, OAuthError};
 use crate::state::AppState;
 use crate::telemetry::FLOW;
 
@@ -52,9 +54,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn get_userinfo(
     State(state): State<AppState>,
-    BearerToken(token): BearerToken,
+    headers: HeaderMap,
+    BearerToken(token, dpop): BearerToken,
 ) -> Result<Response, BearerError> {
-    userinfo(&state, &token).await
+    userinfo(&state, &token, dpop.then_some((&headers, "GET"))).await
 }
 
 /// Claims about the signed-in user (form-encoded token).
@@ -82,9 +85,10 @@ async fn get_userinfo(
 )]
 async fn post_userinfo(
     State(state): State<AppState>,
-    BearerToken(token): BearerToken,
+    headers: HeaderMap,
+    BearerToken(token, dpop): BearerToken,
 ) -> Result<Response, BearerError> {
-    userinfo(&state, &token).await
+    userinfo(&state, &token, dpop.then_some((&headers, "POST"))).await
 }
 
 const USERINFO_BAD_REQUEST: &str = "RFC 6750 §3.1 `invalid_request`: a malformed \
@@ -92,7 +96,12 @@ const USERINFO_BAD_REQUEST: &str = "RFC 6750 §3.1 `invalid_request`: a malforme
     `access_token`, or the token sent in two places.";
 
 /// `GET|POST /userinfo`.
-async fn userinfo(state: &AppState, token: &str) -> Result<Response, BearerError> {
+/// `dpop`: the request used the DPoP scheme (its headers and method, for the proof).
+async fn userinfo(
+    state: &AppState,
+    token: &str,
+    dpop: Option<(&HeaderMap, &str)>,
+) -> Result<Response, BearerError> {
     let invalid = |description| BearerError::OAuth(OAuthError::invalid_token(description));
     let claims = verify_own_access_token(state, token).map_err(|problem| match problem {
         NotOurAccessToken::NotAnAccessToken => {
@@ -101,6 +110,36 @@ async fn userinfo(state: &AppState, token: &str) -> Result<Response, BearerError
         NotOurAccessToken::Invalid => invalid("the access token is invalid or expired"),
     })?;
     tracing::Span::current().record("client_id", claims.client_id.as_str());
+    // RFC 9449 §7: a bound token only with a proof of its key, a DPoP request only with a
+    // bound token.
+    match (&claims.cnf, dpop) {
+        (None, None) => {}
+        (Some(_), None) => {
+            return Err(BearerError::Dpop(OAuthError::invalid_token(
+                "this access token is bound to a DPoP key: send it with Authorization: DPoP and a proof",
+            )));
+        }
+        (None, Some(_)) => {
+            return Err(invalid(
+                "this access token is not DPoP-bound: send it as Bearer",
+            ));
+        }
+        (Some(cnf), Some((headers, method))) => {
+            let proof = dpop::check(state, headers, method, paths::USERINFO, Some(token))
+                .await
+                .map_err(BearerError::Dpop)?
+                .ok_or(BearerError::Dpop(OAuthError::new(
+                    ErrorCode::InvalidDpopProof,
+                    "the DPoP header with a proof is missing",
+                )))?;
+            if proof.jkt != cnf.jkt {
+                return Err(BearerError::Dpop(OAuthError::new(
+                    ErrorCode::InvalidDpopProof,
+                    "the DPoP proof is made with another key than the token is bound to",
+                )));
+            }
+        }
+    }
     let standing = standing(state, &claims).await?;
     let scope =
         check_userinfo_access(&claims, standing, state.now()).map_err(BearerError::OAuth)?;

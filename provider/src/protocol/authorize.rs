@@ -87,6 +87,9 @@ pub struct AuthorizationRequest {
     /// asked to grant access to. Stored as `audience`, its name before the registry.
     #[serde(rename = "audience")]
     pub resources: Resources,
+    /// RFC 9449 §10: the code is bound to this DPoP key (its RFC 7638 thumbprint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// Stage one: the client and redirect URI. `client` is what the store found for `client_id`.
@@ -206,6 +209,16 @@ pub fn validate_authorize(
         .map(verify_id_token_hint)
         .transpose()?;
     let resources = registry.authorize(client, &params.all("resource"))?;
+    let dpop_jkt = params
+        .single("dpop_jkt")?
+        .map(|jkt| {
+            is_jkt(jkt)
+                .then(|| jkt.to_owned())
+                .ok_or(OAuthError::invalid_request(
+                    "dpop_jkt must be a base64url SHA-256 JWK thumbprint (RFC 9449 §10)",
+                ))
+        })
+        .transpose()?;
     Ok(AuthorizationRequest {
         client_id: client.client_id.clone(),
         redirect_uri,
@@ -218,7 +231,16 @@ pub fn validate_authorize(
         login_hint,
         id_token_hint_sub,
         resources,
+        dpop_jkt,
     })
+}
+
+/// RFC 9449 `dpop_jkt`: an RFC 7638 SHA-256 thumbprint, base64url (43 characters).
+pub fn is_jkt(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
 }
 
 fn bounded(

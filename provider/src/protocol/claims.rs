@@ -55,6 +55,17 @@ pub struct AccessTokenClaims {
     /// it when a token carries it.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub may_act: Option<Actor>,
+    /// RFC 9449 §6.1 / RFC 7800: the key the token is bound to (`{"jkt": …}`); only a
+    /// request with a DPoP proof of that key may use it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 confirmation: the RFC 7638 thumbprint of a DPoP key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// SHA-256 JWK thumbprint, base64url.
+    pub jkt: String,
 }
 
 /// An RFC 8693 §4.1 actor: the party acting, and (nested) the one that acted before it.
@@ -85,6 +96,8 @@ pub struct AccessTokenGrant<'a> {
     pub auth_time: Option<UnixTime>,
     /// The acting party (token exchange).
     pub act: Option<&'a Actor>,
+    /// The DPoP key the token is bound to.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// RFC 9068 §2.2: the claims of an access token.
@@ -107,6 +120,9 @@ pub fn access_token_claims(
         auth_time: grant.auth_time.map(|time| time.0),
         act: grant.act.cloned(),
         may_act: None,
+        cnf: grant.dpop_jkt.map(|jkt| Confirmation {
+            jkt: jkt.to_owned(),
+        }),
     }
 }
 
@@ -331,6 +347,7 @@ mod tests {
             audience: "https://api.example.com",
             auth_time: Some(UnixTime(90)),
             act: None,
+            dpop_jkt: None,
         };
         let claims = serde_json::to_value(access_token_claims(
             &grant,
@@ -365,6 +382,7 @@ mod tests {
             auth_time: None,
             act: None,
             may_act: None,
+            cnf: None,
         };
         let now = UnixTime(1000);
         let check = |exp, scope, standing| {

@@ -68,6 +68,9 @@ pub struct ClientMetadata {
     /// (RFC 7662 §2.1 leaves the policy to the server).
     #[serde(default)]
     pub resource_server: bool,
+    /// RFC 9449 §5.2: every token request of this client must carry a DPoP proof.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
     /// OIDC Registration §2: the client's public keys (`private_key_jwt`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<keys::JwkSet>,
@@ -430,6 +433,7 @@ pub(crate) mod tests {
                 resource_server: false,
                 jwks: None,
                 jwks_uri: None,
+                dpop_bound_access_tokens: false,
                 secret_derivation: None,
             },
         }

@@ -51,6 +51,10 @@ pub enum ErrorCode {
     InvalidClientMetadata,
     /// RFC 9126 §2.3 / RFC 6749: the request_uri is invalid, expired or used.
     InvalidRequestUri,
+    /// RFC 9449 §5: the DPoP proof is missing where required, malformed or does not match.
+    InvalidDpopProof,
+    /// RFC 9449 §8: the server requires a nonce in the DPoP proof (see `DPoP-Nonce`).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -80,6 +84,8 @@ impl ErrorCode {
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
             ErrorCode::InvalidRequestUri => "invalid_request_uri",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::protocol::claims::{AccessTokenClaims, Actor, TokenStanding};
+use crate::protocol::claims::{AccessTokenClaims, Actor, Confirmation, TokenStanding};
 use crate::protocol::client::RegisteredClient;
 use crate::protocol::grants::refresh_token::RefreshTokenRecord;
 use crate::protocol::resource::Registry;
@@ -43,6 +43,9 @@ pub struct Introspection {
     /// RFC 8693 §4.1: the actor chain of an exchanged token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub act: Option<Actor>,
+    /// RFC 9449 §6.2: the DPoP key a bound token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
 }
 
 impl Introspection {
@@ -92,9 +95,17 @@ pub fn access_token_introspection(
         iat: Some(claims.iat),
         iss: Some(claims.iss),
         aud: Some(claims.aud),
-        token_type: Some("Bearer".into()),
+        token_type: Some(
+            if claims.cnf.is_some() {
+                "DPoP"
+            } else {
+                "Bearer"
+            }
+            .into(),
+        ),
         jti: Some(claims.jti),
         act: claims.act,
+        cnf: claims.cnf,
     }
 }
 
@@ -122,6 +133,7 @@ pub fn refresh_token_introspection(
         token_type: Some("refresh_token".into()),
         jti: None,
         act: None,
+        cnf: grant.dpop_jkt.map(|jkt| Confirmation { jkt }),
     }
 }
 
@@ -163,6 +175,7 @@ mod tests {
             auth_time: None,
             act: None,
             may_act: None,
+            cnf: None,
         }
     }
 
@@ -231,6 +244,7 @@ mod tests {
                 resources: crate::protocol::resource::Resources::one("urn:a"),
                 auth_time: UnixTime(0),
                 grant_id: "g".into(),
+                dpop_jkt: None,
             },
             issued_at: UnixTime(0),
             expires_at: UnixTime(100),

@@ -146,6 +146,7 @@ pub fn mint(
                 .map(|grant| grant.authentication.auth_time)
                 .or_else(|| delegation.and_then(|delegation| delegation.auth_time)),
             act: delegation.and_then(|delegation| delegation.act.as_ref()),
+            dpop_jkt: issue.dpop_jkt.as_deref(),
         },
         context.issuer,
         encode_random(random.jti),
@@ -212,6 +213,13 @@ pub fn mint(
                     resources: grant.resources,
                     auth_time: grant.authentication.auth_time,
                     grant_id: grant_id.clone(),
+                    // RFC 9449 §5: bound for public clients; a confidential client's refresh
+                    // token is already bound to its authentication.
+                    dpop_jkt: if client.is_public() {
+                        issue.dpop_jkt.clone()
+                    } else {
+                        None
+                    },
                 },
                 now,
                 refresh_lifetime,
@@ -235,7 +243,12 @@ pub fn mint(
     Ok(Minted {
         response: TokenResponse {
             access_token,
-            token_type: "Bearer".into(),
+            // RFC 9449 §5: a bound token's type is DPoP.
+            token_type: if issue.dpop_jkt.is_some() {
+                "DPoP".into()
+            } else {
+                "Bearer".into()
+            },
             expires_in: access_lifetime,
             scope: Some(issue.target.scope.to_string()),
             id_token,
@@ -337,6 +350,7 @@ mod tests {
                 resources: Resources::one("https://api.example"),
                 refresh,
             }),
+            dpop_jkt: None,
         }
     }
 
@@ -414,6 +428,7 @@ mod tests {
             Issue {
                 target: target("https://api.example", "api:read"),
                 subject: TokenSubject::Client,
+                dpop_jkt: None,
             },
             &service,
         );
@@ -446,6 +461,7 @@ mod tests {
                 }),
                 not_after: UnixTime(not_after),
             }),
+            dpop_jkt: None,
         };
         let minted = mint_with(delegated(NOW.0 + 120, Some("grant-1")), &api);
         let response = &minted.response;

@@ -39,6 +39,8 @@ pub struct RegistrationRequest {
     pub jwks: Option<serde_json::Value>,
     /// OIDC Registration §2: where the client publishes its public keys.
     pub jwks_uri: Option<String>,
+    /// RFC 9449 §5.2: the client always uses DPoP.
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 /// What self-registered clients may have (RFC 7591 §2: the server may restrict metadata),
@@ -285,6 +287,7 @@ pub fn validate_registration(
         resource_server: false,
         jwks,
         jwks_uri,
+        dpop_bound_access_tokens: request.dpop_bound_access_tokens.unwrap_or(false),
         secret_derivation: None,
     })
 }

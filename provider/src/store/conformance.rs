@@ -38,6 +38,7 @@ fn code(grant_id: &str) -> IssuedCode {
         resources: Resources::one("urn:aud"),
         grant_id: grant_id.into(),
         expires_at: NOW.plus(600),
+        dpop_jkt: None,
     }
 }
 
@@ -51,6 +52,7 @@ fn refresh(digest: &str, grant_id: &str) -> RefreshTokenRecord {
             resources: Resources::one("urn:aud"),
             auth_time: NOW,
             grant_id: grant_id.into(),
+            dpop_jkt: None,
         },
         issued_at: NOW,
         expires_at: NOW.plus(3600),
@@ -481,6 +483,7 @@ pub async fn durable_records(stores: &Stores) {
             resource_server: false,
             jwks: None,
             jwks_uri: None,
+            dpop_bound_access_tokens: false,
             secret_derivation: None,
         },
     };

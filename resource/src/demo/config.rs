@@ -38,6 +38,13 @@ pub struct Args {
     /// (RS256, ES256 or EdDSA); tokens signed otherwise are refused [default: RS256].
     #[arg(long, env = "RESOURCE_ALGORITHM")]
     pub algorithm: Option<String>,
+    /// Accept only DPoP-bound tokens (RFC 9449) instead of Bearer tokens too [default: false].
+    #[arg(long, env = "RESOURCE_REQUIRE_DPOP", num_args = 0..=1, default_missing_value = "true")]
+    pub require_dpop: Option<bool>,
+    /// The URL clients reach this API at, for DPoP proofs' htu [default: the audience when it
+    /// is an http(s) URL].
+    #[arg(long, env = "RESOURCE_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Clock-skew leeway for exp/nbf/iat, in seconds [default: 30, at most 300].
     #[arg(long, env = "RESOURCE_LEEWAY_SECS")]
     pub leeway_secs: Option<u64>,
@@ -61,6 +68,10 @@ pub struct Config {
     pub audience: String,
     /// The one algorithm its tokens are signed with.
     pub algorithm: Algorithm,
+    /// Only DPoP-bound tokens are accepted.
+    pub require_dpop: bool,
+    /// Where clients reach this API (DPoP `htu`), when not the audience.
+    pub public_url: Option<String>,
     /// Clock-skew leeway.
     pub leeway: Duration,
     /// Explicit JWKS URL (skips discovery).
@@ -77,6 +88,8 @@ impl Config {
             issuer: issuer.into(),
             audience: DEFAULT_AUDIENCE.to_owned(),
             algorithm: Algorithm::RS256,
+            require_dpop: false,
+            public_url: None,
             leeway: crate::DEFAULT_LEEWAY,
             jwks_uri: None,
             allow_insecure_http: false,
@@ -85,8 +98,17 @@ impl Config {
 
     /// The verifier configuration for a server reachable at `metadata_url`'s origin.
     pub(crate) fn verifier_config(&self, metadata_url: String) -> VerifierConfig {
-        let config = VerifierConfig::new(&self.issuer, &self.audience)
+        let mut config = VerifierConfig::new(&self.issuer, &self.audience)
             .algorithms([self.algorithm])
+            .dpop(if self.require_dpop {
+                crate::DpopMode::Required
+            } else {
+                crate::DpopMode::Allowed
+            });
+        if let Some(url) = &self.public_url {
+            config = config.public_url(url);
+        }
+        let config = config
             .leeway(self.leeway)
             .realm("notes demo")
             .resource_metadata_url(metadata_url)
@@ -130,6 +152,8 @@ impl Args {
                     )));
                 }
             },
+            require_dpop: self.require_dpop.unwrap_or(false),
+            public_url: self.public_url,
             leeway,
             jwks_uri: self.jwks_uri,
             allow_insecure_http: self.allow_insecure_http.unwrap_or(false),

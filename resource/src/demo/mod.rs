@@ -278,9 +278,10 @@ pub async fn serve(config: Config, listener: TcpListener) -> Result<DemoServer, 
     // Installed before the first request, so every verification is counted.
     metrics_recorder();
     let verifier = Verifier::spawn(config.verifier_config(metadata_url))?;
-    let metadata = ProtectedResourceMetadata::new(&config.audience, &config.issuer)
+    let mut metadata = ProtectedResourceMetadata::new(&config.audience, &config.issuer)
         .scopes(["api:read", "api:write"])
         .resource_name("Notes demo API");
+    metadata.dpop_bound_access_tokens_required = config.require_dpop;
     let trace = TraceLayer::new_for_http()
         .make_span_with(request_span)
         .on_response(DefaultOnResponse::new().level(Level::INFO))

@@ -29,6 +29,8 @@ pub struct Request {
     pub code_verifier: CodeVerifier,
     /// RFC 8707 §2.2: which of the authorized resources this token is for.
     pub resource: Option<String>,
+    /// RFC 9449: the thumbprint of the key of the request's DPoP proof (set by the caller).
+    pub dpop_jkt: Option<String>,
 }
 
 impl Request {
@@ -47,6 +49,7 @@ impl Request {
                 "code_verifier is missing: PKCE is mandatory (RFC 7636 §4.5)",
             )?)?,
             resource: token_resource(params)?,
+            dpop_jkt: None,
         })
     }
 }
@@ -74,6 +77,9 @@ pub struct IssuedCode {
     pub resources: Resources,
     /// Identifies the grant: the refresh-token family and everything revoked on code replay.
     pub grant_id: String,
+    /// RFC 9449 §10: the authorization request bound the code to this DPoP key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
     /// Expiry.
     pub expires_at: UnixTime,
 }
@@ -133,6 +139,7 @@ pub fn exchange(
     )?;
     Ok(Issue {
         target,
+        dpop_jkt: None,
         subject: TokenSubject::User(UserGrant {
             authentication: Authentication {
                 subject: code.subject,
@@ -168,7 +175,13 @@ fn check_code(
             "redirect_uri differs from the one in the authorization request",
         ));
     }
-    verify_pkce(&code.code_challenge, &request.code_verifier)
+    verify_pkce(&code.code_challenge, &request.code_verifier)?;
+    match &code.dpop_jkt {
+        Some(bound) if request.dpop_jkt.as_ref() != Some(bound) => Err(OAuthError::invalid_grant(
+            "the code is bound to a DPoP key (dpop_jkt): send a DPoP proof made with that key (RFC 9449 §10)",
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -194,6 +207,7 @@ mod tests {
             resources: Resources::one("https://api.example.com"),
             grant_id: "grant-1".into(),
             expires_at: UnixTime(600),
+            dpop_jkt: None,
         }
     }
 
@@ -203,6 +217,7 @@ mod tests {
             redirect_uri: redirect_uri.into(),
             code_verifier: CodeVerifier::parse(verifier).unwrap(),
             resource: None,
+            dpop_jkt: None,
         }
     }
 
@@ -241,6 +256,7 @@ mod tests {
                     resources: Resources::one("https://api.example.com"),
                     refresh: RefreshPlan::First,
                 }),
+                dpop_jkt: None,
             }
         );
         // Without offline_access there is no refresh token (OIDC Core §11).

@@ -68,6 +68,7 @@ pub fn exchange(
     }
     Ok(Issue {
         target,
+        dpop_jkt: None,
         subject: TokenSubject::Client,
     })
 }

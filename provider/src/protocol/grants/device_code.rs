@@ -47,7 +47,7 @@ pub enum Poll {
     /// The user denied: delete the device code, answer `access_denied`.
     Denied,
     /// The user approved: spend the device code (once only), then issue.
-    Approved(Issue),
+    Approved(Box<Issue>),
 }
 
 /// The error after a denial (RFC 8628 §3.5).
@@ -95,8 +95,9 @@ pub fn poll(
                 request.resource.as_deref(),
                 &grant.scope,
             )?;
-            Poll::Approved(Issue {
+            Poll::Approved(Box::new(Issue {
                 target,
+                dpop_jkt: None,
                 subject: TokenSubject::User(UserGrant {
                     authentication,
                     nonce: None,
@@ -105,7 +106,7 @@ pub fn poll(
                     resources: grant.resources,
                     refresh,
                 }),
-            })
+            }))
         }
         DeviceStatus::Denied => Poll::Denied,
         DeviceStatus::Pending if too_fast => Poll::Wait {

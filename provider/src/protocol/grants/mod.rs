@@ -88,6 +88,9 @@ pub fn parse_token_request(params: &Params) -> Result<TokenRequest, OAuthError> 
 pub struct Issue {
     /// What the access token is for: audience, algorithm, lifetime and (narrowed) scope.
     pub target: Target,
+    /// RFC 9449: the DPoP key the access token (and a public client's refresh token) is bound
+    /// to; set by the dispatcher from the request's proof.
+    pub dpop_jkt: Option<String>,
     /// Whom the tokens speak for.
     pub subject: TokenSubject,
 }

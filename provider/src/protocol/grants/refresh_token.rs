@@ -23,6 +23,8 @@ pub struct Request {
     pub scope: Option<ScopeSet>,
     /// RFC 8707 §2.2: which of the grant's resources this token is for.
     pub resource: Option<String>,
+    /// RFC 9449: the thumbprint of the key of the request's DPoP proof (set by the caller).
+    pub dpop_jkt: Option<String>,
 }
 
 impl Request {
@@ -36,6 +38,7 @@ impl Request {
             ),
             scope: params.single("scope")?.map(ScopeSet::parse).transpose()?,
             resource: token_resource(params)?,
+            dpop_jkt: None,
         })
     }
 }
@@ -56,6 +59,10 @@ pub struct RefreshGrant {
     pub auth_time: UnixTime,
     /// The family (grant) id.
     pub grant_id: String,
+    /// RFC 9449 §5: a public client's refresh token is bound to the DPoP key it was issued
+    /// with; only a proof of that key may use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// A refresh token as stored (the token itself only as its digest).
@@ -226,6 +233,14 @@ pub fn exchange(
             .into());
         }
     };
+    if let Some(bound) = &record.grant.dpop_jkt
+        && request.dpop_jkt.as_ref() != Some(bound)
+    {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token is bound to a DPoP key: send a DPoP proof made with that key (RFC 9449 §5)",
+        )
+        .into());
+    }
     if !loaded.user_exists {
         return Err(OAuthError::invalid_grant(
             "the user of this grant no longer exists or is disabled",
@@ -241,6 +256,7 @@ pub fn exchange(
     )?;
     Ok(Issue {
         target,
+        dpop_jkt: None,
         subject: TokenSubject::User(UserGrant {
             authentication: Authentication {
                 subject: grant.subject,
@@ -276,6 +292,7 @@ mod tests {
                 ),
                 auth_time: UnixTime(5),
                 grant_id: "grant-1".into(),
+                dpop_jkt: None,
             },
             issued_at: UnixTime(0),
             expires_at: UnixTime(1000),
@@ -290,6 +307,7 @@ mod tests {
             refresh_token: RefreshToken::new("refresh-1".into()),
             scope: scope.map(|scope| ScopeSet::parse(scope).unwrap()),
             resource: None,
+            dpop_jkt: None,
         }
     }
 

@@ -244,6 +244,7 @@ pub fn exchange(
     }
     Ok(Issue {
         target,
+        dpop_jkt: None,
         subject: TokenSubject::Delegated(Delegation {
             subject: claims.sub.clone(),
             auth_time: claims.auth_time.map(UnixTime),
@@ -413,6 +414,7 @@ mod tests {
                 auth_time: Some(NOW.0 - 400),
                 act: None,
                 may_act: None,
+                cnf: None,
             },
             grant_id: Some("grant-1".into()),
         }
