@@ -65,6 +65,11 @@ pub struct DiscoveryDocument {
     /// RFC 8414 §2: JWS algorithms of `private_key_jwt` (asymmetric) and `client_secret_jwt`
     /// (HS256) client assertions.
     pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    /// draft-ietf-oauth-client-id-metadata-document: an https `client_id` naming the client's
+    /// metadata document is accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub client_id_metadata_document_supported: Option<bool>,
     /// RFC 9449 §5.1: the JWS algorithms of DPoP proofs.
     pub dpop_signing_alg_values_supported: Vec<String>,
     /// Client authentication methods at the introspection endpoint.

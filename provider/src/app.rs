@@ -117,7 +117,13 @@ pub async fn start_with(
     signing::apply_schedule(store.keys.as_ref(), &schedule, now).await?;
     let keys = signing::load_or_generate(store.keys.as_ref(), now).await?;
     let registry = Registry::new(issuer.as_str(), store.resources.resources().await?);
-    let published = publish(&issuer, keys, &config.registration, &every_scope(&registry))?;
+    let published = publish(
+        &issuer,
+        keys,
+        &config.registration,
+        &every_scope(&registry),
+        config.client_metadata_documents,
+    )?;
     let secret = ServerSecret::load(store.keys.as_ref(), environment.random.bytes32(), now).await?;
     let cluster = Arc::new(connect_cluster(&config, &issuer)?);
     if let Some(cache) = &store.client_cache {
@@ -251,8 +257,15 @@ fn publish(
     keys: KeySet,
     registration: &RegistrationPolicy,
     scopes: &ScopeSet,
+    client_metadata_documents: bool,
 ) -> Result<Published, Error> {
-    let discovery = http::discovery::document(issuer, &keys, registration, scopes);
+    let discovery = http::discovery::document(
+        issuer,
+        &keys,
+        registration,
+        scopes,
+        client_metadata_documents,
+    );
     let discovery_json = Bytes::from(
         serde_json::to_vec(&discovery)
             .map_err(|err| Error::internal("serialising discovery", err))?,
@@ -405,6 +418,7 @@ pub async fn refresh_keys(state: &AppState, schedule: &signing::Schedule) -> Res
             loaded,
             &state.registration,
             &scopes,
+            state.client_metadata_documents,
         )?);
         tracing::info!(target: "flow", "keys: key set changed; JWKS and discovery re-published");
     }

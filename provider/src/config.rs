@@ -117,6 +117,11 @@ pub struct CommonArgs {
     /// every scope; serve mode every scope but the write scopes].
     #[arg(long, env = "OIDC_REGISTRATION_SCOPES")]
     pub registration_scopes: Option<String>,
+    /// Accept Client ID Metadata Documents: an https client_id names the client's metadata,
+    /// fetched from it (public clients; the registration rules apply) [default: dev mode on,
+    /// serve mode off].
+    #[arg(long, env = "OIDC_CLIENT_METADATA_DOCUMENTS", num_args = 0..=1, default_missing_value = "true")]
+    pub client_metadata_documents: Option<bool>,
     /// Require a server nonce in DPoP proofs (RFC 9449 §8): the first proof of a client is
     /// answered `use_dpop_nonce` with the nonce to use [default: false].
     #[arg(long, env = "OIDC_DPOP_REQUIRE_NONCE", num_args = 0..=1, default_missing_value = "true")]
@@ -189,6 +194,7 @@ struct FileConfig {
     key_rotation_interval: Option<u64>,
     registration_resources: Option<Vec<String>>,
     dpop_require_nonce: Option<bool>,
+    client_metadata_documents: Option<bool>,
     /// `[[resources]]`: resource servers this provider issues tokens for.
     #[serde(default)]
     resources: Vec<crate::protocol::resource::ResourceServer>,
@@ -277,6 +283,8 @@ pub struct Config {
     pub resources: Vec<crate::protocol::resource::ResourceServer>,
     /// RFC 9449 §8: require server nonces in DPoP proofs.
     pub dpop_require_nonce: bool,
+    /// Client ID Metadata Documents accepted.
+    pub client_metadata_documents: bool,
     /// Grants dynamically registered clients may have (`None`: the mode's default).
     pub registration_grant_types: Option<Vec<crate::protocol::client::GrantType>>,
     /// Scopes dynamically registered clients may have (`None`: the mode's default).
@@ -549,6 +557,10 @@ impl Config {
                 .dpop_require_nonce
                 .or(file.dpop_require_nonce)
                 .unwrap_or(false),
+            client_metadata_documents: args
+                .client_metadata_documents
+                .or(file.client_metadata_documents)
+                .unwrap_or(mode == Mode::Dev),
             registration_grant_types,
             registration_scopes,
             redis_url: args
@@ -615,6 +627,7 @@ impl Config {
             registration_resources: None,
             resources: Vec::new(),
             dpop_require_nonce: false,
+            client_metadata_documents: true,
             registration_grant_types: None,
             registration_scopes: None,
             redis_url: None,

@@ -14,6 +14,8 @@ use tokio::sync::Semaphore;
 use crate::clock::{Clock, SystemClock};
 use crate::cluster::Cluster;
 use crate::config::{Config, RateLimits, RegistrationPolicy};
+use crate::protocol::cimd;
+use crate::protocol::client::RegisteredClient;
 use crate::protocol::issuance;
 use crate::protocol::throttle::ThrottlePolicy;
 use crate::protocol::types::{Issuer, Lifetimes, UnixTime};
@@ -90,6 +92,8 @@ pub struct Shared {
     pub fetcher: crate::fetch::Fetcher,
     /// RFC 9449 §8: DPoP proofs must carry a server nonce.
     pub dpop_require_nonce: bool,
+    /// Client ID Metadata Documents: an https `client_id` names its metadata document.
+    pub client_metadata_documents: bool,
     /// Counters and change broadcasts shared with the other nodes (or kept in this one).
     pub cluster: Arc<Cluster>,
     /// Requests per client address on the endpoints that create state.
@@ -131,6 +135,7 @@ impl Shared {
                 allow_local: config.mode == crate::config::Mode::Dev,
             }),
             dpop_require_nonce: config.dpop_require_nonce,
+            client_metadata_documents: config.client_metadata_documents,
             issuer,
             lifetimes: config.lifetimes,
             store,
@@ -167,6 +172,37 @@ impl Shared {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *guard = Arc::new(published);
+    }
+
+    /// The client `client_id` names: a registered one, or (with Client ID Metadata Documents
+    /// on) the public client its metadata document at that URL describes. A document that
+    /// cannot be fetched or is not acceptable names no client (the reason is logged).
+    pub async fn client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<RegisteredClient>, crate::store::Error> {
+        if !(self.client_metadata_documents && cimd::is_document_url(client_id)) {
+            return self.store.clients.client(client_id).await;
+        }
+        let document = match self.fetcher.json(client_id, cimd::MAX_DOCUMENT_BYTES).await {
+            Ok(document) => document,
+            Err(error) => {
+                tracing::info!(target: "flow", "client: metadata document {client_id} unusable: {error}");
+                return Ok(None);
+            }
+        };
+        let rules = self
+            .registration_limits
+            .rules(&*self.resources.get().await?);
+        Ok(
+            match cimd::client_from_document(client_id, &document, &rules) {
+                Ok(client) => Some(client),
+                Err(reason) => {
+                    tracing::info!(target: "flow", "client: metadata document {client_id} refused: {reason}");
+                    None
+                }
+            },
+        )
     }
 
     /// The current time, from the injected clock.

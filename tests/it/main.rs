@@ -4,6 +4,7 @@
 mod support;
 
 mod authorize_errors;
+mod cimd;
 mod client_credentials;
 mod client_jwt;
 mod cluster;

@@ -136,7 +136,7 @@ async fn authorize(
 ) -> Result<Response, PageError> {
     let (params, source) = resolve_pushed_request(state, params).await?;
     let client = match params.single("client_id")? {
-        Some(client_id) => state.store.clients.client(client_id).await?,
+        Some(client_id) => state.client(client_id).await?,
         None => None,
     };
     // Stage one: until client_id and redirect_uri are valid, errors are shown, never redirected.

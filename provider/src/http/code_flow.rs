@@ -78,6 +78,12 @@ pub async fn may_redirect_silently(
     state: &AppState,
     client: &RegisteredClient,
 ) -> Result<bool, crate::store::Error> {
+    // A client known only by its metadata document is as unvetted as a self-registered one.
+    if crate::protocol::cimd::is_document_url(client.client_id.as_str())
+        && state.client_metadata_documents
+    {
+        return Ok(false);
+    }
     Ok(state
         .store
         .clients

@@ -34,6 +34,7 @@ pub fn document(
     keys: &KeySet,
     registration: &RegistrationPolicy,
     scopes: &ScopeSet,
+    client_metadata_documents: bool,
 ) -> DiscoveryDocument {
     let strings = |items: &[&str]| {
         items
@@ -73,6 +74,7 @@ pub fn document(
             .iter()
             .map(|alg| (*alg).to_owned())
             .collect(),
+        client_id_metadata_document_supported: client_metadata_documents.then_some(true),
         dpop_signing_alg_values_supported: keys::dpop::ALGORITHMS
             .iter()
             .map(|alg| (*alg).to_owned())

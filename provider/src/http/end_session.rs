@@ -159,7 +159,7 @@ async fn end_session(
         .map(|hint| hint.client_id.as_str())
         .or(client_id)
     {
-        Some(client_id) => state.store.clients.client(client_id).await?,
+        Some(client_id) => state.client(client_id).await?,
         None => None,
     };
     if hint.is_some() && client.is_none() {
@@ -269,14 +269,15 @@ async fn post_end_session_confirm(
         )));
     }
     // The redirect is validated again: the client may have changed its registration since.
-    let client = match fields.client_id {
-        "" => None,
-        client_id => Some(state.store.clients.client(client_id).await?.ok_or(
-            OAuthError::invalid_request(
-                "the client that asked for the sign-out is no longer registered",
-            ),
-        )?),
-    };
+    let client =
+        match fields.client_id {
+            "" => None,
+            client_id => Some(state.client(client_id).await?.ok_or(
+                OAuthError::invalid_request(
+                    "the client that asked for the sign-out is no longer registered",
+                ),
+            )?),
+        };
     let session = current_session(&state, &jar).await?;
     let redirect = decide_logout(
         None,

@@ -240,7 +240,7 @@ impl FromRequest<AppState> for ClientForm {
             })?;
         let params = Params::parse(&body);
         let presented = parse_client_credentials(authorization.as_deref(), &params)?;
-        let registered = state.store.clients.client(presented.client_id()).await?;
+        let registered = state.client(presented.client_id()).await?;
         let client = match &presented {
             PresentedCredentials::Assertion { assertion, .. } => {
                 authenticate_assertion(state, registered, assertion, endpoint).await

@@ -76,8 +76,6 @@ async fn load_interaction(
         )));
     }
     let client = state
-        .store
-        .clients
         .client(interaction.purpose.client_id())
         .await?
         .ok_or(PageError::OAuth(EXPIRED))?;
@@ -311,6 +309,9 @@ async fn consent_page(
         csrf_token: &interaction.csrf_token,
         destination,
         apis,
+        client_host: crate::protocol::cimd::is_document_url(client.client_id.as_str())
+            .then(|| crate::protocol::cimd::host_of(client.client_id.as_str()))
+            .flatten(),
     };
     Ok(no_store_page(page))
 }

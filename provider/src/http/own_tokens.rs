@@ -80,13 +80,7 @@ pub async fn standing(
             .await?
         {
             TokenStanding::Revoked
-        } else if state
-            .store
-            .clients
-            .client(&claims.client_id)
-            .await?
-            .is_none()
-        {
+        } else if state.client(&claims.client_id).await?.is_none() {
             TokenStanding::ClientDeleted
         } else {
             TokenStanding::Valid

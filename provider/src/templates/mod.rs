@@ -48,6 +48,8 @@ pub struct ConsentPage<'a> {
     pub destination: String,
     /// The APIs (RFC 8707 resources) the tokens are for, by name; empty: none named.
     pub apis: Vec<String>,
+    /// For a client known only by its metadata document: the host that published it.
+    pub client_host: Option<String>,
 }
 
 /// A page with a message and no form (device flow outcome, logout done).
