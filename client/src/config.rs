@@ -109,6 +109,27 @@ pub struct WalkthroughArgs {
     /// Also show attacks being refused, each with its reason.
     #[arg(long)]
     pub attacks: bool,
+    /// Which flow to walk through: `code` (sign-in with the code flow, the default),
+    /// `resource` (RFC 8707 resource indicators with private_key_jwt), `dpop` (RFC 9449
+    /// sender-constrained tokens) or `token-exchange` (RFC 8693). The last three always show
+    /// their attacks.
+    #[arg(long, value_enum, default_value = "code")]
+    pub flow: Flow,
+}
+
+/// The walkthrough's flows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Flow {
+    /// The authorization code flow with PKCE, sign-in to logout.
+    #[default]
+    Code,
+    /// RFC 8707 resource indicators: one token per API, each with its algorithm and scopes;
+    /// the client authenticates with a key (RFC 7523 private_key_jwt).
+    Resource,
+    /// RFC 9449 DPoP: a token bound to the client's key.
+    Dpop,
+    /// RFC 8693 token exchange: an API calls the next service on the user's behalf.
+    TokenExchange,
 }
 
 /// Validated settings of the relying party, shared by both subcommands.
@@ -152,6 +173,8 @@ pub struct WalkthroughConfig {
     pub colour: bool,
     /// Run the attack scenarios too.
     pub attacks: bool,
+    /// The flow.
+    pub flow: Flow,
 }
 
 fn http_url(flag: &str, value: &str) -> Result<String, Error> {
@@ -266,6 +289,7 @@ impl WalkthroughArgs {
             pause: self.pause,
             colour: colour_allowed && !self.no_color,
             attacks: self.attacks,
+            flow: self.flow,
         })
     }
 }

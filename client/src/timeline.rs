@@ -342,6 +342,10 @@ pub mod mask {
         "id_token_hint",
         "token",
         "session",
+        "client_assertion",
+        "subject_token",
+        "actor_token",
+        "dpop",
     ];
 
     /// Replaces a secret with dots and its length.

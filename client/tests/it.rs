@@ -10,7 +10,7 @@
 // test functions themselves, and a failed setup step should fail the test loudly.
 #![allow(clippy::unwrap_used)]
 
-use client::config::{ClientConfig, DEFAULT_SCOPE, WalkthroughConfig, WebConfig};
+use client::config::{ClientConfig, DEFAULT_SCOPE, Flow, WalkthroughConfig, WebConfig};
 use client::oidc::token::{ClientRegistration, ClientSecret};
 use client::walkthrough::{Attack, Kind, Verdict};
 use reqwest::StatusCode;
@@ -502,6 +502,7 @@ async fn walkthrough_runs_end_to_end_and_every_attack_is_refused_for_the_right_r
         pause: false,
         colour: false,
         attacks: true,
+        flow: Flow::Code,
     };
     let mut output = Vec::new();
     let report = client::walkthrough::run(config, &mut output).await.unwrap();
@@ -540,6 +541,7 @@ async fn walkthrough_runs_end_to_end_and_every_attack_is_refused_for_the_right_r
                 "reuse: HTTP 400 invalid_grant",
                 "newest refresh token is revoked too: HTTP 400 invalid_grant",
             ],
+            other => panic!("{other:?} belongs to another flow"),
         };
         for fragment in expected {
             assert!(
@@ -582,4 +584,88 @@ async fn walkthrough_runs_end_to_end_and_every_attack_is_refused_for_the_right_r
         "{}",
         report.summary()
     );
+}
+
+/// `--flow resource|dpop|token-exchange`: every step passes and every attack of the flow is
+/// refused for its reason, against in-process servers; no secret reaches the output.
+#[tokio::test]
+async fn the_other_flows_run_and_refuse_their_attacks() {
+    init_logs();
+    /// The flow, its attacks with a fragment of each refusal, and texts the tour must show.
+    type Case = (
+        Flow,
+        &'static [(Attack, &'static str)],
+        &'static [&'static str],
+    );
+    let cases: [Case; 3] = [
+        (
+            Flow::Resource,
+            &[
+                (Attack::TokenForAnotherApi, "aud does not name this API"),
+                (Attack::UnregisteredResource, "invalid_target"),
+                (Attack::ReplayedClientAssertion, "invalid_client"),
+            ],
+            &["private_key_jwt", "urn:demo:api:es256", "\"ES256\""],
+        ),
+        (
+            Flow::Dpop,
+            &[
+                (Attack::ReplayedDpopProof, "invalid_dpop_proof"),
+                (Attack::DpopTokenWithoutKey, "cnf.jkt"),
+            ],
+            &["DPoP", "cnf.jkt", "token_type = \"DPoP\""],
+        ),
+        (
+            Flow::TokenExchange,
+            &[(Attack::ForbiddenExchange, "unauthorized_client")],
+            &["subject_token", "act = ", "demo-api"],
+        ),
+    ];
+    for (flow, attacks, shown) in cases {
+        let config = WalkthroughConfig {
+            issuer: None,
+            resource: String::new(),
+            registration: ClientRegistration {
+                client_id: "demo-web".into(),
+                client_secret: Some(ClientSecret::new("demo-web-secret".into())),
+                redirect_uri: format!("{PUBLIC_URL}/callback"),
+                post_logout_redirect_uri: Some(format!("{PUBLIC_URL}/")),
+                scope: DEFAULT_SCOPE.into(),
+            },
+            username: "alice".into(),
+            password: ClientSecret::new("alice-password-2026".into()),
+            pause: false,
+            colour: false,
+            attacks: false,
+            flow,
+        };
+        let mut output = Vec::new();
+        let report = client::walkthrough::run(config, &mut output).await.unwrap();
+        let output = String::from_utf8(output).unwrap();
+        assert!(
+            report.all_as_expected(),
+            "{flow:?}: {}\n{output}",
+            report.summary()
+        );
+        let played: Vec<(Attack, &Verdict)> = report.attacks().collect();
+        assert_eq!(played.len(), attacks.len(), "{flow:?}");
+        for ((attack, verdict), (expected, fragment)) in played.iter().zip(attacks) {
+            assert_eq!(attack, expected, "{flow:?}");
+            let Verdict::Refused(reason) = verdict else {
+                panic!("{attack:?}: {verdict:?}");
+            };
+            assert!(reason.contains(fragment), "{attack:?}: {reason}");
+        }
+        for text in shown {
+            assert!(output.contains(text), "{flow:?}: {text:?} not shown");
+        }
+        for secret in [
+            "demo-web-secret",
+            "demo-service-secret",
+            "demo-api-secret",
+            "alice-password-2026",
+        ] {
+            assert!(!output.contains(secret), "{flow:?}: {secret} leaked");
+        }
+    }
 }

@@ -37,6 +37,18 @@ pub enum Attack {
     InsufficientScope,
     /// Use a refresh token again after it was rotated.
     RefreshTokenReuse,
+    /// `--flow resource`: send API B a token made for API A.
+    TokenForAnotherApi,
+    /// `--flow resource`: ask for a token for an unregistered resource.
+    UnregisteredResource,
+    /// `--flow resource`: replay a captured client assertion.
+    ReplayedClientAssertion,
+    /// `--flow dpop`: replay a captured DPoP proof.
+    ReplayedDpopProof,
+    /// `--flow dpop`: use a DPoP-bound token without its key.
+    DpopTokenWithoutKey,
+    /// `--flow token-exchange`: an exchange the policy forbids.
+    ForbiddenExchange,
 }
 
 impl Attack {
@@ -65,6 +77,12 @@ impl Attack {
             Attack::IdTokenAsAccessToken => "The ID token used as an access token",
             Attack::InsufficientScope => "Writing with a read-only token",
             Attack::RefreshTokenReuse => "Reusing a rotated refresh token",
+            Attack::TokenForAnotherApi => "A token for API A sent to API B",
+            Attack::UnregisteredResource => "A token for an API that is not registered",
+            Attack::ReplayedClientAssertion => "Replaying a client assertion",
+            Attack::ReplayedDpopProof => "Replaying a DPoP proof",
+            Attack::DpopTokenWithoutKey => "A DPoP-bound token without its key",
+            Attack::ForbiddenExchange => "A token exchange the policy forbids",
         }
     }
 
@@ -113,6 +131,32 @@ impl Attack {
                 a copy; the provider cannot tell which, so it refuses with invalid_grant and revokes the whole family: \
                 even the newest refresh token stops working (RFC 9700 §4.14.2, OAuth 2.1 §4.3.1)."
             }
+            Attack::TokenForAnotherApi => {
+                "Tokens for the second API are valid tokens of the same provider. Sent to the notes API, \
+                the audience check refuses it: aud must name this resource (RFC 8707 §2, RFC 9068 §4)."
+            }
+            Attack::UnregisteredResource => {
+                "The client asks for a token for an API the provider has no record of. The provider \
+                answers invalid_target and issues nothing (RFC 8707 §2)."
+            }
+            Attack::ReplayedClientAssertion => {
+                "Someone who captured the client's signed assertion sends it again within its minute of \
+                validity. The provider remembers every jti until the assertion expires and refuses a second use \
+                (RFC 7523 §3)."
+            }
+            Attack::ReplayedDpopProof => {
+                "An attacker who sees a DPoP request (token and proof) replays it. The resource server \
+                remembers each proof's jti and refuses it the second time (RFC 9449 §11.1)."
+            }
+            Attack::DpopTokenWithoutKey => {
+                "A stolen DPoP-bound token, without the private key, cannot make proofs; sent as a plain \
+                Bearer token it is refused because it carries cnf.jkt (RFC 9449 §7.1)."
+            }
+            Attack::ForbiddenExchange => {
+                "A client that obtained a user's token tries to exchange it for one of its own. Token \
+                exchange is a grant like any other: a client not registered for it gets unauthorized_client \
+                (RFC 8693 §2.2.2, RFC 6749 §5.2)."
+            }
         }
     }
 }
@@ -140,6 +184,13 @@ pub(crate) async fn run(attack: Attack, context: &Context<'_>) -> anyhow::Result
         Attack::IdTokenAsAccessToken => id_token_as_access_token(context).await,
         Attack::InsufficientScope => insufficient_scope(context).await,
         Attack::RefreshTokenReuse => refresh_token_reuse(context).await,
+        // Played by their own flows (`walkthrough/flows.rs`).
+        Attack::TokenForAnotherApi
+        | Attack::UnregisteredResource
+        | Attack::ReplayedClientAssertion
+        | Attack::ReplayedDpopProof
+        | Attack::DpopTokenWithoutKey
+        | Attack::ForbiddenExchange => bail!("{} belongs to another --flow", attack.title()),
     }
 }
 

@@ -12,6 +12,7 @@
 mod attacks;
 pub mod browser;
 mod console;
+mod flows;
 mod servers;
 
 use std::collections::HashSet;
@@ -21,7 +22,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 
 use crate::api::{self, ApiCall};
-use crate::config::WalkthroughConfig;
+use crate::config::{Flow, WalkthroughConfig};
 use crate::oidc::OidcClient;
 use crate::oidc::authorize::AuthorizeOptions;
 use crate::oidc::id_token::IdTokenClaims;
@@ -256,10 +257,25 @@ pub async fn run(
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<Report> {
     let mut console = Console::new(out, config.colour);
-    console.banner(
-        "OAuth 2.1 + OpenID Connect: the authorization code flow, step by step",
-        "Every request and response of a real sign-in, with the spec section behind it.",
-    )?;
+    let (title, subtitle) = match config.flow {
+        Flow::Code => (
+            "OAuth 2.1 + OpenID Connect: the authorization code flow, step by step",
+            "Every request and response of a real sign-in, with the spec section behind it.",
+        ),
+        Flow::Resource => (
+            "Tokens for several APIs: resource indicators (RFC 8707) and private_key_jwt (RFC 7523)",
+            "One token per API, each with the API's audience, algorithm and scopes; a client that signs instead of sharing a secret.",
+        ),
+        Flow::Dpop => (
+            "Sender-constrained tokens: DPoP (RFC 9449)",
+            "A token bound to a key the client holds: stolen alone, it is useless.",
+        ),
+        Flow::TokenExchange => (
+            "Calling the next service on the user's behalf: token exchange (RFC 8693)",
+            "An API trades the user's token for a narrower one, naming itself as the actor.",
+        ),
+    };
+    console.banner(title, subtitle)?;
     let timeline = Arc::new(Timeline::new());
     let mut tour = Tour {
         console,
@@ -335,6 +351,14 @@ async fn tour_flow(
         username: &config.username,
         password: config.password.expose(),
     };
+    match config.flow {
+        Flow::Code => {}
+        Flow::Resource => return flows::resource_flow(tour, &client, resource).await,
+        Flow::Dpop => return flows::dpop_flow(tour, &client, resource).await,
+        Flow::TokenExchange => {
+            return flows::token_exchange_flow(tour, &client, &browser, &user).await;
+        }
+    }
     let signed_in = sign_in_steps(tour, &client, &browser, &user).await?;
     let signed_in = api_and_refresh_steps(tour, &client, resource, signed_in).await?;
     if config.attacks {

@@ -25,12 +25,18 @@ impl LocalServers {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding a port for the resource server")?;
-        let resource = resource::demo::serve(
-            resource::demo::Config::new(provider.issuer.as_str()),
-            listener,
-        )
-        .await
-        .context("starting the resource server")?;
+        // DPoP proofs name the URL the API is really reached at (its htu), not its audience.
+        let public_url = format!(
+            "http://{}",
+            listener
+                .local_addr()
+                .context("reading the resource server's address")?
+        );
+        let mut config = resource::demo::Config::new(provider.issuer.as_str());
+        config.public_url = Some(public_url);
+        let resource = resource::demo::serve(config, listener)
+            .await
+            .context("starting the resource server")?;
         // Load the JWKS now rather than waiting for the background fetch.
         resource
             .verifier()
