@@ -7,9 +7,20 @@
 # Runs from a writable copy in ${INTEROP_WORKDIR:-${TMPDIR:-/tmp}/oidc-own-interop}, where the pinned
 # npm packages are installed (npm ci) on first use and whenever package-lock.json changes.
 # HARNESS_VERBOSE=1 sends diagnostics (stack traces, server answers) to stderr.
+# interop/run.sh --mcp ISSUER RS_URL runs the MCP authorization checks (mcp.mjs, with the MCP
+# TypeScript SDK) instead, with the same working copy, install and output contract.
 set -euo pipefail
 
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SCRIPT=checks.mjs
+if [ "${1:-}" = "--mcp" ]; then
+  shift
+  SCRIPT=mcp.mjs
+  if [ $# -lt 2 ] || [ -z "${1:-}" ] || [ -z "${2:-}" ]; then
+    echo "usage: $0 --mcp ISSUER RS_URL" >&2
+    exit 2
+  fi
+fi
 if [ $# -lt 1 ] || [ -z "${1:-}" ]; then
   echo "usage: $0 ISSUER [RESOURCE_URL]" >&2
   exit 2
@@ -49,16 +60,16 @@ if [ ! -d "$WORK/node_modules" ] || ! cmp -s "$WORK/package-lock.json" "$STAMP";
 fi
 
 if [ "${HARNESS_VERBOSE:-0}" = "1" ]; then ERR=/dev/stderr; else ERR=/dev/null; fi
-ARGS=("$WORK/checks.mjs" "$ISSUER")
+ARGS=("$WORK/$SCRIPT" "$ISSUER")
 [ -n "$RESOURCE_URL" ] && ARGS+=("$RESOURCE_URL")
 
 OUT="$(mktemp)"
 trap 'rm -f "$OUT"' EXIT
 rc=0
 node "${ARGS[@]}" 2>"$ERR" | tee "$OUT" || rc=$?
-# checks.mjs always ends with the summary line; if it died before that, say so in the contract's form
+# the script always ends with the summary line; if it died before that, say so in the contract's form
 if ! tail -n 1 "$OUT" | grep -Eq '^[0-9]+ passed, [0-9]+ failed$'; then
-  echo "FAIL harness.node: checks.mjs exited with status $rc without a summary"
+  echo "FAIL harness.node: $SCRIPT exited with status $rc without a summary"
   PASSED=$(grep -c '^PASS ' "$OUT" || true)
   FAILED=$(grep -c '^FAIL ' "$OUT" || true)
   echo "$PASSED passed, $((FAILED + 1)) failed"
