@@ -109,6 +109,12 @@ pub struct AuthorizationRequestParams {
     #[param(nullable = false)]
     #[schema(nullable = false, example = json!(crate::demo::API_RESOURCE))]
     pub resource: Option<String>,
+    /// RFC 9449 §10: binds the code to a DPoP key (its RFC 7638 SHA-256 thumbprint); the token
+    /// request must then carry a DPoP proof made with that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(nullable = false)]
+    #[schema(nullable = false, example = "")]
+    pub dpop_jkt: Option<String>,
     /// RFC 9126 §4: the `request_uri` returned by `/par` (one use, 60 seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(nullable = false)]

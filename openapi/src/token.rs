@@ -156,6 +156,16 @@ pub struct TokenRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = json!(crate::demo::API_CLIENT_SECRET))]
     pub client_secret: Option<String>,
+    /// `private_key_jwt` / `client_secret_jwt` clients (RFC 7523 §2.2):
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub client_assertion_type: Option<String>,
+    /// RFC 7523 §3: a JWT the client signed (`iss` = `sub` = its id, `aud` the issuer or this
+    /// endpoint, `jti` used once, `exp` at most 5 minutes ahead). Never with a secret or Basic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub client_assertion: Option<String>,
 }
 
 /// RFC 6749 §5.1 successful token response (plus the OIDC `id_token`). Sent with
