@@ -50,14 +50,18 @@ pub fn recorder() -> PrometheusHandle {
 }
 
 /// One request answered.
+///
+/// Labels are interned `&'static str`s (routes and methods are a small fixed set, statuses a
+/// few hundred at most), so recording allocates nothing per request.
 pub fn request(route: &str, method: &str, status: u16, elapsed: Duration) {
-    let route = route.to_owned();
-    let method = method.to_owned();
+    let route = intern(route);
+    let method = intern(method);
+    let status = status_label(status);
     metrics::counter!(
         "http_requests_total",
-        "route" => route.clone(),
-        "method" => method.clone(),
-        "status" => status.to_string()
+        "route" => route,
+        "method" => method,
+        "status" => status
     )
     .increment(1);
     metrics::histogram!(
@@ -66,6 +70,56 @@ pub fn request(route: &str, method: &str, status: u16, elapsed: Duration) {
         "method" => method
     )
     .record(elapsed.as_secs_f64());
+}
+
+/// At most this many distinct label values are interned; beyond, the value is `other` (a
+/// client cannot grow the set: routes are matched paths, methods are checked by the router).
+const MAX_INTERNED: usize = 256;
+
+/// The `&'static` copy of a label value, leaked once per distinct value.
+fn intern(value: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{OnceLock, RwLock};
+    static VALUES: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
+    let values = VALUES.get_or_init(|| RwLock::new(HashSet::new()));
+    if let Some(known) = values
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(value)
+    {
+        return known;
+    }
+    let mut values = values
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = values.get(value) {
+        return known;
+    }
+    if values.len() >= MAX_INTERNED {
+        return "other";
+    }
+    let leaked: &'static str = Box::leak(value.to_owned().into_boxed_str());
+    values.insert(leaked);
+    leaked
+}
+
+/// The status code as a label without formatting it per request.
+fn status_label(status: u16) -> &'static str {
+    match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        302 => "302",
+        303 => "303",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        other => intern(&other.to_string()),
+    }
 }
 
 /// Tokens issued by a grant to a client.
