@@ -1,5 +1,6 @@
-//! The authorization request parser: any query string, validated against the demo clients as
-//! `/authorize` does (stage one: client and redirect URI; stage two: everything else).
+//! The authorization request parser: any query string, validated against the demo clients and
+//! the demo resource registry as `/authorize` does (stage one: client and redirect URI; stage
+//! two: everything else, repeated `resource` and `dpop_jkt` included).
 #![no_main]
 
 use std::sync::OnceLock;
@@ -8,11 +9,17 @@ use libfuzzer_sys::fuzz_target;
 use provider::protocol::authorize::{RequestSource, validate_authorize, validate_client_redirect};
 use provider::protocol::client::RegisteredClient;
 use provider::protocol::params::Params;
+use provider::protocol::resource::Registry;
 use provider::protocol::OAuthError;
 
 fn clients() -> &'static [RegisteredClient] {
     static CLIENTS: OnceLock<Vec<RegisteredClient>> = OnceLock::new();
     CLIENTS.get_or_init(provider::seed::demo_clients)
+}
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| Registry::new("https://id.example", provider::seed::demo_resources()))
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -29,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for source in [RequestSource::Direct, RequestSource::Pushed] {
-        let _ = validate_authorize(&params, client, redirect_uri.clone(), source, |_| {
+        let _ = validate_authorize(&params, client, registry(), redirect_uri.clone(), source, |_| {
             Err(OAuthError::invalid_request("no hints while fuzzing"))
         });
     }

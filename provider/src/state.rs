@@ -174,15 +174,19 @@ impl Shared {
         *guard = Arc::new(published);
     }
 
-    /// The client `client_id` names: a registered one, or (with Client ID Metadata Documents
-    /// on) the public client its metadata document at that URL describes. A document that
+    /// The client `client_id` names: a registered one, or else (with Client ID Metadata
+    /// Documents on) the public client its metadata document at that URL describes. A document that
     /// cannot be fetched or is not acceptable names no client (the reason is logged).
     pub async fn client(
         &self,
         client_id: &str,
     ) -> Result<Option<RegisteredClient>, crate::store::Error> {
-        if !(self.client_metadata_documents && cimd::is_document_url(client_id)) {
-            return self.store.clients.client(client_id).await;
+        // A registered client wins, even one whose id looks like a URL.
+        let registered = self.store.clients.client(client_id).await?;
+        if registered.is_some()
+            || !(self.client_metadata_documents && cimd::is_document_url(client_id))
+        {
+            return Ok(registered);
         }
         let document = match self.fetcher.json(client_id, cimd::MAX_DOCUMENT_BYTES).await {
             Ok(document) => document,
