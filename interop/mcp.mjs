@@ -23,92 +23,16 @@ import * as cheerio from 'cheerio';
 import * as jose from 'jose';
 import { CookieJar } from 'tough-cookie';
 
-const VERBOSE = process.env.HARNESS_VERBOSE === '1';
-// a closed pipe (e.g. `| head`) must end the run quietly, never feed the crash handler in a loop
-let stderrOpen = true;
-process.stderr.on('error', () => { stderrOpen = false; });
-process.stdout.on('error', (e) => { if (e.code === 'EPIPE') process.exit(1); });
-const log = (...a) => { if (VERBOSE && stderrOpen) process.stderr.write(`${a.join(' ')}\n`); };
-
-// ---------------------------------------------------------------------------------------------
-// runner: fixed set of checks, one line each, prerequisites reported as "blocked"
-// ---------------------------------------------------------------------------------------------
-const oneLine = (s) => String(s).replace(/\s+/g, ' ').trim().slice(0, 600);
-const counts = { pass: 0, fail: 0, skip: 0 };
-const status = new Map();
-
-function emit(kind, name, reason) {
-  status.set(name, kind);
-  counts[kind] += 1;
-  const tag = kind.toUpperCase();
-  process.stdout.write(reason === undefined ? `${tag} ${name}\n` : `${tag} ${name}: ${oneLine(reason)}\n`);
-}
-
-function errorText(err) {
-  if (!err) return 'unknown error';
-  if (typeof err !== 'object') return String(err);
-  const parts = [];
-  if (err.name && err.name !== 'Error') parts.push(err.name);
-  parts.push(err.message || String(err));
-  if (typeof err.errorCode === 'string') parts.push(`error=${err.errorCode}`); // the SDK's OAuthError
-  if (err.cause instanceof Error) parts.push(`cause: ${err.cause.message}`);
-  return oneLine(parts.join(' '));
-}
-
-async function check(name, deps, fn, timeoutMs = Number(process.env.HARNESS_CHECK_TIMEOUT_MS || 30000)) {
-  const missing = deps.filter((d) => status.get(d) !== 'pass');
-  if (missing.length) {
-    const allSkipped = missing.every((d) => status.get(d) === 'skip');
-    emit(allSkipped ? 'skip' : 'fail', name, `blocked: prerequisite ${missing.join(', ')} did not pass`);
-    return;
-  }
-  let timer;
-  try {
-    await Promise.race([
-      Promise.resolve().then(fn),
-      new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs); }),
-    ]);
-    emit('pass', name);
-  } catch (err) {
-    const text = errorText(err);
-    log(`[${name}] ${text}${err?.stack ? `\n${err.stack}` : ''}`);
-    emit('fail', name, text);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
+import { assert, check, emit, finish, log, onFinish, oneLine } from './runner.mjs';
 
 const servers = [];
-function closeServers() {
+onFinish(() => {
   for (const s of servers.splice(0)) {
     s.closeAllConnections?.();
     s.close();
   }
-}
+});
 
-function finish(code) {
-  closeServers();
-  if (counts.skip) log(`(${counts.skip} skipped)`);
-  process.stdout.write(`${counts.pass} passed, ${counts.fail} failed\n`);
-  process.exitCode = code ?? (counts.fail === 0 && counts.pass > 0 ? 0 : 1);
-}
-
-// a bug in the harness itself must still end with the contract's last line
-let finished = false;
-const crash = (err) => {
-  if (err?.code === 'EPIPE') return;
-  if (finished) return;
-  finished = true;
-  log(err?.stack || String(err));
-  emit('fail', 'harness.crash', errorText(err));
-  finish(1);
-};
-process.on('uncaughtException', crash);
-process.on('unhandledRejection', crash);
 
 // ---------------------------------------------------------------------------------------------
 // arguments and settings
@@ -519,7 +443,4 @@ await check('mcp.dcr_api_call', ['mcp.dcr_flow'], async () => {
   await apiCall(S.dcr.tokens, S.dcr.clientId);
 });
 
-if (!finished) {
-  finished = true;
-  finish();
-}
+finish();

@@ -96,11 +96,9 @@ pub async fn start_with(
     for resource in &config.resources {
         store.resources.upsert_resource(resource, now).await?;
     }
+    let registry = Registry::new(issuer.as_str(), store.resources.resources().await?);
     // A retired key stays published until the longest-lived token it signed has expired.
-    let longest_resource_token = store
-        .resources
-        .resources()
-        .await?
+    let longest_resource_token = registry
         .iter()
         .filter_map(|resource| resource.access_token_lifetime_secs)
         .max()
@@ -115,7 +113,6 @@ pub async fn start_with(
     };
     signing::apply_schedule(store.keys.as_ref(), &schedule, now).await?;
     let keys = signing::load_or_generate(store.keys.as_ref(), now).await?;
-    let registry = Registry::new(issuer.as_str(), store.resources.resources().await?);
     let published = publish(
         &issuer,
         keys,

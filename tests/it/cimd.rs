@@ -2,50 +2,12 @@
 //! URL of its metadata document signs a user in without registering (the consent page names
 //! the document's host), and every unusable document names no client.
 
-use std::sync::Arc;
-
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::support::{
-    ClientAuth, Rp, Tokens, page_error_code, spawn_provider, spawn_provider_with,
+    ClientAuth, Rp, Tokens, page_error_code, serve_documents, spawn_provider, spawn_provider_with,
 };
-
-/// Serves documents on a loopback port over plain HTTP/1.1 (dev mode fetches loopback http);
-/// `documents` gets the server's base URL, so a document can name its own URL.
-async fn document_server_for(
-    documents: impl FnOnce(&str) -> Vec<(&'static str, String)>,
-) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let documents = Arc::new(documents(&base));
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let documents = Arc::clone(&documents);
-            tokio::spawn(async move {
-                let mut request = [0u8; 4096];
-                let read = stream.read(&mut request).await.unwrap_or(0);
-                let head = String::from_utf8_lossy(&request[..read]).to_string();
-                let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
-                let response = match documents.iter().find(|(known, _)| *known == path) {
-                    Some((_, body)) => format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncache-control: max-age=60\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    ),
-                    None => {
-                        "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                            .to_owned()
-                    }
-                };
-                let _ = stream.write_all(response.as_bytes()).await;
-            });
-        }
-    });
-    base
-}
 
 fn document(client_id: &str, redirect_uri: &str) -> serde_json::Value {
     json!({
@@ -67,7 +29,7 @@ async fn a_document_client_signs_a_user_in_after_consent() {
         provider.discovery().await["client_id_metadata_document_supported"],
         true
     );
-    let base = document_server_for(|base| {
+    let base = serve_documents(|base| {
         vec![(
             "/client.json",
             document(&format!("{base}/client.json"), CALLBACK).to_string(),
@@ -97,7 +59,7 @@ async fn a_document_client_signs_a_user_in_after_consent() {
 #[tokio::test]
 async fn unusable_documents_name_no_client() {
     let provider = spawn_provider().await;
-    let base = document_server_for(|base| {
+    let base = serve_documents(|base| {
         vec![
             (
                 "/mismatch.json",
@@ -207,7 +169,7 @@ async fn serve_mode_ignores_documents_unless_configured() {
             .get("client_id_metadata_document_supported")
             .is_none()
     );
-    let base = document_server_for(|_| Vec::new()).await;
+    let base = serve_documents(|_| Vec::new()).await;
     let rp = Rp::registered(
         &format!("{base}/client.json"),
         None,

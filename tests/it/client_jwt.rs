@@ -273,28 +273,13 @@ async fn private_key_jwt_reads_keys_from_a_jwks_uri() {
     let provider = spawn_provider().await;
     let key = SigningKey::generate(SigningAlg::RS256).expect("key");
     let jwks = public_jwks(&[&key]).to_string();
-    // The client's key server: a minimal HTTP/1.1 responder.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let mut request = [0u8; 4096];
-            let _ = stream.read(&mut request).await;
-            let response = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{jwks}",
-                jwks.len()
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
-        }
-    });
+    // The client's key server.
+    let base = crate::support::serve_documents(|_| vec![("/jwks.json", jwks)]).await;
     let reply = register(
         &provider,
         json!({"grant_types": ["client_credentials"], "scope": "api:read",
                "token_endpoint_auth_method": "private_key_jwt",
-               "jwks_uri": format!("http://{address}/jwks.json")}),
+               "jwks_uri": format!("{base}/jwks.json")}),
     )
     .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);

@@ -336,10 +336,10 @@ async fn authenticate_assertion(
 }
 
 /// The client's registered public keys: inline, or fetched from its `jwks_uri` (cached).
-async fn client_jwks(
+async fn client_jwks<'c>(
     state: &AppState,
-    client: &RegisteredClient,
-) -> Result<std::sync::Arc<keys::JwkSet>, ClientAuthError> {
+    client: &'c RegisteredClient,
+) -> Result<std::borrow::Cow<'c, keys::JwkSet>, ClientAuthError> {
     let refuse = |description: String| {
         tracing::info!(target: FLOW, "client keys: {description}");
         ClientAuthError::new(
@@ -348,7 +348,7 @@ async fn client_jwks(
         )
     };
     if let Some(jwks) = &client.metadata.jwks {
-        return Ok(std::sync::Arc::new(jwks.clone()));
+        return Ok(std::borrow::Cow::Borrowed(jwks));
     }
     let uri = client
         .metadata
@@ -364,7 +364,7 @@ async fn client_jwks(
         .map_err(|_| refuse(format!("{uri}: not a JWK Set")))?;
     crate::protocol::client_assertion::check_client_jwks(&jwks)
         .map_err(|reason| refuse(format!("{uri}: {reason}")))?;
-    Ok(std::sync::Arc::new(jwks))
+    Ok(std::borrow::Cow::Owned(jwks))
 }
 
 /// The access token of a UserInfo request: the RFC 6750 §2.1 `Authorization: Bearer` header

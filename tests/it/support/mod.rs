@@ -5,9 +5,11 @@
 //!
 //! - `wire`: raw HTTP answers, callbacks, form encoding, RFC 6749 §5.2 error asserts;
 //! - `browser`: the front channel (authorize, login and consent pages, PKCE);
-//! - `tokens`: the back channel (token endpoint, UserInfo, JWKS and JWT verification).
+//! - `tokens`: the back channel (token endpoint, UserInfo, JWKS and JWT verification);
+//! - `documents`: a loopback server for what clients publish (JWKS, metadata documents).
 
 mod browser;
+mod documents;
 mod lifecycle;
 mod tokens;
 mod wire;
@@ -18,6 +20,7 @@ use provider::clock::{Clock, ManualClock};
 use tempfile::TempDir;
 
 pub use browser::*;
+pub use documents::*;
 pub use lifecycle::*;
 pub use tokens::*;
 pub use wire::*;
