@@ -3,11 +3,15 @@
 //   node bench/code-flow-load.mjs --nodes http://127.0.0.1:8080,http://127.0.0.1:8081 \
 //     --users 16 --seconds 20 [--client demo-web:demo-web-secret]
 //     [--redirect-uri http://127.0.0.1:8082/callback] [--login alice:alice-password-2026]
+//     [--mode flows|refresh]
 //
 // Each virtual user signs in once (on the first node), then loops: /authorize on one node
 // (the SSO session answers with a code at once), the code redeemed at /token on the next
 // node, round-robin, so every code crosses nodes. Every step is checked (status, state, iss,
-// a JWT access token); anything else is an error. Prints one JSON line:
+// a JWT access token); anything else is an error. With `--mode refresh` each virtual user gets
+// one refresh token from its warm-up flow and then only rotates it (grant_type=refresh_token,
+// the old token swapped for the new one), so the latencies are the refresh grant's alone.
+// Prints one JSON line:
 //   {"flows":N,"flows_per_s":R,"requests":M,"errors":E,"p50_ms":..,"p99_ms":..,"by_node":{..}}
 // Node 20+ (built-in fetch and crypto), no dependencies.
 import { createHash, randomBytes } from "node:crypto";
@@ -24,6 +28,8 @@ const seconds = Number(args.seconds ?? 20);
 const [clientId, clientSecret] = (args.client ?? "demo-web:demo-web-secret").split(":");
 const redirectUri = args["redirect-uri"] ?? "http://127.0.0.1:8082/callback";
 const [username, password] = (args.login ?? "alice:alice-password-2026").split(":");
+const mode = args.mode ?? "flows";
+if (mode !== "flows" && mode !== "refresh") throw new Error(`--mode flows|refresh, not ${mode}`);
 const basic = "Basic " + Buffer.from(`${clientId}:${clientSecret}`).toString("base64");
 
 const b64url = (bytes) => Buffer.from(bytes).toString("base64url");
@@ -65,7 +71,7 @@ class Browser {
 function authorizeUrl(node, pkce, state) {
   const params = new URLSearchParams({
     response_type: "code", client_id: clientId, redirect_uri: redirectUri,
-    scope: "openid profile", state, nonce: b64url(randomBytes(12)),
+    scope: mode === "refresh" ? "openid profile offline_access" : "openid profile", state, nonce: b64url(randomBytes(12)),
     code_challenge: pkce.challenge, code_challenge_method: "S256",
   });
   return `${node}/authorize?${params}`;
@@ -85,12 +91,16 @@ async function toCallback(browser, node, url) {
       const action = html.match(/<form[^>]*action="([^"]+)"/)?.[1]?.replaceAll("&amp;", "&");
       const csrf = html.match(/name="csrf_token" value="([^"]+)"/)?.[1];
       if (!action || !csrf) throw new Error(`a page without a form at ${url}`);
-      const body = new URLSearchParams({ csrf_token: csrf, username, password });
+      // The login form, or the consent page (offline_access is always asked for): allow.
+      const body = html.includes('name="decision"')
+        ? new URLSearchParams({ csrf_token: csrf, decision: "allow" })
+        : new URLSearchParams({ csrf_token: csrf, username, password });
       const posted = await browser.fetch(new URL(action, node).toString(), {
         method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded" },
       });
-      if (posted.status !== 303) throw new Error(`sign-in answered ${posted.status}`);
+      if (posted.status !== 303) throw new Error(`the form answered ${posted.status}`);
       url = new URL(posted.headers.get("location"), node).toString();
+      if (url.startsWith(redirectUri)) return new URL(url);
       continue;
     }
     if (response.status !== 303 && response.status !== 302) {
@@ -128,13 +138,42 @@ async function flow(browser, index) {
   }
   latencies.push(performance.now() - started);
   byNode[front] += 1;
+  browser.refreshToken = json.refresh_token;
+}
+
+// One refresh grant: the browser's refresh token is spent and replaced by the new one.
+async function refresh(browser, index) {
+  const node = nodes[index % nodes.length];
+  if (!browser.refreshToken) {
+    // Lost after an error: a new flow (not measured) gets another, instead of spinning.
+    await flow(browser, index);
+    latencies.pop();
+    byNode[nodes[index % nodes.length]] -= 1;
+    return;
+  }
+  const started = performance.now();
+  requests += 1;
+  const token = await fetch(`${node}/token`, {
+    method: "POST",
+    headers: { authorization: basic, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: browser.refreshToken }),
+  });
+  const json = await token.json();
+  if (token.status !== 200 || json.access_token?.split(".").length !== 3 || !json.refresh_token) {
+    browser.refreshToken = undefined;
+    throw new Error(`refresh on ${node}: ${token.status} ${JSON.stringify(json).slice(0, 200)}`);
+  }
+  browser.refreshToken = json.refresh_token;
+  latencies.push(performance.now() - started);
+  byNode[node] += 1;
 }
 
 async function user(browser, id, deadline) {
   let index = id;
   while (performance.now() < deadline) {
     try {
-      await flow(browser, index);
+      if (mode === "refresh") await refresh(browser, index);
+      else await flow(browser, index);
     } catch (error) {
       fail(String(error.message ?? error));
     }

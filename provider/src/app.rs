@@ -9,14 +9,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::MatchedPath;
-use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::http::{HeaderValue, Request, StatusCode};
 use keys::KeySet;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::SetRequestIdLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -280,27 +280,17 @@ fn publish(
 /// The router with every endpoint, `/openapi.json` and Swagger UI at `/docs`, and the
 /// cross-cutting layers.
 pub fn router(state: AppState) -> Router {
-    // RFC 6797: an https issuer tells browsers to use nothing else for a year (not for
-    // subdomains: they may be other services).
-    let headers = Arc::new(SecurityHeaders::new(state.issuer.is_https()));
     let (api, part) = http::router().split_for_parts();
     let document = openapi::document::combine([part])
         .expect("the provider's part is the only part, so nothing can clash");
-    let mut router = api
+    let edge =
+        http::edge::EdgeLayer::new(http::edge::SecurityHeaders::new(state.issuer.is_https()));
+    let router = api
         .merge(http::docs::swagger_ui(document))
         .with_state(state);
-    // One layer for every security header: each layer is part of the service axum clones for
-    // every request, and six nested ones showed in the profile of /jwks under load.
-    router = router.layer(axum::middleware::map_response(
-        move |mut response: axum::response::Response| {
-            let headers = Arc::clone(&headers);
-            async move {
-                headers.apply(response.headers_mut());
-                response
-            }
-        },
-    ));
-    let request_id = HeaderName::from_static("x-request-id");
+    // Inside out: the body limit, the handler timeout, panics to 500s, then the edge (metrics,
+    // access line, request id echoed, security headers, so the timeout's 503 and a panic's 500
+    // carry them too), the request span, and the request id, set first so the span has it.
     router
         .layer(RequestBodyLimitLayer::new(64 * 1024))
         .layer(TimeoutLayer::with_status_code(
@@ -308,54 +298,12 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(30),
         ))
         .layer(CatchPanicLayer::new())
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(axum::middleware::from_fn(http::metrics::track))
+        .layer(edge)
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::new(
-            request_id,
+            http::edge::REQUEST_ID,
             SequentialRequestId::new(),
         ))
-}
-
-/// The headers every response carries unless the handler set its own: no sniffing, no
-/// framing, no referrer, a strict CSP, and HSTS for an https issuer.
-struct SecurityHeaders(Vec<(HeaderName, HeaderValue)>);
-
-impl SecurityHeaders {
-    fn new(https: bool) -> Self {
-        let mut headers = vec![
-            (
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ),
-            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-            (
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            ),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(
-                    "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-                ),
-            ),
-        ];
-        if https {
-            headers.push((
-                header::STRICT_TRANSPORT_SECURITY,
-                HeaderValue::from_static("max-age=31536000"),
-            ));
-        }
-        SecurityHeaders(headers)
-    }
-
-    fn apply(&self, target: &mut axum::http::HeaderMap) {
-        for (name, value) in &self.0 {
-            if !target.contains_key(name) {
-                target.insert(name.clone(), value.clone());
-            }
-        }
-    }
 }
 
 /// Request ids without a system call or a UUID per request: a random 32-bit prefix per
@@ -416,9 +364,10 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
     )
 }
 
-/// Every 30 s: applies the key-rotation schedule and reloads the keys when they changed (also
-/// picks up rotations made by other nodes or `provider keys rotate`); every 5 min: deletes
-/// expired sessions, codes and tokens and forgets idle rate-limit keys.
+/// Every second: folds latency samples into the metrics' histograms (bounded memory); every
+/// 30 s: applies the key-rotation schedule and reloads the keys when they changed (also picks
+/// up rotations made by other nodes or `provider keys rotate`); every 5 min: deletes expired
+/// sessions, codes and tokens and forgets idle rate-limit keys.
 fn spawn_maintenance(
     state: AppState,
     schedule: signing::Schedule,
@@ -428,8 +377,11 @@ fn spawn_maintenance(
     tokio::spawn(async move {
         let mut keys = tokio::time::interval(Duration::from_secs(30));
         let mut purge = tokio::time::interval(purge_interval);
+        let mut metrics = tokio::time::interval(crate::metrics::UPKEEP_INTERVAL);
+        metrics.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = metrics.tick() => crate::metrics::upkeep(),
                 _ = keys.tick() => {
                     if let Err(err) = refresh_keys(&state, &schedule).await {
                         tracing::warn!(error = %err, "key maintenance failed; keeping the current keys");
@@ -457,9 +409,14 @@ async fn purge_expired(state: &AppState) {
         }),
         batch: store::PurgePolicy::BATCH,
     };
+    let started = std::time::Instant::now();
     match state.store.maintenance.purge_expired(&policy).await {
         Ok(0) => {}
-        Ok(count) => tracing::debug!(count, "purged expired rows"),
+        Ok(count) => tracing::info!(
+            count,
+            elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "purged expired rows"
+        ),
         Err(err) => tracing::warn!(error = %err, "purging expired rows failed"),
     }
 }

@@ -355,6 +355,13 @@ impl RateLimits {
 }
 
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// Concurrent bcrypt verifications on a machine with `cores` cores: half of them (at least
+/// one), so a login flood leaves the other half to every other endpoint. Measured on 2 cores
+/// with one hash per core at a time, a flood of wrong passwords tripled `/jwks`'s p99.
+fn password_hash_concurrency(cores: usize) -> usize {
+    (cores / 2).max(1)
+}
 pub use crate::store::DEFAULT_DATABASE_URL;
 
 impl Config {
@@ -547,7 +554,9 @@ impl Config {
             allow_insecure_http,
             seed_demo_data: mode == Mode::Dev,
             lifetimes,
-            password_hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+            password_hash_concurrency: password_hash_concurrency(
+                std::thread::available_parallelism().map_or(1, usize::from),
+            ),
             refresh_grace_secs: args.refresh_grace.or(file.refresh_grace).unwrap_or(0),
             registration,
             key_rotation_interval,
@@ -875,6 +884,13 @@ mod tests {
                     .unwrap_err()
                     .contains("--registration-resources")
             );
+        }
+    }
+
+    #[test]
+    fn bcrypt_gets_half_the_cores() {
+        for (cores, hashes) in [(1, 1), (2, 1), (3, 1), (4, 2), (16, 8)] {
+            assert_eq!(password_hash_concurrency(cores), hashes, "{cores} cores");
         }
     }
 

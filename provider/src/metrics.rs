@@ -49,6 +49,21 @@ pub fn recorder() -> PrometheusHandle {
         .clone()
 }
 
+/// Folds the latency samples recorded since the last call into their histogram buckets.
+///
+/// The exporter keeps every histogram sample in memory until then: without upkeep a provider
+/// that is never scraped grows by about 20 bytes per request (3 MB per 160k requests measured).
+/// The maintenance task calls this every [`UPKEEP_INTERVAL`].
+pub fn upkeep() {
+    if let Some(handle) = RECORDER.get() {
+        handle.run_upkeep();
+    }
+}
+
+/// How often [`upkeep`] runs: at 100k requests per second, at most about a megabyte of samples
+/// waits for it.
+pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(1);
+
 /// One request answered.
 ///
 /// Labels are interned `&'static str`s (routes and methods are a small fixed set, statuses a

@@ -1,13 +1,9 @@
-//! `/metrics` (Prometheus text format) and the middleware that counts every request by its
-//! matched route and writes the access line (target `access`: request id, route, client id,
-//! status and latency, from the request span and this event).
-
-use std::time::Instant;
+//! `/metrics` (Prometheus text format). Requests are counted, and the access line written, by
+//! the edge layer (`http/edge.rs`).
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use keys::KeyStatus;
@@ -48,23 +44,4 @@ async fn get_metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
-}
-
-/// Counts the request under its matched route (a path with ids would make a series per id)
-/// and logs one access line.
-pub async fn track(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    // Cheap clones (the method is inline for the standard ones, the matched path an Arc).
-    let method = request.method().clone();
-    let matched = request.extensions().get::<MatchedPath>().cloned();
-    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let method = method.as_str();
-    let response = next.run(request).await;
-    let elapsed = started.elapsed();
-    let status = response.status().as_u16();
-    crate::metrics::request(route, method, status, elapsed);
-    #[allow(clippy::cast_precision_loss)] // a request's microseconds fit an f64 exactly
-    let latency_ms = elapsed.as_micros() as f64 / 1000.0;
-    tracing::info!(target: "access", status, latency_ms, "{method} {route}");
-    response
 }

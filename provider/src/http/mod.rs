@@ -10,6 +10,7 @@ pub mod device;
 pub mod discovery;
 pub mod docs;
 pub mod dpop;
+pub mod edge;
 pub mod end_session;
 pub mod error;
 pub mod extractors;
