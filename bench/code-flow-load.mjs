@@ -3,7 +3,7 @@
 //   node bench/code-flow-load.mjs --nodes http://127.0.0.1:8080,http://127.0.0.1:8081 \
 //     --users 16 --seconds 20 [--client demo-web:demo-web-secret]
 //     [--redirect-uri http://127.0.0.1:8082/callback] [--login alice:alice-password-2026]
-//     [--mode flows|refresh]
+//     [--mode flows|refresh] [--forwarded-for]
 //
 // Each virtual user signs in once (on the first node), then loops: /authorize on one node
 // (the SSO session answers with a code at once), the code redeemed at /token on the next
@@ -11,7 +11,9 @@
 // a JWT access token); anything else is an error. With `--mode refresh` each virtual user gets
 // one refresh token from its warm-up flow and then only rotates it (grant_type=refresh_token,
 // the old token swapped for the new one), so the latencies are the refresh grant's alone.
-// Prints one JSON line:
+// `--forwarded-for` gives each virtual user an address of its own (X-Forwarded-For, for a
+// provider started with --trusted-proxies 127.0.0.1/32), as real users behind a proxy have, so
+// the per-address rate limits count each user and not the load generator. Prints one JSON line:
 //   {"flows":N,"flows_per_s":R,"requests":M,"errors":E,"p50_ms":..,"p99_ms":..,"by_node":{..}}
 // Node 20+ (built-in fetch and crypto), no dependencies.
 import { createHash, randomBytes } from "node:crypto";
@@ -29,6 +31,7 @@ const [clientId, clientSecret] = (args.client ?? "demo-web:demo-web-secret").spl
 const redirectUri = args["redirect-uri"] ?? "http://127.0.0.1:8082/callback";
 const [username, password] = (args.login ?? "alice:alice-password-2026").split(":");
 const mode = args.mode ?? "flows";
+const forwardedFor = process.argv.includes("--forwarded-for");
 if (mode !== "flows" && mode !== "refresh") throw new Error(`--mode flows|refresh, not ${mode}`);
 const basic = "Basic " + Buffer.from(`${clientId}:${clientSecret}`).toString("base64");
 
@@ -47,7 +50,11 @@ function fail(message) {
 // A minimal cookie jar: name=value pairs from Set-Cookie, sent back to every node (they share
 // one issuer, as behind a load balancer).
 class Browser {
-  constructor() { this.cookies = new Map(); }
+  constructor(id) {
+    this.cookies = new Map();
+    this.address = forwardedFor ? `10.77.${Math.floor(id / 250)}.${(id % 250) + 1}` : undefined;
+  }
+  extra() { return this.address ? { "x-forwarded-for": this.address } : {}; }
   header() { return [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; "); }
   keep(response) {
     for (const line of response.headers.getSetCookie?.() ?? []) {
@@ -61,7 +68,7 @@ class Browser {
     const response = await fetch(url, {
       ...options,
       redirect: "manual",
-      headers: { ...(options.headers ?? {}), cookie: this.header() },
+      headers: { ...(options.headers ?? {}), ...this.extra(), cookie: this.header() },
     });
     this.keep(response);
     return response;
@@ -126,7 +133,7 @@ async function flow(browser, index) {
   requests += 1;
   const token = await fetch(`${back}/token`, {
     method: "POST",
-    headers: { authorization: basic, "content-type": "application/x-www-form-urlencoded" },
+    headers: { ...browser.extra(), authorization: basic, "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({
       grant_type: "authorization_code", code, redirect_uri: redirectUri,
       code_verifier: pkce.verifier,
@@ -155,7 +162,7 @@ async function refresh(browser, index) {
   requests += 1;
   const token = await fetch(`${node}/token`, {
     method: "POST",
-    headers: { authorization: basic, "content-type": "application/x-www-form-urlencoded" },
+    headers: { ...browser.extra(), authorization: basic, "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: browser.refreshToken }),
   });
   const json = await token.json();
@@ -183,7 +190,7 @@ async function user(browser, id, deadline) {
 
 // Warm-up: every virtual user signs in with one flow (bcrypt is the cost of a sign-in, not of
 // the flows measured after it). Its errors count; its flows and requests do not.
-const browsers = Array.from({ length: users }, () => new Browser());
+const browsers = Array.from({ length: users }, (_, id) => new Browser(id));
 await Promise.all(browsers.map((browser, id) => flow(browser, id).catch((error) => fail(String(error.message ?? error)))));
 latencies.length = 0;
 requests = 0;

@@ -18,7 +18,9 @@ for line in open(path, errors="replace"):
         event = json.loads(line)
     except ValueError:
         continue
-    fields = event.get("fields", {})
+    # The provider's JSON lines have the event's fields at the top level; other layouts nest
+    # them under "fields".
+    fields = event.get("fields", event)
     if fields.get("message") != "purged expired rows":
         continue
     at = datetime.datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00")).timestamp()

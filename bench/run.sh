@@ -141,7 +141,7 @@ for round in $(seq 1 "$ROUNDS"); do
   WRK_METHOD=POST WRK_BODY="grant_type=client_credentials&scope=api%3Aread&resource=http%3A%2F%2F127.0.0.1%3A8081" \
     WRK_AUTH="$BASIC" wrk -t1 -c "$CONNS" -d "${FLOW_SECONDS}s" -s "$KIT/wrk-oidc.lua" "$P/token" \
     | awk '/^RESULT/{print "cc", $2, $3, $4, $6 + $7}' >>"$WORK/flow.txt"
-  node bench/code-flow-load.mjs --nodes "$P" --users "$FLOW_USERS" --seconds "$FLOW_SECONDS" \
+  node bench/code-flow-load.mjs --nodes "$P" --users "$FLOW_USERS" --seconds "$FLOW_SECONDS" --forwarded-for \
     | python3 -c 'import json,sys; d=json.load(sys.stdin); print("flow", d["flows_per_s"], d["p50_ms"], d["p99_ms"], d["errors"])' \
     >>"$WORK/flow.txt" || echo "flow 0 0 0 1" >>"$WORK/flow.txt"
 done

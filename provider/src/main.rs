@@ -31,12 +31,13 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    provider::telemetry::init(config.mode, config.log_format);
+    let log = provider::telemetry::init(config.mode, config.log_format);
     // Start-up failures are the operator's to fix: one clear line, exit code 1.
     let running = match provider::start(config).await {
         Ok(running) => running,
         Err(error) => {
             tracing::error!(%error, "the provider could not start");
+            drop(log);
             eprintln!("provider: {error}");
             std::process::exit(1);
         }

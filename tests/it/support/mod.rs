@@ -154,10 +154,11 @@ pub async fn spawn(
     CRYPTO.call_once(|| {
         keys::install_crypto_provider();
         if std::env::var("TEST_LOG").is_ok_and(|value| value == "1") {
-            provider::telemetry::init(
+            // The guard lives as long as the test process.
+            std::mem::forget(provider::telemetry::init(
                 provider::config::Mode::Dev,
                 provider::config::LogFormat::Text,
-            );
+            ));
         }
     });
     let dir = tempfile::tempdir().expect("temporary directory");
