@@ -6,6 +6,7 @@ usage: bench/purge-window.py LABEL JSON_LOG STARTED_EPOCH_SECONDS
 Reads the provider's JSON log for "purged expired rows" and prints one line per purge:
 "purge LABEL rows=N elapsed_ms=M ended_s=E" where E is when the purge ended, in seconds after
 the measurement (warm-up sign-ins included) started; a purge that ended after 0 overlapped it.
+No line: nothing to purge, or the purge was still running when the provider was stopped.
 """
 import datetime
 import json
@@ -28,4 +29,4 @@ for line in open(path, errors="replace"):
           f"ended_s={at - started:.1f}")
     found = True
 if not found:
-    print(f"purge {label} rows=0 elapsed_ms=0 ended_s=0")
+    print(f"purge {label} none finished before the provider stopped")

@@ -19,6 +19,9 @@ use crate::config::{LogFormat, Mode};
 /// The tracing target of the educational narration.
 pub const FLOW: &str = "flow";
 
+/// Lines waiting for the writer thread at most; a logging thread waits when it is full.
+const LOG_QUEUE_LINES: usize = 4096;
+
 /// Keeps the log writer's thread running; dropping it writes out what is still buffered.
 /// Hold it until the process ends.
 #[must_use = "dropping the guard stops the log writer"]
@@ -51,6 +54,9 @@ pub fn init(mode: Mode, format: LogFormat) -> LogGuard {
     let registry = registry.with(otlp::layer());
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
+        // The queue is allocated up front (the default, 128k lines, is 4 MB); the writer thread
+        // drains it far faster than requests fill it.
+        .buffered_lines_limit(LOG_QUEUE_LINES)
         .thread_name("provider-log")
         .finish(std::io::BufWriter::new(std::io::stderr()));
     let installed = match format {
