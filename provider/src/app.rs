@@ -366,17 +366,28 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
 
 /// Every second: folds latency samples into the metrics' histograms (bounded memory); every
 /// 30 s: applies the key-rotation schedule and reloads the keys when they changed (also picks
-/// up rotations made by other nodes or `provider keys rotate`); every 5 min: deletes expired
-/// sessions, codes and tokens and forgets idle rate-limit keys.
+/// up rotations made by other nodes or `provider keys rotate`). Every 5 min, in a task of its
+/// own because a paced purge of a large backlog takes a while: deletes expired sessions, codes
+/// and tokens and forgets idle rate-limit keys.
 fn spawn_maintenance(
     state: AppState,
     schedule: signing::Schedule,
     purge_interval: Duration,
     mut stopping: watch::Receiver<bool>,
 ) {
+    let purge_state = state.clone();
+    let mut purge_stopping = stopping.clone();
+    tokio::spawn(async move {
+        let mut purge = tokio::time::interval(purge_interval);
+        loop {
+            tokio::select! {
+                _ = purge.tick() => purge_expired(&purge_state).await,
+                _ = purge_stopping.changed() => return,
+            }
+        }
+    });
     tokio::spawn(async move {
         let mut keys = tokio::time::interval(Duration::from_secs(30));
-        let mut purge = tokio::time::interval(purge_interval);
         let mut metrics = tokio::time::interval(crate::metrics::UPKEEP_INTERVAL);
         metrics.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -387,7 +398,6 @@ fn spawn_maintenance(
                         tracing::warn!(error = %err, "key maintenance failed; keeping the current keys");
                     }
                 }
-                _ = purge.tick() => purge_expired(&state).await,
                 _ = stopping.changed() => return,
             }
         }
