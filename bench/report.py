@@ -171,7 +171,7 @@ load = sh("cut -d' ' -f1-3 /proc/loadavg")
 print("# Benchmark report")
 print()
 print(f"- {date}, commit {commit}{dirty}, written by `bench/run.sh`")
-print(f"- machine: {sh('nproc')} cores,{cpu}; load average at the end {load}")
+print(f"- machine: {sh('nproc')} cores, {cpu}; load average at the end {load}")
 print("- load generators (wrk, node) run on the same cores as the servers; ratios are paired per "
       "round in this one run. Shared, noisy machine: compare ratios, not absolute numbers.")
 print()

@@ -64,6 +64,8 @@ cleanup() {
 }
 trap cleanup EXIT
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 # 1. Binaries.
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
@@ -79,16 +81,6 @@ RESOURCE="$ROOT/target/release/resource"
 CEILING="$LIMIT_TARGET/release/ceiling"
 RAW="$LIMIT_TARGET/release/perf-limit"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_ready() { # url log
-  for _ in $(seq 1 240); do
-    curl -sf "$1" >/dev/null 2>&1 && return 0
-    sleep 0.5
-  done
-  echo "$1 did not answer; log:" >&2
-  tail -n 30 "$2" >&2
-  exit 1
-}
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kb() { awk '/^VmHWM/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 

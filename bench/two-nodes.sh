@@ -10,6 +10,7 @@
 #   REDIS [redis://127.0.0.1:6379]                  keys live under a per-run issuer namespace
 #   SECONDS_EACH [15]  CONNS [32] (per node, client_credentials)  USERS [16] (code flow)
 #   PROVIDER [target/release/provider]              built with cargo when missing
+#   SHARED_DIR [../shared]                          the kit's wrk script (bench/wrk-oidc.lua)
 # Needs: wrk, node (20+), psql, redis-cli, curl.
 # The nodes run `provider dev` (demo clients and users, lab rate limits: one load generator on
 # one address would otherwise be rate-limited as an attacker would be) on the shared stores.
@@ -21,6 +22,7 @@ SECONDS_EACH="${SECONDS_EACH:-15}"
 CONNS="${CONNS:-32}"
 USERS="${USERS:-16}"
 PROVIDER="${PROVIDER:-target/release/provider}"
+SHARED="${SHARED_DIR:-../shared}"   # the benchmark kit's wrk script
 for tool in wrk node psql redis-cli curl; do
   command -v "$tool" >/dev/null || { echo "two-nodes.sh needs $tool" >&2; exit 2; }
 done
@@ -47,18 +49,13 @@ NODE_DATABASE="${DATABASE}${SEP}options=-c%20search_path%3D${SCHEMA}"
 export OIDC_KEY_ENCRYPTION_KEY
 OIDC_KEY_ENCRYPTION_KEY="$("$PROVIDER" keys new-kek)"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 start_node() { # name port
   "$PROVIDER" dev --bind "127.0.0.1:$2" --issuer "$ISSUER" --database "$NODE_DATABASE" \
     --redis "$REDIS" >"$WORK/$1.log" 2>&1 &
   PIDS+=($!)
-  for _ in $(seq 1 120); do
-    curl -sf "http://127.0.0.1:$2/readyz" >/dev/null && return 0
-    sleep 0.5
-  done
-  cat "$WORK/$1.log" >&2
-  echo "node $1 did not become ready" >&2
-  exit 1
+  wait_ready "http://127.0.0.1:$2/readyz" "$WORK/$1.log"
 }
 PORT_A="$(free_port)"; start_node a "$PORT_A"   # the first node creates the schema and keys
 PORT_B="$(free_port)"; start_node b "$PORT_B"
@@ -72,8 +69,8 @@ BODY="grant_type=client_credentials&scope=api%3Aread"
 check=$(curl -s -u demo-service:demo-service-secret -d "$BODY" "$B/token")
 case "$check" in *'"access_token"'*) ;; *) echo "client_credentials does not work: $check" >&2; exit 1 ;; esac
 wrk_node() { # url out
-  WRK_BODY="$BODY" WRK_AUTH="$BASIC" wrk -t1 -c "$CONNS" -d "${SECONDS_EACH}s" \
-    -s bench/wrk-token.lua "$1/token" | grep '^RESULT' >"$2"
+  WRK_METHOD=POST WRK_BODY="$BODY" WRK_AUTH="$BASIC" wrk -t1 -c "$CONNS" -d "${SECONDS_EACH}s" \
+    -s "$SHARED/bench/wrk-oidc.lua" "$1/token" | grep '^RESULT' >"$2"
 }
 wrk_node "$A" "$WORK/cc-a" & W1=$!
 wrk_node "$B" "$WORK/cc-b" & W2=$!

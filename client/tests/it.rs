@@ -484,10 +484,10 @@ async fn web_callback_refuses_a_foreign_state_and_a_missing_session() {
     stack.shutdown().await;
 }
 
-#[tokio::test]
-async fn walkthrough_runs_end_to_end_and_every_attack_is_refused_for_the_right_reason() {
-    init_logs();
-    let config = WalkthroughConfig {
+/// The walkthrough as demo-web and alice against in-process servers (no issuer given), no
+/// pauses, no colour.
+fn walkthrough_config(flow: Flow, attacks: bool) -> WalkthroughConfig {
+    WalkthroughConfig {
         issuer: None,
         resource: String::new(),
         registration: ClientRegistration {
@@ -501,9 +501,15 @@ async fn walkthrough_runs_end_to_end_and_every_attack_is_refused_for_the_right_r
         password: ClientSecret::new("alice-password-2026".into()),
         pause: false,
         colour: false,
-        attacks: true,
-        flow: Flow::Code,
-    };
+        attacks,
+        flow,
+    }
+}
+
+#[tokio::test]
+async fn walkthrough_runs_end_to_end_and_every_attack_is_refused_for_the_right_reason() {
+    init_logs();
+    let config = walkthrough_config(Flow::Code, true);
     let mut output = Vec::new();
     let report = client::walkthrough::run(config, &mut output).await.unwrap();
     let output = String::from_utf8(output).unwrap();
@@ -622,23 +628,7 @@ async fn the_other_flows_run_and_refuse_their_attacks() {
         ),
     ];
     for (flow, attacks, shown) in cases {
-        let config = WalkthroughConfig {
-            issuer: None,
-            resource: String::new(),
-            registration: ClientRegistration {
-                client_id: "demo-web".into(),
-                client_secret: Some(ClientSecret::new("demo-web-secret".into())),
-                redirect_uri: format!("{PUBLIC_URL}/callback"),
-                post_logout_redirect_uri: Some(format!("{PUBLIC_URL}/")),
-                scope: DEFAULT_SCOPE.into(),
-            },
-            username: "alice".into(),
-            password: ClientSecret::new("alice-password-2026".into()),
-            pause: false,
-            colour: false,
-            attacks: false,
-            flow,
-        };
+        let config = walkthrough_config(flow, false);
         let mut output = Vec::new();
         let report = client::walkthrough::run(config, &mut output).await.unwrap();
         let output = String::from_utf8(output).unwrap();

@@ -352,7 +352,7 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
         .map_or("-", MatchedPath::as_str);
     let request_id = request
         .headers()
-        .get("x-request-id")
+        .get(&http::edge::REQUEST_ID)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("-");
     tracing::info_span!(
