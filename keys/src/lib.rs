@@ -7,7 +7,8 @@
 //!   never re-parses a PEM (see [`SigningKey::sign`]);
 //! - exports the public JWKS (`kty`, `kid`, `alg`, `use: sig`; never a private member);
 //! - verifies compact JWS against its own keys with jsonwebtoken ([`KeySet::verify`]);
-//! - makes and checks RFC 9449 DPoP proofs ([`dpop`]).
+//! - makes and checks RFC 9449 DPoP proofs ([`dpop`]);
+//! - with the `jwe` feature, encrypts to a client's public key (RFC 7516, josekit): `jwe`.
 //!
 //! What it deliberately does not do: IO of any kind. Persisting keys (as PKCS#8 PEM text) and
 //! deciding when to rotate belong to the caller; this crate only turns bytes into keys and back.
@@ -17,6 +18,8 @@
 
 pub mod dpop;
 mod error;
+#[cfg(feature = "jwe")]
+pub mod jwe;
 mod jws;
 mod key;
 mod keyset;

@@ -120,6 +120,15 @@ pub struct AuthorizationRequestParams {
     #[param(nullable = false)]
     #[schema(nullable = false, example = "")]
     pub request_uri: Option<String>,
+    /// RFC 9101 §5.1: the whole request as a signed JWT (request object) by value, when the
+    /// provider advertises `request_parameter_supported`: signed RS256, ES256 or EdDSA with a
+    /// key the client registered (`jwks`/`jwks_uri`), `iss` = `client_id`, `aud` = the issuer,
+    /// `exp` at most an hour ahead. Only its claims count (§6.3); `client_id` must still be
+    /// sent alongside. Refused with `invalid_request_object` (shown, never redirected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(nullable = false)]
+    #[schema(nullable = false, example = "")]
+    pub request: Option<String>,
 }
 
 /// RFC 9126 §2.1 pushed authorization request (`application/x-www-form-urlencoded`): the
@@ -178,6 +187,12 @@ pub struct PushedAuthorizationRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = json!(crate::demo::API_RESOURCE))]
     pub resource: Option<String>,
+    /// RFC 9101 / RFC 9126 §3: the request as a signed request object (see `/authorize`);
+    /// then only its claims count and the parameters above are taken from it. Clients
+    /// registered with `require_signed_request_object` must use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "")]
+    pub request: Option<String>,
 }
 
 /// RFC 9126 §2.2 pushed authorization response. Sent with `Cache-Control: no-store`.

@@ -90,8 +90,31 @@ pub struct DiscoveryDocument {
     pub authorization_response_iss_parameter_supported: bool,
     /// OIDC Discovery: `claims` request parameter (not supported).
     pub claims_parameter_supported: bool,
-    /// OIDC Discovery: `request` parameter (not supported).
+    /// OIDC Discovery: `request` parameter (RFC 9101 signed request objects by value, when
+    /// enabled).
     pub request_parameter_supported: bool,
+    /// OIDC Discovery / RFC 9101 §10.1: the algorithms request objects may be signed with
+    /// (only when request objects are enabled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_object_signing_alg_values_supported: Option<Vec<String>>,
+    /// RFC 9101 §10.5: every client must use signed request objects (per-client otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_signed_request_object: Option<bool>,
+    /// OIDC Discovery: JWE `alg` values for ID tokens (only when encrypted responses are on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token_encryption_alg_values_supported: Option<Vec<String>>,
+    /// OIDC Discovery: JWE `enc` values for ID tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token_encryption_enc_values_supported: Option<Vec<String>>,
+    /// OIDC Discovery: JWS algorithms of signed UserInfo responses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_signing_alg_values_supported: Option<Vec<String>>,
+    /// OIDC Discovery: JWE `alg` values for UserInfo responses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_encryption_alg_values_supported: Option<Vec<String>>,
+    /// OIDC Discovery: JWE `enc` values for UserInfo responses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_encryption_enc_values_supported: Option<Vec<String>>,
     /// OIDC Discovery: `request_uri` parameter outside PAR (not supported).
     pub request_uri_parameter_supported: bool,
 }

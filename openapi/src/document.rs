@@ -635,6 +635,8 @@ fn merge_responses(
                                     }
                                 }
                             }
+                            // Sorted, whatever serde_json's `preserve_order` (josekit turns it on).
+                            members.sort_keys();
                             Value::Object(members)
                         }
                         _ if left.get(key) == right.get(key) => {

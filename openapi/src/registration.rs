@@ -169,6 +169,42 @@ pub struct ClientMetadataRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub dpop_bound_access_tokens: Option<bool>,
+    /// RFC 9101 §10.5 / OIDC Registration §2: request objects of this client are signed with
+    /// this algorithm (`RS256`, `ES256` or `EdDSA`; `none` is refused). Needs `jwks` or
+    /// `jwks_uri`, and request objects enabled (see `request_parameter_supported`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "ES256")]
+    pub request_object_signing_alg: Option<String>,
+    /// RFC 9101 §10.5: every authorization request of this client must be a signed request
+    /// object (`request` at `/authorize` or `/par`). Default `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub require_signed_request_object: Option<bool>,
+    /// OIDC Registration §2: ID tokens are encrypted to the client (JWE `RSA-OAEP-256` or
+    /// `ECDH-ES`) with a key from its `jwks`/`jwks_uri` (RSA, or EC P-256; `use` absent or
+    /// `enc`). Only when `id_token_encryption_alg_values_supported` is advertised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "RSA-OAEP-256")]
+    pub id_token_encrypted_response_alg: Option<String>,
+    /// JWE `enc` of ID tokens: `A128CBC-HS256` (default), `A128GCM` or `A256GCM`; needs the
+    /// `alg` above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "A256GCM")]
+    pub id_token_encrypted_response_enc: Option<String>,
+    /// OIDC Core §5.3.2: UserInfo answers as a JWT (`application/jwt`) signed with this
+    /// algorithm (`RS256`, `ES256` or `EdDSA`), with `iss` and `aud`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "ES256")]
+    pub userinfo_signed_response_alg: Option<String>,
+    /// UserInfo answers encrypted to the client (as for ID tokens); nested in a signature when
+    /// `userinfo_signed_response_alg` is set too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "ECDH-ES")]
+    pub userinfo_encrypted_response_alg: Option<String>,
+    /// JWE `enc` of UserInfo answers (default `A128CBC-HS256`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "A128GCM")]
+    pub userinfo_encrypted_response_enc: Option<String>,
 }
 
 /// RFC 7592 §2.2 update request: the complete metadata (it replaces the old), repeating the
@@ -217,6 +253,34 @@ pub struct ClientInformation {
     pub jwks_uri: Option<String>,
     /// RFC 9449 §5.2: the client always uses DPoP.
     pub dpop_bound_access_tokens: bool,
+    /// RFC 9101 §10.5: the algorithm of the client's request objects, when registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub request_object_signing_alg: Option<String>,
+    /// RFC 9101 §10.5: present (`true`) when the client must send signed request objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub require_signed_request_object: Option<bool>,
+    /// OIDC Registration §2: JWE `alg` of ID tokens, when registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub id_token_encrypted_response_alg: Option<String>,
+    /// JWE `enc` of ID tokens, when registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub id_token_encrypted_response_enc: Option<String>,
+    /// Signature algorithm of UserInfo answers, when registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub userinfo_signed_response_alg: Option<String>,
+    /// JWE `alg` of UserInfo answers, when registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub userinfo_encrypted_response_alg: Option<String>,
+    /// JWE `enc` of UserInfo answers, when registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub userinfo_encrypted_response_enc: Option<String>,
     /// RFC 7592 §3: the client configuration endpoint of this client.
     pub registration_client_uri: String,
     /// Registration only: issue time (seconds since the epoch).

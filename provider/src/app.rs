@@ -119,6 +119,7 @@ pub async fn start_with(
         &config.registration,
         &every_scope(&registry),
         config.client_metadata_documents,
+        config.features,
     )?;
     let secret = ServerSecret::load(store.keys.as_ref(), environment.random.bytes32(), now).await?;
     let cluster = Arc::new(connect_cluster(&config, &issuer)?);
@@ -254,6 +255,7 @@ fn publish(
     registration: &RegistrationPolicy,
     scopes: &ScopeSet,
     client_metadata_documents: bool,
+    features: crate::protocol::types::Features,
 ) -> Result<Published, Error> {
     let discovery = http::discovery::document(
         issuer,
@@ -261,6 +263,7 @@ fn publish(
         registration,
         scopes,
         client_metadata_documents,
+        features,
     );
     let discovery_json = Bytes::from(
         serde_json::to_vec(&discovery)
@@ -450,6 +453,7 @@ pub async fn refresh_keys(state: &AppState, schedule: &signing::Schedule) -> Res
             &state.registration,
             &scopes,
             state.client_metadata_documents,
+            state.features,
         )?);
         tracing::info!(target: "flow", "keys: key set changed; JWKS and discovery re-published");
     }

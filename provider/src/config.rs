@@ -122,6 +122,17 @@ pub struct CommonArgs {
     /// serve mode off].
     #[arg(long, env = "OIDC_CLIENT_METADATA_DOCUMENTS", num_args = 0..=1, default_missing_value = "true")]
     pub client_metadata_documents: Option<bool>,
+    /// Accept signed request objects (RFC 9101 JAR: `request` by value at /authorize and
+    /// /par) and let clients register `request_object_signing_alg` and
+    /// `require_signed_request_object` [default: dev mode on, serve mode off].
+    #[arg(long, env = "OIDC_REQUEST_OBJECTS", num_args = 0..=1, default_missing_value = "true")]
+    pub request_objects: Option<bool>,
+    /// Sign and encrypt responses for clients that register for it: signed UserInfo
+    /// (`userinfo_signed_response_alg`), and ID tokens and UserInfo encrypted to the client's
+    /// key (`id_token_encrypted_response_alg/enc`, `userinfo_encrypted_response_alg/enc`;
+    /// RSA-OAEP-256 or ECDH-ES) [default: dev mode on, serve mode off].
+    #[arg(long, env = "OIDC_ENCRYPTED_RESPONSES", num_args = 0..=1, default_missing_value = "true")]
+    pub encrypted_responses: Option<bool>,
     /// Require a server nonce in DPoP proofs (RFC 9449 §8): the first proof of a client is
     /// answered `use_dpop_nonce` with the nonce to use [default: false].
     #[arg(long, env = "OIDC_DPOP_REQUIRE_NONCE", num_args = 0..=1, default_missing_value = "true")]
@@ -195,6 +206,8 @@ struct FileConfig {
     registration_resources: Option<Vec<String>>,
     dpop_require_nonce: Option<bool>,
     client_metadata_documents: Option<bool>,
+    request_objects: Option<bool>,
+    encrypted_responses: Option<bool>,
     /// `[[resources]]`: resource servers this provider issues tokens for.
     #[serde(default)]
     resources: Vec<crate::protocol::resource::ResourceServer>,
@@ -285,6 +298,8 @@ pub struct Config {
     pub dpop_require_nonce: bool,
     /// Client ID Metadata Documents accepted.
     pub client_metadata_documents: bool,
+    /// Optional protocol features that are on.
+    pub features: crate::protocol::types::Features,
     /// Grants dynamically registered clients may have (`None`: the mode's default).
     pub registration_grant_types: Option<Vec<crate::protocol::client::GrantType>>,
     /// Scopes dynamically registered clients may have (`None`: the mode's default).
@@ -570,6 +585,16 @@ impl Config {
                 .client_metadata_documents
                 .or(file.client_metadata_documents)
                 .unwrap_or(mode == Mode::Dev),
+            features: crate::protocol::types::Features {
+                request_objects: args
+                    .request_objects
+                    .or(file.request_objects)
+                    .unwrap_or(mode == Mode::Dev),
+                encrypted_responses: args
+                    .encrypted_responses
+                    .or(file.encrypted_responses)
+                    .unwrap_or(mode == Mode::Dev),
+            },
             registration_grant_types,
             registration_scopes,
             redis_url: args
@@ -616,6 +641,7 @@ impl Config {
             grant_types: self.registration_grant_types.clone(),
             scopes: self.registration_scopes.clone(),
             resources: self.registration_resources.clone(),
+            features: self.features,
         }
     }
 
@@ -637,6 +663,7 @@ impl Config {
             resources: Vec::new(),
             dpop_require_nonce: false,
             client_metadata_documents: true,
+            features: crate::protocol::types::Features::ALL,
             registration_grant_types: None,
             registration_scopes: None,
             redis_url: None,

@@ -94,6 +94,8 @@ pub struct Shared {
     pub dpop_require_nonce: bool,
     /// Client ID Metadata Documents: an https `client_id` names its metadata document.
     pub client_metadata_documents: bool,
+    /// Optional protocol features that are on.
+    pub features: crate::protocol::types::Features,
     /// Counters and change broadcasts shared with the other nodes (or kept in this one).
     pub cluster: Arc<Cluster>,
     /// Requests per client address on the endpoints that create state.
@@ -136,6 +138,7 @@ impl Shared {
             }),
             dpop_require_nonce: config.dpop_require_nonce,
             client_metadata_documents: config.client_metadata_documents,
+            features: config.features,
             issuer,
             lifetimes: config.lifetimes,
             store,

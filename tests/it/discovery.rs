@@ -130,8 +130,9 @@ async fn metadata_documents_are_identical_and_complete() {
     for method in ["client_secret_basic", "client_secret_post", "none"] {
         assert!(auth_methods.contains(&method), "{auth_methods:?}");
     }
-    // We refuse request objects, so we must not advertise them.
-    assert_ne!(doc["request_parameter_supported"], true);
+    // Request objects by value (RFC 9101) are on in dev mode; by reference only through PAR.
+    assert_eq!(doc["request_parameter_supported"], true);
+    assert_eq!(doc["request_uri_parameter_supported"], false);
 }
 
 #[tokio::test]

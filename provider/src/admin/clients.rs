@@ -80,6 +80,9 @@ pub async fn add(
         jwks: None,
         jwks_uri: args.jwks_uri,
         dpop_bound_access_tokens: None,
+        request_object_signing_alg: None,
+        require_signed_request_object: None,
+        ..RegistrationRequest::default()
     };
     let registry = Registry::new("", admin.stores.resources.resources().await?);
     if let Some(unknown) = args

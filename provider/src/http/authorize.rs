@@ -19,6 +19,7 @@ use crate::http::extractors::{ClientIp, PageForm, QueryParams};
 use crate::http::limits::Limited;
 use crate::http::own_tokens::verify_own_id_token;
 use crate::http::paths;
+use crate::http::request_object;
 use crate::http::session::current_session;
 use crate::protocol::authorize::{
     InteractionProgress, RequestSource, error_redirect, validate_authorize,
@@ -138,6 +139,14 @@ async fn authorize(
     let client = match params.single("client_id")? {
         Some(client_id) => state.client(client_id).await?,
         None => None,
+    };
+    // RFC 9101: a signed request object's claims replace the parameters (checked before the
+    // redirect URI inside it is trusted, so its errors are shown, never redirected).
+    let (params, signed) = request_object::resolve(state, params, client.as_ref()).await?;
+    let source = if signed {
+        RequestSource::Object
+    } else {
+        source
     };
     // Stage one: until client_id and redirect_uri are valid, errors are shown, never redirected.
     let redirect_uri = validate_client_redirect(&params, client.as_ref()).inspect_err(|error| {

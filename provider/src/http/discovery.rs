@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use keys::KeySet;
+use keys::jwe::{ContentEncryption, KeyManagement};
 use openapi::document::tags;
 use openapi::{DiscoveryDocument, Jwks};
 use utoipa_axum::router::OpenApiRouter;
@@ -15,8 +16,9 @@ use crate::http::paths;
 use crate::http::responses::json_document;
 use crate::protocol::client::{GrantType, TokenEndpointAuthMethod};
 use crate::protocol::client_assertion::ASSERTION_ALGORITHMS;
+use crate::protocol::request_object;
 use crate::protocol::scope::ScopeSet;
-use crate::protocol::types::Issuer;
+use crate::protocol::types::{Features, Issuer};
 use crate::state::AppState;
 
 /// Routes of this module. The stylesheet is not an API operation (see `docs::UNDOCUMENTED`).
@@ -35,11 +37,30 @@ pub fn document(
     registration: &RegistrationPolicy,
     scopes: &ScopeSet,
     client_metadata_documents: bool,
+    features: Features,
 ) -> DiscoveryDocument {
     let strings = |items: &[&str]| {
         items
             .iter()
             .map(|item| (*item).to_owned())
+            .collect::<Vec<_>>()
+    };
+    let id_token_algs: Vec<String> = keys
+        .active_algorithms()
+        .iter()
+        .map(|alg| alg.as_str().to_owned())
+        .collect();
+    let encryption = features.encrypted_responses;
+    let jwe_algs = || {
+        KeyManagement::ALL
+            .iter()
+            .map(|alg| alg.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let jwe_encs = || {
+        ContentEncryption::ALL
+            .iter()
+            .map(|enc| enc.as_str().to_owned())
             .collect::<Vec<_>>()
     };
     DiscoveryDocument {
@@ -64,11 +85,7 @@ pub fn document(
             .map(|grant| grant.as_str().to_owned())
             .collect(),
         subject_types_supported: strings(&["public"]),
-        id_token_signing_alg_values_supported: keys
-            .active_algorithms()
-            .iter()
-            .map(|alg| alg.as_str().to_owned())
-            .collect(),
+        id_token_signing_alg_values_supported: id_token_algs.clone(),
         token_endpoint_auth_methods_supported: auth_methods(|_| true),
         token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS
             .iter()
@@ -102,7 +119,16 @@ pub fn document(
         prompt_values_supported: strings(&["none", "login", "consent", "select_account"]),
         authorization_response_iss_parameter_supported: true,
         claims_parameter_supported: false,
-        request_parameter_supported: false,
+        request_parameter_supported: features.request_objects,
+        request_object_signing_alg_values_supported: features
+            .request_objects
+            .then(|| strings(&request_object::ALGORITHMS)),
+        require_signed_request_object: features.request_objects.then_some(false),
+        id_token_encryption_alg_values_supported: encryption.then(jwe_algs),
+        id_token_encryption_enc_values_supported: encryption.then(jwe_encs),
+        userinfo_signing_alg_values_supported: encryption.then(|| id_token_algs.clone()),
+        userinfo_encryption_alg_values_supported: encryption.then(jwe_algs),
+        userinfo_encryption_enc_values_supported: encryption.then(jwe_encs),
         request_uri_parameter_supported: false,
     }
 }

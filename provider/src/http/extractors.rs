@@ -278,7 +278,16 @@ async fn authenticate_assertion(
     let client_id = client.client_id.as_str();
     let verified = match client.metadata.token_endpoint_auth_method {
         TokenEndpointAuthMethod::PrivateKeyJwt => {
-            let jwks = client_jwks(state, &client).await?;
+            let jwks = crate::http::client_keys::client_jwks(state, &client)
+                .await
+                .map_err(|_| {
+                    ClientAuthError::new(
+                        OAuthError::invalid_client(
+                            "the client's registered keys could not be read",
+                        ),
+                        false,
+                    )
+                })?;
             let verified = verify(
                 assertion,
                 client_id,
@@ -333,38 +342,6 @@ async fn authenticate_assertion(
         ));
     }
     Ok(client)
-}
-
-/// The client's registered public keys: inline, or fetched from its `jwks_uri` (cached).
-async fn client_jwks<'c>(
-    state: &AppState,
-    client: &'c RegisteredClient,
-) -> Result<std::borrow::Cow<'c, keys::JwkSet>, ClientAuthError> {
-    let refuse = |description: String| {
-        tracing::info!(target: FLOW, "client keys: {description}");
-        ClientAuthError::new(
-            OAuthError::invalid_client("the client's registered keys could not be read"),
-            false,
-        )
-    };
-    if let Some(jwks) = &client.metadata.jwks {
-        return Ok(std::borrow::Cow::Borrowed(jwks));
-    }
-    let uri = client
-        .metadata
-        .jwks_uri
-        .as_deref()
-        .ok_or_else(|| refuse("no jwks and no jwks_uri".into()))?;
-    let value = state
-        .fetcher
-        .json(uri, 64 * 1024)
-        .await
-        .map_err(|error| refuse(format!("{uri}: {error}")))?;
-    let jwks: keys::JwkSet = serde_json::from_value((*value).clone())
-        .map_err(|_| refuse(format!("{uri}: not a JWK Set")))?;
-    crate::protocol::client_assertion::check_client_jwks(&jwks)
-        .map_err(|reason| refuse(format!("{uri}: {reason}")))?;
-    Ok(std::borrow::Cow::Owned(jwks))
 }
 
 /// The access token of a UserInfo request: the RFC 6750 §2.1 `Authorization: Bearer` header

@@ -4,6 +4,7 @@
 //! **Invariant:** only this module (and `app.rs`) knows axum.
 
 pub mod authorize;
+pub mod client_keys;
 pub mod code_flow;
 pub mod cookies;
 pub mod device;
@@ -24,6 +25,7 @@ pub mod own_tokens;
 pub mod par;
 pub mod paths;
 pub mod register;
+pub mod request_object;
 pub mod responses;
 pub mod session;
 pub mod token;

@@ -15,6 +15,7 @@ use crate::http::error::ApiError;
 use crate::http::extractors::{ClientForm, ClientIp};
 use crate::http::limits::Limited;
 use crate::http::paths;
+use crate::http::request_object;
 use crate::http::responses::no_store_json_with;
 use crate::protocol::OAuthError;
 use crate::protocol::authorize::{RequestSource, validate_authorize, validate_client_redirect};
@@ -68,6 +69,18 @@ async fn post_par(
     ClientForm { client, params }: ClientForm,
 ) -> Result<Response, ApiError> {
     Limited::Par.check(&state, ip).await?;
+    if params.contains("request_uri") {
+        return Err(ApiError::OAuth(OAuthError::invalid_request(
+            "request_uri must not be pushed (RFC 9126 §2.1)",
+        )));
+    }
+    // RFC 9126 §3: a pushed request object is verified now; its claims are what is stored.
+    let (params, signed) = request_object::resolve(&state, params, Some(&client)).await?;
+    if client.metadata.require_signed_request_object && !signed {
+        return Err(ApiError::OAuth(OAuthError::invalid_request(
+            "this client must push its authorization requests as signed request objects (RFC 9101 §10.5)",
+        )));
+    }
     // RFC 9449 §10.1: a DPoP proof at PAR binds the code to its key, as dpop_jkt would.
     let proof = dpop::check(&state, &headers, "POST", paths::PAR, None)
         .await
@@ -85,11 +98,6 @@ async fn post_par(
             ),
             nonce: dpop::current_nonce(&state),
         });
-    }
-    if params.contains("request_uri") {
-        return Err(ApiError::OAuth(OAuthError::invalid_request(
-            "request_uri must not be pushed (RFC 9126 §2.1)",
-        )));
     }
     let redirect_uri = validate_client_redirect(&params, Some(&client))?;
     // id_token_hint in a pushed request is not supported: it would need the user's browser.

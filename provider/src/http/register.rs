@@ -200,6 +200,49 @@ fn metadata_json(client_id: &ClientId, metadata: &ClientMetadata) -> Value {
     if let Some(jwks_uri) = &metadata.jwks_uri {
         body["jwks_uri"] = json!(jwks_uri);
     }
+    if let Some(alg) = metadata.request_object_signing_alg {
+        body["request_object_signing_alg"] = json!(alg);
+    }
+    if metadata.require_signed_request_object {
+        body["require_signed_request_object"] = json!(true);
+    }
+    let optional = [
+        (
+            "id_token_encrypted_response_alg",
+            metadata
+                .id_token_encrypted_response_alg
+                .map(|alg| alg.as_str()),
+        ),
+        (
+            "id_token_encrypted_response_enc",
+            metadata
+                .id_token_encrypted_response_enc
+                .map(|enc| enc.as_str()),
+        ),
+        (
+            "userinfo_signed_response_alg",
+            metadata
+                .userinfo_signed_response_alg
+                .map(|alg| alg.as_str()),
+        ),
+        (
+            "userinfo_encrypted_response_alg",
+            metadata
+                .userinfo_encrypted_response_alg
+                .map(|alg| alg.as_str()),
+        ),
+        (
+            "userinfo_encrypted_response_enc",
+            metadata
+                .userinfo_encrypted_response_enc
+                .map(|enc| enc.as_str()),
+        ),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            body[name] = json!(value);
+        }
+    }
     body
 }
 

@@ -16,6 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::Error;
+use crate::http::client_keys::encryption_key;
 use crate::http::dpop;
 use crate::http::error::ApiError;
 use crate::http::extractors::ClientForm;
@@ -138,6 +139,24 @@ async fn post_token(
         TokenRequest::RefreshToken(request) => request.dpop_jkt.clone_from(&dpop_jkt),
         _ => {}
     }
+    // OIDC Core §10.2: the key an ID token is encrypted to is found before anything is
+    // consumed, so a client whose keys cannot be read loses no code or refresh token.
+    let id_token_recipient = match client.id_token_encryption() {
+        Some((alg, enc))
+            if !matches!(
+                grant_type,
+                GrantType::ClientCredentials | GrantType::TokenExchange
+            ) =>
+        {
+            let key = encryption_key(&state, &client, alg).await.map_err(|_| {
+                OAuthError::invalid_request(
+                    "the ID token cannot be encrypted: the client's registered keys hold no usable encryption key",
+                )
+            })?;
+            Some((key, alg, enc))
+        }
+        _ => None,
+    };
     let now = state.now();
     let store = &state.store;
     let registry = state.resources.get().await?;
@@ -251,8 +270,17 @@ async fn post_token(
         lifetimes: &state.lifetimes,
     };
     let random = state.issuance_randomness();
-    let minted = issuance::mint(issue, &client, &context, random, now)
+    let mut minted = issuance::mint(issue, &client, &context, random, now)
         .map_err(|error| Error::internal("minting tokens", error))?;
+    if let (Some((key, alg, enc)), Some(id_token)) =
+        (&id_token_recipient, minted.response.id_token.as_deref())
+    {
+        // RFC 7519 §5.2: a nested JWT, signed then encrypted.
+        let encrypted = keys::jwe::encrypt(id_token.as_bytes(), Some("JWT"), key, *alg, *enc)
+            .map_err(|error| Error::internal("encrypting the ID token", error))?;
+        tracing::info!(target: FLOW, "token: ID token signed, then encrypted to the client's key ({}, {}; OIDC Core §10.2)", alg.as_str(), enc.as_str());
+        minted.response.id_token = Some(encrypted);
+    }
     persist(&state, &client, &minted, now).await?;
     if let Some(detail) = exchanged {
         // Every exchange is audited (RFC 8693 leaves the trail to the server).

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use openapi::document::tags;
 use openapi::responses::{BearerUnauthorized, InsufficientScope, ServerError};
@@ -10,6 +10,10 @@ use openapi::{ErrorBody, UserInfo, UserInfoForm};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use keys::jwe::{ContentEncryption, KeyManagement};
+
+use crate::Error;
+use crate::http::client_keys::encryption_key;
 use crate::http::dpop;
 use crate::http::error::BearerError;
 use crate::http::extractors::BearerToken;
@@ -17,6 +21,7 @@ use crate::http::own_tokens::{NotOurAccessToken, standing, verify_own_access_tok
 use crate::http::paths;
 use crate::http::responses::{cross_origin_api, no_store};
 use crate::protocol::claims::{UserProfile, check_userinfo_access, userinfo_claims};
+use crate::protocol::client::RegisteredClient;
 use crate::protocol::types::Subject;
 use crate::protocol::{ErrorCode, OAuthError};
 use crate::state::AppState;
@@ -40,7 +45,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = tags::USERINFO,
     security(("access_token" = []), ("oauth2" = ["openid"])),
     responses(
-        (status = 200, description = "The claims the token's scopes release.", body = UserInfo, headers(
+        (status = 200, description = USERINFO_OK, content(
+            (UserInfo = "application/json"),
+            (String = "application/jwt", example = "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIuLi4ifQ.c2ln"),
+        ), headers(
             ("Cache-Control" = String, description = "`no-store`"),
         )),
         (status = 400, description = USERINFO_BAD_REQUEST, body = ErrorBody, headers(
@@ -71,7 +79,10 @@ async fn get_userinfo(
     request_body(content = Option<UserInfoForm>, content_type = "application/x-www-form-urlencoded", example = json!({})),
     security(("access_token" = []), ("oauth2" = ["openid"]), ()),
     responses(
-        (status = 200, description = "The claims the token's scopes release.", body = UserInfo, headers(
+        (status = 200, description = USERINFO_OK, content(
+            (UserInfo = "application/json"),
+            (String = "application/jwt", example = "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIuLi4ifQ.c2ln"),
+        ), headers(
             ("Cache-Control" = String, description = "`no-store`"),
         )),
         (status = 400, description = USERINFO_BAD_REQUEST, body = ErrorBody, headers(
@@ -90,6 +101,11 @@ async fn post_userinfo(
 ) -> Result<Response, BearerError> {
     userinfo(&state, &token, dpop.then_some((&headers, "POST"))).await
 }
+
+const USERINFO_OK: &str = "The claims the token's scopes release: JSON, or (OIDC Core \
+    §5.3.2) `application/jwt` for a client that registered `userinfo_signed_response_alg` (a JWT \
+    signed by the provider, with `iss` and `aud`) or `userinfo_encrypted_response_alg` (a JWE to \
+    the client's key, nesting the signed JWT when both are set).";
 
 const USERINFO_BAD_REQUEST: &str = "RFC 6750 §3.1 `invalid_request`: a malformed \
     `Authorization` header, two `Authorization` headers, a scheme other than Bearer, a repeated \
@@ -160,9 +176,70 @@ async fn userinfo(
     let released = userinfo_claims(&profile, &scope);
     tracing::info!(target: FLOW, "userinfo: token verified offline (signature, iss, exp, not revoked); released {:?} for scope \"{scope}\" (OIDC Core §5.4)",
         released.keys().collect::<Vec<_>>());
-    let mut response = Json(released).into_response();
+    let client = state.client(claims.client_id.as_str()).await?;
+    let signed = client
+        .as_ref()
+        .and_then(|client| client.metadata.userinfo_signed_response_alg);
+    let encrypted = client
+        .as_ref()
+        .and_then(RegisteredClient::userinfo_encryption);
+    let mut response = match (client, signed.is_some() || encrypted.is_some()) {
+        (Some(client), true) => {
+            let jwt = protected_userinfo(state, &client, released, signed, encrypted).await?;
+            ([(header::CONTENT_TYPE, "application/jwt")], jwt).into_response()
+        }
+        _ => Json(released).into_response(),
+    };
     no_store(&mut response);
     Ok(response)
+}
+
+/// OIDC Core §5.3.2: UserInfo as a JWT signed by the provider (with `iss` and `aud`), then
+/// encrypted to the client's key (nested, `cty: JWT`), or only one of the two.
+async fn protected_userinfo(
+    state: &AppState,
+    client: &RegisteredClient,
+    mut released: serde_json::Map<String, serde_json::Value>,
+    signed: Option<keys::SigningAlg>,
+    encrypted: Option<(KeyManagement, ContentEncryption)>,
+) -> Result<String, BearerError> {
+    let (payload, content_type) = match signed {
+        Some(alg) => {
+            released.insert("iss".into(), state.issuer.as_str().into());
+            released.insert("aud".into(), client.client_id.as_str().into());
+            let published = state.published();
+            let key = published.keys.active(alg).ok_or_else(|| {
+                Error::internal(
+                    "signing UserInfo",
+                    format!("no active {} key", alg.as_str()),
+                )
+            })?;
+            let jwt = key
+                .sign("JWT", &released)
+                .map_err(|error| Error::internal("signing UserInfo", error))?;
+            (jwt.into_bytes(), Some("JWT"))
+        }
+        None => (
+            serde_json::to_vec(&released)
+                .map_err(|error| Error::internal("serialising UserInfo", error))?,
+            None,
+        ),
+    };
+    let Some((alg, enc)) = encrypted else {
+        tracing::info!(target: FLOW, "userinfo: answered as a signed JWT (application/jwt, OIDC Core §5.3.2)");
+        return String::from_utf8(payload)
+            .map_err(|error| Error::internal("signing UserInfo", error).into());
+    };
+    let key = encryption_key(state, client, alg).await.map_err(|_| {
+        BearerError::OAuth(OAuthError::invalid_request(
+            "UserInfo cannot be encrypted: the client's registered keys hold no usable encryption key",
+        ))
+    })?;
+    let jwe = keys::jwe::encrypt(&payload, content_type, &key, alg, enc)
+        .map_err(|error| Error::internal("encrypting UserInfo", error))?;
+    tracing::info!(target: FLOW, "userinfo: answered {}encrypted to the client's key ({}, {}; OIDC Core §5.3.2)",
+        if signed.is_some() { "signed, then " } else { "" }, alg.as_str(), enc.as_str());
+    Ok(jwe)
 }
 
 #[cfg(test)]

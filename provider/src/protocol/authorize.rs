@@ -126,6 +126,9 @@ pub fn validate_client_redirect(
 pub enum RequestSource {
     /// In the browser's query string or form body.
     Direct,
+    /// A signed request object (RFC 9101) passed by value, verified: its claims are the
+    /// parameters.
+    Object,
     /// Pushed by the authenticated client first (RFC 9126), or being pushed now.
     Pushed,
 }
@@ -143,7 +146,7 @@ pub fn validate_authorize(
     source: RequestSource,
     verify_id_token_hint: impl FnOnce(&str) -> Result<Subject, OAuthError>,
 ) -> Result<AuthorizationRequest, OAuthError> {
-    if client.metadata.require_pushed_authorization_requests && source == RequestSource::Direct {
+    if client.metadata.require_pushed_authorization_requests && source != RequestSource::Pushed {
         return Err(OAuthError::invalid_request(
             "this client must push its authorization requests (RFC 9126 §6)",
         ));
@@ -152,6 +155,12 @@ pub fn validate_authorize(
         return Err(OAuthError::new(
             ErrorCode::RequestNotSupported,
             "request objects are not supported; send plain parameters or use PAR",
+        ));
+    }
+    // A pushed request was held to this when it was pushed (`/par` checks it).
+    if client.metadata.require_signed_request_object && source == RequestSource::Direct {
+        return Err(OAuthError::invalid_request(
+            "this client must send its authorization requests as signed request objects (RFC 9101 §10.5)",
         ));
     }
     match params.single("response_type")? {
@@ -452,6 +461,33 @@ mod tests {
             RequestSource::Direct,
             no_hint,
         )
+    }
+
+    #[test]
+    fn clients_that_must_sign_are_refused_plain_requests() {
+        let mut client = client("demo-web", Some("secret"));
+        client.metadata.require_signed_request_object = true;
+        let params = with(&[]);
+        let redirect = validate_client_redirect(&params, Some(&client)).unwrap();
+        let outcome = |source| {
+            validate_authorize(
+                &params,
+                &client,
+                &sample_registry(),
+                redirect.clone(),
+                source,
+                no_hint,
+            )
+            .map(|_| ())
+            .map_err(|error| error.code)
+        };
+        assert_eq!(
+            outcome(RequestSource::Direct),
+            Err(ErrorCode::InvalidRequest)
+        );
+        assert_eq!(outcome(RequestSource::Object), Ok(()));
+        // `/par` held the pushed request to the rule when it was pushed.
+        assert_eq!(outcome(RequestSource::Pushed), Ok(()));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::borrow::Borrow;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use keys::SigningAlg;
+use keys::jwe::{ContentEncryption, KeyManagement};
 use serde::{Deserialize, Serialize};
 
 pub use openapi::{ApplicationType, GrantType, ResponseType, TokenEndpointAuthMethod};
@@ -77,6 +78,29 @@ pub struct ClientMetadata {
     /// OIDC Registration §2: where the client publishes them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
+    /// RFC 9101 §10.5 / OIDC Registration §2: request objects must be signed with this algorithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_object_signing_alg: Option<SigningAlg>,
+    /// RFC 9101 §10.5: every authorization request must be a signed request object (by value,
+    /// or pushed).
+    #[serde(default)]
+    pub require_signed_request_object: bool,
+    /// OIDC Registration §2: ID tokens are encrypted to the client's key with this JWE
+    /// key-management algorithm (then `id_token_encrypted_response_enc` is set too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_encrypted_response_alg: Option<KeyManagement>,
+    /// OIDC Registration §2: the JWE content encryption of ID tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_encrypted_response_enc: Option<ContentEncryption>,
+    /// OIDC Registration §2: UserInfo answers as a JWT signed with this algorithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_signed_response_alg: Option<SigningAlg>,
+    /// OIDC Registration §2: UserInfo answers encrypted to the client's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_encrypted_response_alg: Option<KeyManagement>,
+    /// OIDC Registration §2: the JWE content encryption of UserInfo answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_encrypted_response_enc: Option<ContentEncryption>,
     /// Provider-specific, `client_secret_jwt` only: the per-client input from which the
     /// client's secret is derived with the server's HMAC key (HS256 needs the secret itself;
     /// it is never stored, only re-derived).
@@ -139,6 +163,28 @@ impl RegisteredClient {
     /// The scopes the client may request.
     pub fn allowed_scope(&self) -> &ScopeSet {
         &self.metadata.scope
+    }
+
+    /// How ID tokens are encrypted to the client, if they are.
+    pub fn id_token_encryption(&self) -> Option<(KeyManagement, ContentEncryption)> {
+        let metadata = &self.metadata;
+        Some((
+            metadata.id_token_encrypted_response_alg?,
+            metadata
+                .id_token_encrypted_response_enc
+                .unwrap_or(ContentEncryption::A128CbcHs256),
+        ))
+    }
+
+    /// How UserInfo answers are encrypted to the client, if they are.
+    pub fn userinfo_encryption(&self) -> Option<(KeyManagement, ContentEncryption)> {
+        let metadata = &self.metadata;
+        Some((
+            metadata.userinfo_encrypted_response_alg?,
+            metadata
+                .userinfo_encrypted_response_enc
+                .unwrap_or(ContentEncryption::A128CbcHs256),
+        ))
     }
 
     /// The ID token signature algorithm.
@@ -434,6 +480,13 @@ pub(crate) mod tests {
                 jwks: None,
                 jwks_uri: None,
                 dpop_bound_access_tokens: false,
+                request_object_signing_alg: None,
+                require_signed_request_object: false,
+                id_token_encrypted_response_alg: None,
+                id_token_encrypted_response_enc: None,
+                userinfo_signed_response_alg: None,
+                userinfo_encrypted_response_alg: None,
+                userinfo_encrypted_response_enc: None,
                 secret_derivation: None,
             },
         }

@@ -126,7 +126,7 @@ pub fn verify(
                     "private_key_jwt assertions are signed RS256, ES256 or EdDSA",
                 ));
             }
-            let jwk = select_key(jwks, header.kid.as_deref(), header.alg)?;
+            let jwk = select_key(jwks, header.kid.as_deref(), header.alg).map_err(refused)?;
             DecodingKey::from_jwk(jwk)
                 .map_err(|_| refused("the client's registered key cannot verify this assertion"))?
         }
@@ -184,12 +184,13 @@ pub fn verify(
     })
 }
 
-/// The key the header names (`kid`), or the only signing key of the algorithm's type.
-fn select_key<'j>(
+/// The key the header names (`kid`), or the only signing key of the algorithm's type (client
+/// assertions and request objects).
+pub fn select_key<'j>(
     jwks: &'j JwkSet,
     kid: Option<&str>,
     alg: Algorithm,
-) -> Result<&'j Jwk, OAuthError> {
+) -> Result<&'j Jwk, &'static str> {
     let fits = |jwk: &&Jwk| {
         let type_fits = matches!(
             (&jwk.algorithm, alg),
@@ -210,12 +211,10 @@ fn select_key<'j>(
     });
     match (candidates.next(), candidates.next()) {
         (Some(jwk), None) => Ok(jwk),
-        (None, _) => Err(refused(
-            "no registered key of the client matches the assertion's kid and alg",
-        )),
-        (Some(_), Some(_)) => Err(refused(
-            "several registered keys match: name one with kid in the assertion's header",
-        )),
+        (None, _) => Err("no registered key of the client matches the JWT's kid and alg"),
+        (Some(_), Some(_)) => {
+            Err("several registered keys match: name one with kid in the JWT's header")
+        }
     }
 }
 

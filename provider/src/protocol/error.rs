@@ -35,6 +35,8 @@ pub enum ErrorCode {
     RequestNotSupported,
     /// OIDC Core §3.1.2.6: `request_uri` is not supported (outside PAR).
     RequestUriNotSupported,
+    /// OIDC Core §3.1.2.6 / RFC 9101 §6.3: the request object is invalid.
+    InvalidRequestObject,
     /// RFC 6750 §3.1: the access token is invalid, expired or revoked.
     InvalidToken,
     /// RFC 6750 §3.1: the access token lacks a required scope.
@@ -76,6 +78,7 @@ impl ErrorCode {
             ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::InvalidRequestObject => "invalid_request_object",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::AuthorizationPending => "authorization_pending",

@@ -20,6 +20,7 @@ pub mod params;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod registration;
+pub mod request_object;
 pub mod resource;
 pub mod scope;
 pub mod throttle;

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use keys::SigningAlg;
+use keys::jwe::{ContentEncryption, KeyManagement};
 
 use crate::protocol::client::{
     ApplicationType, ClientMetadata, GrantType, ResponseType, TokenEndpointAuthMethod,
@@ -11,6 +12,7 @@ use crate::protocol::client::{
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::resource::{PROVIDER_SCOPES, Registry};
 use crate::protocol::scope::ScopeSet;
+use crate::protocol::types::Features;
 
 /// The metadata a client sends (RFC 7591 §2); unknown members are ignored (§2).
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -41,6 +43,20 @@ pub struct RegistrationRequest {
     pub jwks_uri: Option<String>,
     /// RFC 9449 §5.2: the client always uses DPoP.
     pub dpop_bound_access_tokens: Option<bool>,
+    /// RFC 9101 §10.5 / OIDC Registration §2: the algorithm of its request objects.
+    pub request_object_signing_alg: Option<String>,
+    /// RFC 9101 §10.5: it sends only signed request objects.
+    pub require_signed_request_object: Option<bool>,
+    /// OIDC Registration §2: JWE `alg` of its ID tokens.
+    pub id_token_encrypted_response_alg: Option<String>,
+    /// OIDC Registration §2: JWE `enc` of its ID tokens (default `A128CBC-HS256`).
+    pub id_token_encrypted_response_enc: Option<String>,
+    /// OIDC Registration §2: UserInfo as a JWT signed with this algorithm.
+    pub userinfo_signed_response_alg: Option<String>,
+    /// OIDC Registration §2: JWE `alg` of its UserInfo answers.
+    pub userinfo_encrypted_response_alg: Option<String>,
+    /// OIDC Registration §2: JWE `enc` of its UserInfo answers (default `A128CBC-HS256`).
+    pub userinfo_encrypted_response_enc: Option<String>,
 }
 
 /// What self-registered clients may have (RFC 7591 §2: the server may restrict metadata),
@@ -55,6 +71,8 @@ pub struct RegistrationRules {
     /// The resources (RFC 8707) it may request tokens for; the first is its default. Empty:
     /// tokens for the provider itself (UserInfo).
     pub resources: Vec<String>,
+    /// The optional features a client may register for.
+    pub features: Features,
 }
 
 impl RegistrationRules {
@@ -65,6 +83,7 @@ impl RegistrationRules {
             grant_types: GrantType::ALL.to_vec(),
             scopes: every_scope(registry),
             resources,
+            features: Features::ALL,
         }
     }
 }
@@ -89,6 +108,8 @@ pub struct RegistrationLimits {
     pub scopes: Option<ScopeSet>,
     /// Configured resources (replace the default).
     pub resources: Option<Vec<String>>,
+    /// The optional features that are on.
+    pub features: Features,
 }
 
 impl RegistrationLimits {
@@ -127,6 +148,7 @@ impl RegistrationLimits {
             grant_types,
             scopes,
             resources,
+            features: self.features,
         }
     }
 }
@@ -260,6 +282,44 @@ pub fn validate_registration(
             )
         })?,
     };
+    let (request_object_signing_alg, require_signed_request_object) = request_objects(
+        request.request_object_signing_alg.as_deref(),
+        request.require_signed_request_object,
+        jwks.is_some() || jwks_uri.is_some(),
+        rules.features,
+    )?;
+    let id_token_encryption = encryption(
+        request.id_token_encrypted_response_alg.as_deref(),
+        request.id_token_encrypted_response_enc.as_deref(),
+        Protected::IdToken,
+        (jwks.as_ref(), jwks_uri.is_some()),
+        rules.features,
+    )?;
+    let userinfo_encryption = encryption(
+        request.userinfo_encrypted_response_alg.as_deref(),
+        request.userinfo_encrypted_response_enc.as_deref(),
+        Protected::UserInfo,
+        (jwks.as_ref(), jwks_uri.is_some()),
+        rules.features,
+    )?;
+    let userinfo_signed_response_alg = request
+        .userinfo_signed_response_alg
+        .as_deref()
+        .map(|name| {
+            if !rules.features.encrypted_responses {
+                return Err(OAuthError::new(
+                    CLIENT_METADATA,
+                    "this provider does not sign UserInfo responses (userinfo_signed_response_alg)",
+                ));
+            }
+            SigningAlg::parse(name).map_err(|_| {
+                OAuthError::new(
+                    CLIENT_METADATA,
+                    "userinfo_signed_response_alg must be RS256, ES256 or EdDSA (none is refused)",
+                )
+            })
+        })
+        .transpose()?;
     let client_name = request
         .client_name
         .unwrap_or_else(|| "Unnamed client".into());
@@ -288,8 +348,136 @@ pub fn validate_registration(
         jwks,
         jwks_uri,
         dpop_bound_access_tokens: request.dpop_bound_access_tokens.unwrap_or(false),
+        request_object_signing_alg,
+        require_signed_request_object,
+        id_token_encrypted_response_alg: id_token_encryption.map(|(alg, _)| alg),
+        id_token_encrypted_response_enc: id_token_encryption.map(|(_, enc)| enc),
+        userinfo_signed_response_alg,
+        userinfo_encrypted_response_alg: userinfo_encryption.map(|(alg, _)| alg),
+        userinfo_encrypted_response_enc: userinfo_encryption.map(|(_, enc)| enc),
         secret_derivation: None,
     })
+}
+
+/// What a JWE registration is for (the error messages name its members).
+#[derive(Clone, Copy)]
+enum Protected {
+    IdToken,
+    UserInfo,
+}
+
+/// OIDC Registration §2 `*_encrypted_response_alg/enc`: `enc` needs `alg`, `enc` defaults to
+/// `A128CBC-HS256`, and the client's keys must be able to receive it (an inline `jwks` is
+/// checked now; a `jwks_uri` when a response is encrypted).
+fn encryption(
+    alg: Option<&str>,
+    enc: Option<&str>,
+    what: Protected,
+    (jwks, has_uri): (Option<&keys::JwkSet>, bool),
+    features: Features,
+) -> Result<Option<(KeyManagement, ContentEncryption)>, OAuthError> {
+    let refuse = |id_token: &'static str, userinfo: &'static str| {
+        OAuthError::new(
+            CLIENT_METADATA,
+            match what {
+                Protected::IdToken => id_token,
+                Protected::UserInfo => userinfo,
+            },
+        )
+    };
+    let alg = match (alg, enc) {
+        (None, None) => return Ok(None),
+        (None, Some(_)) => {
+            return Err(refuse(
+                "id_token_encrypted_response_enc needs id_token_encrypted_response_alg (OIDC Registration §2)",
+                "userinfo_encrypted_response_enc needs userinfo_encrypted_response_alg (OIDC Registration §2)",
+            ));
+        }
+        (Some(alg), _) => alg,
+    };
+    if !features.encrypted_responses {
+        return Err(refuse(
+            "this provider does not encrypt ID tokens (id_token_encrypted_response_alg)",
+            "this provider does not encrypt UserInfo responses (userinfo_encrypted_response_alg)",
+        ));
+    }
+    let alg = KeyManagement::parse(alg).ok_or(refuse(
+        "id_token_encrypted_response_alg must be RSA-OAEP-256 or ECDH-ES",
+        "userinfo_encrypted_response_alg must be RSA-OAEP-256 or ECDH-ES",
+    ))?;
+    let enc = match enc {
+        None => ContentEncryption::A128CbcHs256,
+        Some(name) => ContentEncryption::parse(name).ok_or(refuse(
+            "id_token_encrypted_response_enc must be A128CBC-HS256, A128GCM or A256GCM",
+            "userinfo_encrypted_response_enc must be A128CBC-HS256, A128GCM or A256GCM",
+        ))?,
+    };
+    let usable = match jwks {
+        Some(jwks) => keys::jwe::recipient_key(&jwks_json(jwks), alg).is_ok(),
+        None => has_uri,
+    };
+    if !usable {
+        return Err(refuse(
+            "encrypted ID tokens need the client's public encryption key in jwks or jwks_uri (RSA for RSA-OAEP-256, P-256 for ECDH-ES)",
+            "encrypted UserInfo needs the client's public encryption key in jwks or jwks_uri (RSA for RSA-OAEP-256, P-256 for ECDH-ES)",
+        ));
+    }
+    Ok(Some((alg, enc)))
+}
+
+/// A registered JWK Set as JSON. An `alg` jsonwebtoken does not know (such as `ECDH-ES`) was
+/// read as `UNKNOWN_ALGORITHM`; it is dropped, so the key counts as usable for any algorithm of
+/// its type.
+pub fn jwks_json(jwks: &keys::JwkSet) -> serde_json::Value {
+    let mut value = serde_json::to_value(jwks).unwrap_or_default();
+    if let Some(keys) = value
+        .get_mut("keys")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        for key in keys.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+            if key.get("alg").and_then(serde_json::Value::as_str) == Some("UNKNOWN_ALGORITHM") {
+                key.remove("alg");
+            }
+        }
+    }
+    value
+}
+
+/// RFC 9101 §10.5 request-object metadata: only when request objects are on, and only for a
+/// client that registered public keys to verify them with.
+fn request_objects(
+    alg: Option<&str>,
+    required: Option<bool>,
+    has_keys: bool,
+    features: Features,
+) -> Result<(Option<SigningAlg>, bool), OAuthError> {
+    let required = required.unwrap_or(false);
+    if alg.is_none() && !required {
+        return Ok((None, false));
+    }
+    if !features.request_objects {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "this provider does not accept request objects (request_object_signing_alg, require_signed_request_object)",
+        ));
+    }
+    if !has_keys {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "signed request objects need the client's public keys: send jwks or jwks_uri",
+        ));
+    }
+    let alg = alg
+        .map(|name| {
+            SigningAlg::parse(name).map_err(|_| {
+                OAuthError::new(
+                    CLIENT_METADATA,
+                    "request_object_signing_alg must be RS256, ES256 or EdDSA (none is refused)",
+                )
+            })
+        })
+        .transpose()?;
+    Ok((alg, required))
 }
 
 /// OIDC Registration §2 `jwks` / `jwks_uri`: never both; `private_key_jwt` needs one. Inline
@@ -383,9 +571,77 @@ mod tests {
     fn lab() -> RegistrationRules {
         RegistrationLimits {
             open: true,
+            features: Features::ALL,
             ..RegistrationLimits::default()
         }
         .rules(&sample_registry())
+    }
+
+    #[test]
+    fn request_object_metadata() {
+        use serde_json::json;
+        let web = "https://app.example.com/cb";
+        let keys_uri = "https://app.example.com/jwks";
+        let ok = |value, rules: &RegistrationRules| {
+            validate_registration(request(value), rules)
+                .map(|metadata| {
+                    (
+                        metadata.request_object_signing_alg,
+                        metadata.require_signed_request_object,
+                    )
+                })
+                .map_err(|e| e.code)
+        };
+        let lab = lab();
+        let off = RegistrationRules {
+            features: Features::default(),
+            ..lab.clone()
+        };
+        let bad = Err(ErrorCode::InvalidClientMetadata);
+        let table = [
+            (json!({"redirect_uris": [web]}), &lab, Ok((None, false))),
+            (
+                json!({"redirect_uris": [web], "jwks_uri": keys_uri, "request_object_signing_alg": "ES256", "require_signed_request_object": true}),
+                &lab,
+                Ok((Some(SigningAlg::ES256), true)),
+            ),
+            (
+                json!({"redirect_uris": [web], "jwks_uri": keys_uri, "require_signed_request_object": true}),
+                &lab,
+                Ok((None, true)),
+            ),
+            // No keys to verify with.
+            (
+                json!({"redirect_uris": [web], "require_signed_request_object": true}),
+                &lab,
+                bad,
+            ),
+            // Unsigned and symmetric algorithms are refused.
+            (
+                json!({"redirect_uris": [web], "jwks_uri": keys_uri, "request_object_signing_alg": "none"}),
+                &lab,
+                bad,
+            ),
+            (
+                json!({"redirect_uris": [web], "jwks_uri": keys_uri, "request_object_signing_alg": "HS256"}),
+                &lab,
+                bad,
+            ),
+            // The feature is off.
+            (
+                json!({"redirect_uris": [web], "jwks_uri": keys_uri, "request_object_signing_alg": "ES256"}),
+                &off,
+                bad,
+            ),
+            (
+                json!({"redirect_uris": [web], "jwks_uri": keys_uri, "require_signed_request_object": false}),
+                &off,
+                Ok((None, false)),
+            ),
+        ];
+        for (value, rules, expected) in table {
+            assert_eq!(ok(value.clone(), rules), expected, "{value}");
+        }
     }
 
     #[test]

@@ -328,3 +328,22 @@ mod tests {
         assert!(ClientId::parse(&"x".repeat(256)).is_err());
     }
 }
+
+/// Optional protocol features: advertised in discovery, registrable by clients and accepted in
+/// requests only when on (`dev` turns every one on; `serve` only what its configuration says).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Features {
+    /// RFC 9101 signed request objects (`request`, by value or pushed through PAR).
+    pub request_objects: bool,
+    /// OIDC Core §5.3.2 / §10.2: signed UserInfo responses and ID tokens and UserInfo
+    /// responses encrypted to the client (JWE).
+    pub encrypted_responses: bool,
+}
+
+impl Features {
+    /// Every feature on.
+    pub const ALL: Features = Features {
+        request_objects: true,
+        encrypted_responses: true,
+    };
+}

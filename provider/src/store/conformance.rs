@@ -484,6 +484,13 @@ pub async fn durable_records(stores: &Stores) {
             jwks: None,
             jwks_uri: None,
             dpop_bound_access_tokens: false,
+            request_object_signing_alg: None,
+            require_signed_request_object: false,
+            id_token_encrypted_response_alg: None,
+            id_token_encrypted_response_enc: None,
+            userinfo_signed_response_alg: None,
+            userinfo_encrypted_response_alg: None,
+            userinfo_encrypted_response_enc: None,
             secret_derivation: None,
         },
     };

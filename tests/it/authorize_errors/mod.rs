@@ -250,11 +250,6 @@ async fn invalid_requests_for_a_trusted_redirect_uri_are_redirected_with_state_a
             "invalid_request",
         ),
         (
-            "request object",
-            &[("request", Some("eyJhbGciOiJub25lIn0.e30."))],
-            "request_not_supported",
-        ),
-        (
             "negative max_age",
             &[("max_age", Some("-1"))],
             "invalid_request",

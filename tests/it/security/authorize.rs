@@ -101,10 +101,10 @@ async fn authorization_endpoint_attacks_are_refused() {
             Expect::Redirect("invalid_scope"),
         ),
         Attack::get(
-            "a request object (not supported)",
+            "an unsigned request object (alg none)",
             url(&[("request", Some("eyJhbGciOiJub25lIn0.e30."))]),
-            SEE_OTHER,
-            Expect::Redirect("request_not_supported"),
+            BAD,
+            Expect::Page("invalid_request_object"),
         ),
         Attack::get(
             "a made-up request_uri",

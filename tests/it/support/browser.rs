@@ -298,24 +298,8 @@ impl TestProvider {
             authorization_params(rp, scope, &pkce, &sent_state, &nonce),
             extra,
         );
-        let mut step = self.start(browser, &params).await;
-        let (mut saw_login, mut saw_consent) = (false, false);
-        let callback = loop {
-            step = match step {
-                Step::Login(form) => {
-                    assert!(!saw_login, "the login form came back: wrong credentials?");
-                    saw_login = true;
-                    self.login(browser, &form, user).await
-                }
-                Step::Consent(form) => {
-                    assert!(!saw_consent, "the consent page came back");
-                    saw_consent = true;
-                    self.consent(browser, &form, true).await
-                }
-                Step::Callback(callback) => break callback,
-                Step::Page(reply) => panic!("unexpected page {}: {}", reply.status, reply.text),
-            };
-        };
+        let step = self.start(browser, &params).await;
+        let (callback, saw_login, saw_consent) = self.finish(browser, step, user).await;
         assert_eq!(
             callback.param("error"),
             None,
@@ -336,5 +320,33 @@ impl TestProvider {
             saw_login,
             saw_consent,
         }
+    }
+
+    /// Logs in as `user` and allows consent until the browser is sent back to the client:
+    /// the callback, and whether the login form and the consent page were shown.
+    pub async fn finish(
+        &self,
+        browser: &reqwest::Client,
+        mut step: Step,
+        user: (&str, &str),
+    ) -> (Callback, bool, bool) {
+        let (mut saw_login, mut saw_consent) = (false, false);
+        let callback = loop {
+            step = match step {
+                Step::Login(form) => {
+                    assert!(!saw_login, "the login form came back: wrong credentials?");
+                    saw_login = true;
+                    self.login(browser, &form, user).await
+                }
+                Step::Consent(form) => {
+                    assert!(!saw_consent, "the consent page came back");
+                    saw_consent = true;
+                    self.consent(browser, &form, true).await
+                }
+                Step::Callback(callback) => break callback,
+                Step::Page(reply) => panic!("unexpected page {}: {}", reply.status, reply.text),
+            };
+        };
+        (callback, saw_login, saw_consent)
     }
 }
