@@ -1,5 +1,6 @@
-// Interop checks for JWT client authentication (private_key_jwt, client_secret_jwt) and DPoP
-// (RFC 9449), driven by oauth4webapi (v3) and jose (v6).
+// Interop checks for JWT client authentication (private_key_jwt, client_secret_jwt), DPoP
+// (RFC 9449), signed request objects (RFC 9101) and encrypted ID tokens and UserInfo (OIDC Core
+// §10.2), driven by oauth4webapi (v3) and jose (v6).
 // Usage: node checks.mjs ISSUER [RESOURCE_URL]          (see README.md; normally through run.sh)
 // stdout: one line per check (PASS name | FAIL name: reason | SKIP name: reason), then
 // "N passed, M failed" as the last line. Exit 0 only when nothing failed.
@@ -9,6 +10,7 @@ import * as crypto from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import * as jose from 'jose';
 
+import { Browser } from './browser.mjs';
 import { assert, check as runCheck, emit, finish, log, oneLine } from './runner.mjs';
 
 /** oauth4webapi's WWWAuthenticateChallengeError leaves the body unread: add it to the reason. */
@@ -371,5 +373,170 @@ if (!RESOURCE_URL) {
     assert(dpopChallenge(r.www)?.error !== 'use_dpop_nonce', `refused only for the nonce: ${JSON.stringify(r.www)}`);
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// signed request objects (RFC 9101), made by oauth4webapi's issueRequestObject
+// ---------------------------------------------------------------------------------------------
+const USERNAME = process.env.HARNESS_USER || 'alice';
+const PASSWORD = process.env.HARNESS_PASSWORD || 'alice-password-2026';
+const REDIRECT = 'https://rp.example.com/callback'; // never fetched: the user agent stops there
+const browser = () => new Browser(issuerUrl.origin, { username: USERNAME, password: PASSWORD });
+
+/** PKCE, state and nonce for one authorization request. */
+async function freshRequest() {
+  const verifier = oauth.generateRandomCodeVerifier();
+  return {
+    verifier,
+    state: oauth.generateRandomState(),
+    nonce: oauth.generateRandomNonce(),
+    params: (extra = {}) => ({ response_type: 'code', redirect_uri: REDIRECT, scope: 'openid profile email', ...extra }),
+    challenge: await oauth.calculatePKCECodeChallenge(verifier),
+  };
+}
+
+/** The user agent from an authorization URL to the callback; then oauth4webapi's code exchange. */
+async function codeFlow(client, auth, url, request) {
+  const callback = await browser().authorize(url, REDIRECT);
+  const params = oauth.validateAuthResponse(S.as, client, callback, request.state);
+  const resp = await oauth.authorizationCodeGrantRequest(S.as, client, auth, params, REDIRECT, request.verifier, o4w);
+  return oauth.processAuthorizationCodeResponse(S.as, client, resp, { expectedNonce: request.nonce, requireIdToken: true });
+}
+
+await check('jar.register', ['discovery'], async () => {
+  assert(S.as.request_parameter_supported === true, `request_parameter_supported=${S.as.request_parameter_supported}`);
+  const algs = S.as.request_object_signing_alg_values_supported || [];
+  assert(algs.includes('ES256') && !algs.includes('none'), `request_object_signing_alg_values_supported=${JSON.stringify(algs)}`);
+  const { publicKey, privateKey } = await newEs256();
+  const jwk = await jose.exportJWK(publicKey);
+  const kid = await jose.calculateJwkThumbprint(jwk);
+  const reg = await register({
+    client_name: 'interop jar',
+    redirect_uris: [REDIRECT],
+    scope: 'openid profile email',
+    jwks: { keys: [{ ...jwk, kid, alg: 'ES256', use: 'sig' }] },
+    request_object_signing_alg: 'ES256',
+    require_signed_request_object: true,
+  });
+  assert(reg.require_signed_request_object === true, `require_signed_request_object=${reg.require_signed_request_object}`);
+  S.jar = {
+    client: { client_id: reg.client_id, request_object_signing_alg: 'ES256' },
+    auth: oauth.ClientSecretBasic(reg.client_secret),
+    key: { key: privateKey, kid },
+  };
+});
+
+await check('jar.pushed_request_object', ['jar.register'], async () => {
+  const request = await freshRequest();
+  const jwt = await oauth.issueRequestObject(S.as, S.jar.client, new URLSearchParams(request.params({
+    state: request.state, nonce: request.nonce, code_challenge: request.challenge, code_challenge_method: 'S256',
+  })), S.jar.key);
+  const resp = await oauth.pushedAuthorizationRequest(S.as, S.jar.client, S.jar.auth, new URLSearchParams({ request: jwt }), o4w);
+  const par = await oauth.processPushedAuthorizationResponse(S.as, S.jar.client, resp);
+  const url = new URL(S.as.authorization_endpoint);
+  url.searchParams.set('client_id', S.jar.client.client_id);
+  url.searchParams.set('request_uri', par.request_uri);
+  const tokens = await codeFlow(S.jar.client, S.jar.auth, url, request);
+  assert(oauth.getValidatedIdTokenClaims(tokens).nonce === request.nonce, 'the ID token carries the nonce from the request object');
+});
+
+await check('jar.request_object_by_value', ['jar.register'], async () => {
+  const request = await freshRequest();
+  const jwt = await oauth.issueRequestObject(S.as, S.jar.client, new URLSearchParams(request.params({
+    state: request.state, nonce: request.nonce, code_challenge: request.challenge, code_challenge_method: 'S256',
+  })), S.jar.key);
+  const url = new URL(S.as.authorization_endpoint);
+  url.searchParams.set('client_id', S.jar.client.client_id);
+  url.searchParams.set('request', jwt);
+  const tokens = await codeFlow(S.jar.client, S.jar.auth, url, request);
+  assert(typeof tokens.access_token === 'string', 'no access token');
+});
+
+/** GET /authorize without following: the status and where it points. */
+async function authorizeOnce(query) {
+  const url = new URL(S.as.authorization_endpoint);
+  for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+  const res = await fetch(url, { redirect: 'manual', signal: timeout() });
+  const { text } = await readBody(res);
+  return { status: res.status, location: res.headers.get('location'), text };
+}
+
+await check('jar.plain_parameters_refused', ['jar.register'], async () => {
+  const request = await freshRequest();
+  const r = await authorizeOnce({ client_id: S.jar.client.client_id, ...request.params({ state: request.state, code_challenge: request.challenge, code_challenge_method: 'S256' }) });
+  assert(r.status === 400, `a plain request of a client that must sign: status ${r.status} (expected 400)${r.location ? `, location ${r.location}` : ''}`);
+});
+
+await check('jar.tampered_request_object_refused', ['jar.register'], async () => {
+  const request = await freshRequest();
+  const jwt = await oauth.issueRequestObject(S.as, S.jar.client, new URLSearchParams(request.params({
+    state: request.state, code_challenge: request.challenge, code_challenge_method: 'S256',
+  })), S.jar.key);
+  const [header, payload, signature] = jwt.split('.');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+  claims.redirect_uri = 'https://evil.example/callback';
+  const forged = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+  const r = await authorizeOnce({ client_id: S.jar.client.client_id, request: forged });
+  assert(r.status === 400, `a tampered request object: status ${r.status} (expected 400)${r.location ? `, location ${r.location}` : ''}`);
+  assert(/invalid_request_object/.test(r.text), `the page does not say invalid_request_object: ${short(r.text)}`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// encrypted ID tokens and signed + encrypted UserInfo (OIDC Core §5.3.2, §10.2), opened by jose
+// ---------------------------------------------------------------------------------------------
+await check('jwe.register', ['discovery'], async () => {
+  const has = (field, value) => (S.as[field] || []).includes(value);
+  assert(has('id_token_encryption_alg_values_supported', 'RSA-OAEP-256') && has('userinfo_encryption_alg_values_supported', 'ECDH-ES'),
+    `encryption algorithms not advertised: ${JSON.stringify(S.as.id_token_encryption_alg_values_supported ?? null)}`);
+  const rsa = await jose.generateKeyPair('RSA-OAEP-256', { extractable: true });
+  const ec = await jose.generateKeyPair('ECDH-ES', { crv: 'P-256', extractable: true });
+  const rsaJwk = { ...await jose.exportJWK(rsa.publicKey), kid: 'enc-rsa', use: 'enc', alg: 'RSA-OAEP-256' };
+  const ecJwk = { ...await jose.exportJWK(ec.publicKey), kid: 'enc-ec', use: 'enc', alg: 'ECDH-ES' };
+  const reg = await register({
+    client_name: 'interop jwe',
+    redirect_uris: [REDIRECT],
+    scope: 'openid profile email',
+    jwks: { keys: [rsaJwk, ecJwk] },
+    id_token_encrypted_response_alg: 'RSA-OAEP-256',
+    id_token_encrypted_response_enc: 'A256GCM',
+    userinfo_signed_response_alg: 'ES256',
+    userinfo_encrypted_response_alg: 'ECDH-ES',
+    userinfo_encrypted_response_enc: 'A128GCM',
+  });
+  assert(reg.id_token_encrypted_response_alg === 'RSA-OAEP-256', `registered ${JSON.stringify(reg)}`);
+  S.jwe = { clientId: reg.client_id, secret: reg.client_secret, rsa, ec };
+  S.providerKeys = jose.createRemoteJWKSet(new URL(S.as.jwks_uri));
+});
+
+await check('jwe.id_token_and_userinfo', ['jwe.register'], async () => {
+  const request = await freshRequest();
+  const url = new URL(S.as.authorization_endpoint);
+  for (const [name, value] of Object.entries(request.params({
+    client_id: S.jwe.clientId, state: request.state, nonce: request.nonce, code_challenge: request.challenge, code_challenge_method: 'S256',
+  }))) url.searchParams.set(name, value);
+  const callback = await browser().authorize(url, REDIRECT);
+  assert(callback.searchParams.get('state') === request.state, 'state');
+  const res = await fetch(S.as.token_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(S.jwe.clientId)}:${encodeURIComponent(S.jwe.secret)}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code'), redirect_uri: REDIRECT, code_verifier: request.verifier }),
+    signal: timeout(),
+  });
+  const { text, json } = await readBody(res);
+  assert(res.status === 200, `token endpoint ${res.status}: ${short(text)}`);
+  // The ID token: a JWE (RSA-OAEP-256, A256GCM) nesting the provider's signed ID token.
+  const idToken = await jose.compactDecrypt(json.id_token, S.jwe.rsa.privateKey);
+  assert(idToken.protectedHeader.enc === 'A256GCM' && idToken.protectedHeader.cty === 'JWT', `JWE header ${JSON.stringify(idToken.protectedHeader)}`);
+  const { payload: claims } = await jose.jwtVerify(new TextDecoder().decode(idToken.plaintext), S.providerKeys, { issuer: S.as.issuer, audience: S.jwe.clientId });
+  assert(claims.nonce === request.nonce, `nonce ${claims.nonce}`);
+  // UserInfo: application/jwt, a JWE (ECDH-ES, A128GCM) nesting a JWS with iss and aud.
+  const ui = await fetch(S.as.userinfo_endpoint, { headers: { authorization: `Bearer ${json.access_token}` }, signal: timeout() });
+  const body = await ui.text();
+  assert(ui.status === 200 && (ui.headers.get('content-type') || '').startsWith('application/jwt'), `userinfo ${ui.status} ${ui.headers.get('content-type')}: ${short(body)}`);
+  const userinfo = await jose.compactDecrypt(body.trim(), S.jwe.ec.privateKey);
+  assert(userinfo.protectedHeader.alg === 'ECDH-ES' && userinfo.protectedHeader.enc === 'A128GCM', `JWE header ${JSON.stringify(userinfo.protectedHeader)}`);
+  const { payload: released, protectedHeader } = await jose.jwtVerify(new TextDecoder().decode(userinfo.plaintext), S.providerKeys, { issuer: S.as.issuer, audience: S.jwe.clientId });
+  assert(protectedHeader.alg === 'ES256', `UserInfo signed ${protectedHeader.alg}`);
+  assert(released.sub === claims.sub && typeof released.email === 'string', `UserInfo claims ${JSON.stringify(released)}`);
+});
 
 finish();
