@@ -54,6 +54,10 @@ pub enum Command {
     /// Exits 0 when the node configured by the same environment answers /readyz with 200
     /// (a container HEALTHCHECK for images without curl).
     Healthcheck(crate::healthcheck::HealthcheckArgs),
+    /// Security audit: without a URL, of the configuration `provider serve` would run with;
+    /// with one, of any issuer over HTTP (metadata, JWKS, page headers, probes of /authorize).
+    /// Findings carry a severity and an RFC section; exit 1 on any high finding.
+    Doctor(Box<crate::doctor::DoctorArgs>),
 }
 
 /// Flags shared by both modes. All optional: defaults go in after merging with the file.
@@ -390,7 +394,8 @@ impl Config {
             | Command::Users(_)
             | Command::Keys(_)
             | Command::Audit(_)
-            | Command::Healthcheck(_) => {
+            | Command::Healthcheck(_)
+            | Command::Doctor(_) => {
                 return Err(
                     "clients, resources, users, keys, audit and healthcheck are commands, not server modes"
                         .into(),

@@ -22,6 +22,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys(command) => return operate(Operation::Keys(command)).await,
         Command::Audit(command) => return operate(Operation::Audit(command)).await,
         Command::Healthcheck(args) => healthcheck(&args).await,
+        Command::Doctor(args) => doctor(*args).await,
         server => server,
     };
     let config = match Config::from_command(command) {
@@ -89,6 +90,28 @@ impl Operation {
 }
 
 /// `provider healthcheck`: one line, exit code 0 (ready) or 1.
+/// `provider doctor`: prints the report; exit 1 on a high finding (a configuration that does
+/// not load is one).
+async fn doctor(args: provider::doctor::DoctorArgs) -> ! {
+    let report = match &args.issuer_url {
+        Some(url) => provider::doctor::audit_issuer(url, &args).await,
+        None => {
+            let common = provider::config::CommonArgs {
+                ..std::mem::take(&mut { args }.common)
+            };
+            match Config::from_command(Command::Serve(common)) {
+                Ok(config) => provider::doctor::audit_config(&config),
+                Err(message) => provider::doctor::unloadable_config(&message),
+            }
+        }
+    };
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{report}");
+    }
+    std::process::exit(i32::from(report.has_high()))
+}
+
 async fn healthcheck(args: &provider::healthcheck::HealthcheckArgs) -> ! {
     let timeout = std::time::Duration::from_secs(args.timeout);
     let result = match provider::healthcheck::target(args) {

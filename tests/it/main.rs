@@ -13,6 +13,7 @@ mod cors;
 mod deploy;
 mod device;
 mod discovery;
+mod doctor;
 mod dpop;
 mod encrypted_responses;
 mod expiry;
