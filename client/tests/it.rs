@@ -486,6 +486,138 @@ async fn web_callback_refuses_a_foreign_state_and_a_missing_session() {
 
 /// The walkthrough as demo-web and alice against in-process servers (no issuer given), no
 /// pauses, no colour.
+/// OpenID Connect Back-Channel Logout: the user signs out at the provider (its own logout
+/// page, not through this app); the provider POSTs a logout token to the web app's
+/// `/backchannel-logout`, which ends the local session; the timeline shows the call. Hostile
+/// POSTs to the receiver are refused with 400.
+#[tokio::test]
+async fn a_logout_at_the_provider_ends_the_web_session_over_the_back_channel() {
+    let stack = Stack::start().await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let real = format!("http://{}", listener.local_addr().unwrap());
+    // A client registered with the web app's real receiver address.
+    let http = reqwest::Client::new();
+    let registered: serde_json::Value = http
+        .post(format!("{}/register", stack.issuer()))
+        .json(&serde_json::json!({
+            "client_name": "Back-channel demo", "redirect_uris": [format!("{PUBLIC_URL}/callback")],
+            "post_logout_redirect_uris": [format!("{PUBLIC_URL}/")],
+            "grant_types": ["authorization_code", "refresh_token"], "scope": DEFAULT_SCOPE,
+            "backchannel_logout_uri": format!("{real}/backchannel-logout"),
+            "backchannel_logout_session_required": true,
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let registration = ClientRegistration {
+        client_id: registered["client_id"].as_str().unwrap().to_owned(),
+        client_secret: Some(ClientSecret::new(
+            registered["client_secret"].as_str().unwrap().to_owned(),
+        )),
+        redirect_uri: format!("{PUBLIC_URL}/callback"),
+        post_logout_redirect_uri: Some(format!("{PUBLIC_URL}/")),
+        scope: DEFAULT_SCOPE.into(),
+    };
+    let config = WebConfig {
+        bind: listener.local_addr().unwrap(),
+        public_url: PUBLIC_URL.into(),
+        client: ClientConfig {
+            issuer: stack.issuer(),
+            resource: stack.resource.base_url(),
+            registration,
+        },
+    };
+    let web = client::web::serve(config, listener).await.unwrap();
+    let browser = Browser::new(&real);
+    let home = sign_in(&browser).await;
+    assert!(home.body.contains("alice"), "{}", home.body);
+
+    // The user signs out at the provider itself, confirming on its page.
+    let confirm = browser
+        .get(&format!("{}/end_session", stack.issuer()))
+        .await;
+    assert!(
+        confirm.body.contains("Yes, sign me out"),
+        "{}",
+        confirm.body
+    );
+    let signed_out = browser.submit(&confirm, &[("decision", "logout")]).await;
+    assert_eq!(signed_out.status, StatusCode::OK, "{}", signed_out.body);
+
+    // The provider's worker delivers within seconds; the app's home page shows it.
+    let mut home = browser.get(&format!("{PUBLIC_URL}/")).await;
+    for _ in 0..50 {
+        if home.body.contains("Signed out by the provider") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        home = browser.get(&format!("{PUBLIC_URL}/")).await;
+    }
+    assert!(
+        home.body.contains("Signed out by the provider"),
+        "{}",
+        home.body
+    );
+    assert!(!home.body.contains("Call GET /api/me"), "no tokens left");
+    let timeline = browser.get(&format!("{PUBLIC_URL}/timeline")).await;
+    assert!(
+        timeline.body.contains("Back-channel logout"),
+        "{}",
+        timeline.body
+    );
+    assert!(timeline.body.contains("Logout token (Back-Channel Logout"));
+
+    // Hostile POSTs to the receiver.
+    let receiver = format!("{real}/backchannel-logout");
+    let garbage = http
+        .post(&receiver)
+        .form(&[("logout_token", "not.a.token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = garbage.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    let twice = http
+        .post(&receiver)
+        .form(&[("logout_token", "a"), ("logout_token", "b")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(twice.status(), StatusCode::BAD_REQUEST);
+    let json = http
+        .post(&receiver)
+        .json(&serde_json::json!({"logout_token": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), StatusCode::BAD_REQUEST);
+    // A token signed by someone else, with every claim right.
+    let forger = keys::SigningKey::generate(keys::SigningAlg::RS256).unwrap();
+    let forged = forger
+        .sign(
+            "logout+jwt",
+            &serde_json::json!({
+                "iss": stack.issuer(), "aud": registered["client_id"], "iat": 1, "jti": "j",
+                "sub": "x", "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+            }),
+        )
+        .unwrap();
+    let refused = http
+        .post(&receiver)
+        .form(&[("logout_token", forged.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+
+    web.shutdown().await.unwrap();
+    stack.shutdown().await;
+}
+
 fn walkthrough_config(flow: Flow, attacks: bool) -> WalkthroughConfig {
     WalkthroughConfig {
         issuer: None,

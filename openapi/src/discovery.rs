@@ -115,6 +115,12 @@ pub struct DiscoveryDocument {
     /// OIDC Discovery: JWE `enc` values for UserInfo responses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo_encryption_enc_values_supported: Option<Vec<String>>,
+    /// Back-Channel Logout §2.1: logout tokens are sent (when enabled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_supported: Option<bool>,
+    /// Back-Channel Logout §2.1: logout tokens and ID tokens carry `sid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_session_supported: Option<bool>,
     /// OIDC Discovery: `request_uri` parameter outside PAR (not supported).
     pub request_uri_parameter_supported: bool,
 }

@@ -205,6 +205,19 @@ pub struct ClientMetadataRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = "A128GCM")]
     pub userinfo_encrypted_response_enc: Option<String>,
+    /// OpenID Connect Back-Channel Logout §2.2: where the provider POSTs a logout token
+    /// (`logout_token`, form-encoded) when a session this client got tokens in ends. https
+    /// (http only on loopback), no fragment. Only when `backchannel_logout_supported`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        example = "https://app.example.com/backchannel-logout"
+    )]
+    pub backchannel_logout_uri: Option<String>,
+    /// §2.2: the client needs `sid` in logout tokens (this provider always sends it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 /// RFC 7592 §2.2 update request: the complete metadata (it replaces the old), repeating the
@@ -281,6 +294,14 @@ pub struct ClientInformation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub userinfo_encrypted_response_enc: Option<String>,
+    /// Back-Channel Logout §2.2: where logout tokens go, when registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub backchannel_logout_uri: Option<String>,
+    /// Back-Channel Logout §2.2: present with `backchannel_logout_uri`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub backchannel_logout_session_required: Option<bool>,
     /// RFC 7592 §3: the client configuration endpoint of this client.
     pub registration_client_uri: String,
     /// Registration only: issue time (seconds since the epoch).

@@ -389,6 +389,20 @@ fn spawn_maintenance(
             }
         }
     });
+    if state.features.backchannel_logout {
+        let logout_state = state.clone();
+        let mut logout_stopping = stopping.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(crate::backchannel::TICK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => crate::backchannel::tick(&logout_state).await,
+                    _ = logout_stopping.changed() => return,
+                }
+            }
+        });
+    }
     tokio::spawn(async move {
         let mut keys = tokio::time::interval(Duration::from_secs(30));
         let mut metrics = tokio::time::interval(crate::metrics::UPKEEP_INTERVAL);

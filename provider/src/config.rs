@@ -57,7 +57,34 @@ pub enum Command {
     /// Security audit: without a URL, of the configuration `provider serve` would run with;
     /// with one, of any issuer over HTTP (metadata, JWKS, page headers, probes of /authorize).
     /// Findings carry a severity and an RFC section; exit 1 on any high finding.
-    Doctor(Box<crate::doctor::DoctorArgs>),
+    Doctor(Box<DoctorArgs>),
+}
+
+/// `provider doctor`'s arguments.
+#[derive(Debug, Default, Args)]
+pub struct DoctorArgs {
+    /// The issuer to audit over HTTP (any OpenID provider or OAuth authorization server);
+    /// without it, the configuration `provider serve` would run with is checked.
+    pub issuer_url: Option<String>,
+    /// A registered client to probe `/authorize` with (else the doctor registers one itself
+    /// when the issuer offers open dynamic registration, and deletes it afterwards).
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// The secret of `--client-id`, for a client_credentials token (its lifetime is checked).
+    #[arg(long)]
+    pub client_secret: Option<String>,
+    /// A redirect URI registered for `--client-id`.
+    #[arg(long)]
+    pub redirect_uri: Option<String>,
+    /// `resource` (RFC 8707) for the client_credentials token.
+    #[arg(long)]
+    pub resource: Option<String>,
+    /// Seconds each HTTP request may take.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// The configuration to check when no URL is given (flags as for `provider serve`).
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Flags shared by both modes. All optional: defaults go in after merging with the file.
@@ -137,6 +164,12 @@ pub struct CommonArgs {
     /// RSA-OAEP-256 or ECDH-ES) [default: dev mode on, serve mode off].
     #[arg(long, env = "OIDC_ENCRYPTED_RESPONSES", num_args = 0..=1, default_missing_value = "true")]
     pub encrypted_responses: Option<bool>,
+    /// OpenID Connect Back-Channel Logout: clients may register a backchannel_logout_uri; when
+    /// a session ends (logout, expiry, `provider users sign-out`/`disable`) each client that
+    /// got tokens in it is sent a signed logout token, retried from a queue kept in the
+    /// database [default: dev mode on, serve mode off].
+    #[arg(long, env = "OIDC_BACKCHANNEL_LOGOUT", num_args = 0..=1, default_missing_value = "true")]
+    pub backchannel_logout: Option<bool>,
     /// Require a server nonce in DPoP proofs (RFC 9449 §8): the first proof of a client is
     /// answered `use_dpop_nonce` with the nonce to use [default: false].
     #[arg(long, env = "OIDC_DPOP_REQUIRE_NONCE", num_args = 0..=1, default_missing_value = "true")]
@@ -212,6 +245,7 @@ struct FileConfig {
     client_metadata_documents: Option<bool>,
     request_objects: Option<bool>,
     encrypted_responses: Option<bool>,
+    backchannel_logout: Option<bool>,
     /// `[[resources]]`: resource servers this provider issues tokens for.
     #[serde(default)]
     resources: Vec<crate::protocol::resource::ResourceServer>,
@@ -598,6 +632,10 @@ impl Config {
                 encrypted_responses: args
                     .encrypted_responses
                     .or(file.encrypted_responses)
+                    .unwrap_or(mode == Mode::Dev),
+                backchannel_logout: args
+                    .backchannel_logout
+                    .or(file.backchannel_logout)
                     .unwrap_or(mode == Mode::Dev),
             },
             registration_grant_types,

@@ -100,11 +100,26 @@ impl Fetcher {
             .remove(url);
     }
 
-    async fn fetch(
+    /// Back-Channel Logout §2.5: a form POST (the logout token) to a URL a client registered,
+    /// with the same address rules as fetches: no redirects, 5 s. Returns the answer's status.
+    pub async fn post_form(
         &self,
         raw: &str,
-        max_bytes: usize,
-    ) -> Result<(serde_json::Value, Option<Duration>), FetchError> {
+        form: &[(&str, &str)],
+    ) -> Result<reqwest::StatusCode, FetchError> {
+        let (client, url) = self.checked_client(raw).await?;
+        let response = client.post(url).form(form).send().await.map_err(|error| {
+            FetchError::Failed(if error.is_timeout() {
+                "the server did not answer in time".into()
+            } else {
+                "the server could not be reached".into()
+            })
+        })?;
+        Ok(response.status())
+    }
+
+    /// An HTTP client that connects only to the checked addresses of `raw`'s host.
+    async fn checked_client(&self, raw: &str) -> Result<(reqwest::Client, url::Url), FetchError> {
         let url = url::Url::parse(raw).map_err(|_| FetchError::Refused("not an absolute URL"))?;
         let host = url
             .host_str()
@@ -148,6 +163,15 @@ impl Fetcher {
             .resolve_to_addrs(&host, &addresses)
             .build()
             .map_err(|_| FetchError::Failed("the HTTP client could not be built".into()))?;
+        Ok((client, url))
+    }
+
+    async fn fetch(
+        &self,
+        raw: &str,
+        max_bytes: usize,
+    ) -> Result<(serde_json::Value, Option<Duration>), FetchError> {
+        let (client, url) = self.checked_client(raw).await?;
         let mut response = client
             .get(url)
             .header("accept", "application/json")

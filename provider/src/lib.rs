@@ -14,6 +14,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod backchannel;
 pub mod clock;
 pub mod cluster;
 pub mod config;

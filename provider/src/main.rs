@@ -76,6 +76,7 @@ impl Operation {
                 UsersCommand::List(target)
                 | UsersCommand::Passwd { target, .. }
                 | UsersCommand::Disable { target, .. }
+                | UsersCommand::SignOut { target, .. }
                 | UsersCommand::Enable { target, .. },
             ) => target,
             Operation::Keys(
@@ -194,6 +195,9 @@ async fn run(operation: Operation, console: &mut Console<'_>) -> Result<(), Admi
             }
             UsersCommand::Disable { username, .. } => {
                 admin::users::set_disabled(&admin, &username, true, console).await
+            }
+            UsersCommand::SignOut { username, .. } => {
+                admin::users::sign_out(&admin, &username, console).await
             }
             UsersCommand::Enable { username, .. } => {
                 admin::users::set_disabled(&admin, &username, false, console).await

@@ -110,6 +110,8 @@ fn metadata(
         userinfo_signed_response_alg: None,
         userinfo_encrypted_response_alg: None,
         userinfo_encrypted_response_enc: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
         secret_derivation: None,
     }
 }
@@ -130,6 +132,9 @@ pub fn demo_clients() -> Vec<RegisteredClient> {
         all_scopes,
     );
     web.post_logout_redirect_uris = vec!["http://127.0.0.1:8082/".into()];
+    // The demo client's receiver: a logout at the provider ends its session too.
+    web.backchannel_logout_uri = Some("http://127.0.0.1:8082/backchannel-logout".into());
+    web.backchannel_logout_session_required = true;
     let cli = metadata(
         "Demo CLI (native app)",
         TokenEndpointAuthMethod::None,

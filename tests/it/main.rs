@@ -4,6 +4,7 @@
 mod support;
 
 mod authorize_errors;
+mod backchannel_logout;
 mod cimd;
 mod client_credentials;
 mod client_jwt;

@@ -10,6 +10,7 @@ pub mod callback;
 pub mod discovery;
 pub mod id_token;
 pub mod jwks;
+pub mod logout_token;
 pub mod token;
 
 use std::sync::{PoisonError, RwLock};
@@ -380,6 +381,50 @@ impl OidcClient {
     fn may_refetch_jwks(&self) -> bool {
         let fetched_at = self.jwks.read().unwrap_or_else(PoisonError::into_inner).1;
         fetched_at.elapsed() >= JWKS_REFETCH_INTERVAL
+    }
+
+    /// Back-Channel Logout §2.6: validates a logout token POSTed by the provider, refetching
+    /// the JWKS once if its `kid` is unknown.
+    pub async fn validate_logout_token(
+        &self,
+        token: &str,
+        timeline: &Timeline,
+    ) -> Result<logout_token::LogoutClaims, logout_token::LogoutTokenError> {
+        let validate = || {
+            logout_token::validate(
+                token,
+                &self.jwks(),
+                self.issuer(),
+                &self.registration.client_id,
+                &ACCEPTED_ALGORITHMS,
+                unix_now(),
+                self.leeway_secs,
+            )
+        };
+        match validate() {
+            Err(logout_token::LogoutTokenError::Signature(SignatureError::UnknownKid(_)))
+                if self.may_refetch_jwks() =>
+            {
+                if let Ok(jwks) = fetch_jwks(&self.http, &self.discovery.jwks_uri, timeline).await {
+                    *self.jwks.write().unwrap_or_else(PoisonError::into_inner) =
+                        (jwks, Instant::now());
+                }
+                validate()
+            }
+            other => other,
+        }
+    }
+
+    /// A logout token decoded for display, with its signature checked against the JWKS.
+    pub fn logout_token_view(&self, token: &str) -> Option<TokenView> {
+        let signature = match self.jwks().verify(token, &ACCEPTED_ALGORITHMS) {
+            Ok(verified) => format!(
+                "valid ({:?}, kid {}) against the provider's JWKS",
+                verified.alg, verified.kid
+            ),
+            Err(error) => format!("not valid: {error}"),
+        };
+        TokenView::decode("Logout token (Back-Channel Logout §2.4)", token, signature)
     }
 
     /// The access token decoded for display, with its signature checked against the JWKS.

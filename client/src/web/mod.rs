@@ -7,12 +7,14 @@
 //! | `GET /callback` | RFC 6749 §4.1.2 redirection endpoint: state, iss, code exchange, ID token |
 //! | `POST /actions/{me,notes,write-note,refresh}` | API calls and the refresh, then back to `/` |
 //! | `POST /logout` | ends the local session and, when advertised, the provider's (RP-initiated logout) |
+//! | `POST /backchannel-logout` | the provider's logout token (Back-Channel Logout): ends the local sessions of that provider session |
 //! | `GET /timeline` | every exchange of this session, with an SVG sequence diagram |
 //!
 //! Tokens stay in the server-side session ([`session`]); the browser holds one `HttpOnly`,
 //! `SameSite=Lax` cookie. POST routes are behind tower-http's cross-origin check.
 
 mod actions;
+mod backchannel;
 mod home;
 mod logout;
 pub mod pages;
@@ -123,6 +125,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(home::get_home))
         .route("/callback", get(sign_in::get_callback))
+        // Server to server (the provider), so outside the browser forms' CSRF check.
+        .route(
+            "/backchannel-logout",
+            post(backchannel::post_backchannel_logout),
+        )
         .route("/timeline", get(home::get_timeline))
         .route("/assets/client.css", get(home::get_stylesheet))
         .route("/assets/client.js", get(home::get_script))

@@ -194,6 +194,24 @@ impl SessionStore {
         sessions.get_mut(key).map(change)
     }
 
+    /// Runs `change` on every signed-in session whose tokens `matches` (under the lock: never
+    /// await inside); returns how many there were.
+    pub fn for_each_signed_in(
+        &self,
+        matches: impl Fn(&Tokens) -> bool,
+        mut change: impl FnMut(&mut Session),
+    ) -> usize {
+        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut count = 0;
+        for session in sessions.values_mut() {
+            if session.tokens.as_ref().is_some_and(&matches) {
+                change(session);
+                count += 1;
+            }
+        }
+        count
+    }
+
     /// How many sessions exist.
     pub fn len(&self) -> usize {
         self.sessions

@@ -256,6 +256,15 @@ pub enum UsersCommand {
         #[command(flatten)]
         target: Target,
     },
+    /// Signs the user out everywhere: every SSO session ends, and every client that got tokens
+    /// in one (and registered a backchannel_logout_uri) is sent a logout token. Grants
+    /// (refresh tokens) stay; `disable` revokes them too.
+    SignOut {
+        /// The user name.
+        username: String,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Enables a disabled account again.
     Enable {
         /// The user name.
@@ -734,6 +743,7 @@ pub(crate) mod tests {
             .users
             .create_session(&SessionRecord {
                 id_digest: session.clone(),
+                sid: "sid-carol".into(),
                 subject: carol.subject.clone(),
                 auth_time: admin.now,
                 expires_at: admin.now.plus(600),
@@ -746,6 +756,7 @@ pub(crate) mod tests {
             scope: crate::protocol::scope::ScopeSet::parse("openid offline_access").unwrap(),
             resources: Resources::one("urn:a"),
             auth_time: admin.now,
+            sid: None,
             grant_id: "g-carol".into(),
             dpop_jkt: None,
         };
@@ -760,6 +771,20 @@ pub(crate) mod tests {
             ))
             .await
             .unwrap();
+        // A client with a backchannel_logout_uri took part in carol's session.
+        admin
+            .stores
+            .users
+            .add_session_client(
+                &crate::store::Participant {
+                    sid: "sid-carol".into(),
+                    client_id: crate::protocol::types::ClientId::parse("rp").unwrap(),
+                    subject: carol.subject.clone(),
+                },
+                admin.now.plus(600),
+            )
+            .await
+            .unwrap();
 
         let (result, lines) = run("", |mut console| async move {
             users::set_disabled(admin, "carol", true, &mut console).await
@@ -768,7 +793,28 @@ pub(crate) mod tests {
         result.unwrap();
         assert_eq!(
             lines,
-            ["disabled carol: 1 session(s) ended, 1 refresh token(s) revoked"]
+            [
+                "disabled carol: 1 session(s) ended (1 back-channel logout(s) queued), 1 refresh token(s) revoked"
+            ]
+        );
+        let queued = admin
+            .stores
+            .users
+            .claim_logouts(admin.now, admin.now.plus(60), 10)
+            .await
+            .unwrap();
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].participant.sid, "sid-carol");
+        let (result, lines) = run("", |mut console| async move {
+            users::sign_out(admin, "carol", &mut console).await
+        })
+        .await;
+        result.unwrap();
+        assert_eq!(
+            lines,
+            [
+                "signed out carol: 0 session(s) ended, 0 back-channel logout(s) queued (a running provider delivers them within seconds)"
+            ]
         );
         assert!(
             admin

@@ -230,16 +230,46 @@ pub async fn set_disabled(
         (console.print)(&format!("enabled {username}"));
         return Ok(());
     }
-    let sessions = admin.stores.users.end_sessions_of(&user.subject).await?;
+    let (sessions, told) = end_sessions(admin, &user.subject).await?;
     let revoked = admin
         .stores
         .grants
         .revoke_grants_of(&user.subject, admin.now)
         .await?;
     (console.print)(&format!(
-        "disabled {username}: {sessions} session(s) ended, {revoked} refresh token(s) revoked"
+        "disabled {username}: {sessions} session(s) ended ({told} back-channel logout(s) queued), {revoked} refresh token(s) revoked"
     ));
     Ok(())
+}
+
+/// `provider users sign-out`: ends the user's sessions; their clients are told.
+pub async fn sign_out(
+    admin: &Admin,
+    username: &str,
+    console: &mut Console<'_>,
+) -> Result<(), AdminError> {
+    let user = existing(admin, username).await?;
+    let (sessions, told) = end_sessions(admin, &user.subject).await?;
+    admin
+        .audit("user_signed_out", None, Some(user.subject.as_str()))
+        .await?;
+    (console.print)(&format!(
+        "signed out {username}: {sessions} session(s) ended, {told} back-channel logout(s) queued (a running provider delivers them within seconds)"
+    ));
+    Ok(())
+}
+
+/// Ends every session of `subject` and queues the back-channel logouts of their clients:
+/// (sessions ended, logouts queued).
+async fn end_sessions(admin: &Admin, subject: &Subject) -> Result<(u64, u64), AdminError> {
+    let sessions = admin.stores.users.end_sessions_of(subject).await?;
+    let participants = admin.stores.users.take_session_clients_of(subject).await?;
+    let told =
+        crate::backchannel::queue(admin.stores.users.as_ref(), participants, admin.now, || {
+            admin.random_bytes()
+        })
+        .await?;
+    Ok((sessions, told))
 }
 
 #[cfg(test)]

@@ -13,8 +13,7 @@ mod remote;
 
 use std::fmt;
 
-use clap::Args;
-
+pub use crate::config::DoctorArgs;
 pub use config::{audit_config, unloadable_config};
 pub use remote::audit_issuer;
 
@@ -135,33 +134,6 @@ impl fmt::Display for Report {
             }
         )
     }
-}
-
-/// `provider doctor`'s arguments.
-#[derive(Debug, Default, Args)]
-pub struct DoctorArgs {
-    /// The issuer to audit over HTTP (any OpenID provider or OAuth authorization server);
-    /// without it, the configuration `provider serve` would run with is checked.
-    pub issuer_url: Option<String>,
-    /// A registered client to probe `/authorize` with (else the doctor registers one itself
-    /// when the issuer offers open dynamic registration, and deletes it afterwards).
-    #[arg(long)]
-    pub client_id: Option<String>,
-    /// The secret of `--client-id`, for a client_credentials token (its lifetime is checked).
-    #[arg(long)]
-    pub client_secret: Option<String>,
-    /// A redirect URI registered for `--client-id`.
-    #[arg(long)]
-    pub redirect_uri: Option<String>,
-    /// `resource` (RFC 8707) for the client_credentials token.
-    #[arg(long)]
-    pub resource: Option<String>,
-    /// Seconds each HTTP request may take.
-    #[arg(long, default_value_t = 10)]
-    pub timeout: u64,
-    /// The configuration to check when no URL is given (flags as for `provider serve`).
-    #[command(flatten)]
-    pub common: crate::config::CommonArgs,
 }
 
 /// True for http URLs whose host is loopback (`127.0.0.0/8`, `::1`, `localhost`).

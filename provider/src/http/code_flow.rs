@@ -15,6 +15,7 @@ use crate::protocol::authorize::{
     Authentication, AuthorizationRequest, InteractionProgress, NextStep, error_redirect, next_step,
     success_redirect,
 };
+use crate::protocol::backchannel::Participant;
 use crate::protocol::client::RegisteredClient;
 use crate::protocol::types::{AuthorizationCode, OpaqueToken, encode_random};
 use crate::state::AppState;
@@ -179,6 +180,7 @@ async fn issue_code(
         code_challenge: request.code_challenge.clone(),
         subject: authentication.subject,
         auth_time: authentication.auth_time,
+        sid: authentication.sid.clone(),
         resources: request.resources.clone(),
         dpop_jkt: request.dpop_jkt.clone(),
         grant_id: encode_random(state.random_bytes()),
@@ -189,6 +191,24 @@ async fn issue_code(
         .ephemeral
         .insert_code(&code.digest(), &issued)
         .await?;
+    // Back-Channel Logout: this client takes part in the session until it ends.
+    if let (true, Some(_), Some(sid)) = (
+        state.features.backchannel_logout,
+        &client.metadata.backchannel_logout_uri,
+        &issued.sid,
+    ) {
+        let participant = Participant {
+            sid: sid.clone(),
+            client_id: client.client_id.clone(),
+            subject: issued.subject.clone(),
+        };
+        let session_end = issued.auth_time.plus(state.lifetimes.session);
+        state
+            .store
+            .users
+            .add_session_client(&participant, session_end)
+            .await?;
+    }
     tracing::info!(target: FLOW,
         "authorize: issued a one-time authorization code to {} (valid {} s, stored hashed) and redirect with state and iss (RFC 6749 §4.1.2, RFC 9207)",
         client.client_id, state.lifetimes.code);

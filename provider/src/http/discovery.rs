@@ -109,6 +109,7 @@ pub fn document(
             "iat",
             "auth_time",
             "nonce",
+            "sid",
             "at_hash",
             "name",
             "preferred_username",
@@ -129,6 +130,8 @@ pub fn document(
         userinfo_signing_alg_values_supported: encryption.then(|| id_token_algs.clone()),
         userinfo_encryption_alg_values_supported: encryption.then(jwe_algs),
         userinfo_encryption_enc_values_supported: encryption.then(jwe_encs),
+        backchannel_logout_supported: features.backchannel_logout.then_some(true),
+        backchannel_logout_session_supported: features.backchannel_logout.then_some(true),
         request_uri_parameter_supported: false,
     }
 }

@@ -204,7 +204,12 @@ async fn end_session(
 /// Ends the SSO session and goes to the (validated) redirect, or shows a signed-out page.
 async fn sign_out(state: &AppState, jar: CookieJar, redirect: &str) -> Result<Response, PageError> {
     if let Some(digest) = cookies::digest(&jar, cookies::SESSION, &state.issuer) {
+        let session = state.store.users.session(&digest, state.now()).await?;
         state.store.users.delete_session(&digest).await?;
+        // Back-Channel Logout: every client that got tokens in this session is told.
+        if let Some(session) = session {
+            crate::backchannel::session_ended(state, &session.sid).await?;
+        }
     }
     let jar = jar.remove(cookies::removal(cookies::SESSION, &state.issuer));
     if redirect.is_empty() {

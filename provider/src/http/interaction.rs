@@ -28,6 +28,7 @@ use crate::http::session::current_session;
 use crate::protocol::authorize::{
     Authentication, InteractionProgress, NextStep, error_redirect, next_step,
 };
+use crate::protocol::backchannel::session_id;
 use crate::protocol::client::RegisteredClient;
 use crate::protocol::device::{DeviceStatus, next_device_step};
 use crate::protocol::params::Params;
@@ -443,25 +444,49 @@ async fn post_login(
     let jar = attempt.succeeded(&state, jar).await;
     crate::metrics::sign_in("success");
     let now = state.now();
-    // A new session id at every login (no session fixation); the old session ends.
+    // A new session cookie at every login (no session fixation). The same user signing in
+    // again keeps the session's sid (and its back-channel logout clients); another user's
+    // sign-in ends the old session, and its clients are told.
+    let session_id_token = OpaqueToken::from_random(state.random_bytes());
+    let mut sid = session_id(&session_id_token.digest());
     if let Some(old) = cookies::digest(&jar, cookies::SESSION, &state.issuer) {
+        let previous = state.store.users.session(&old, now).await?;
         state.store.users.delete_session(&old).await?;
+        match previous {
+            Some(previous) if previous.subject == user.subject => {
+                state
+                    .store
+                    .users
+                    .extend_session_clients(&previous.sid, now.plus(state.lifetimes.session))
+                    .await?;
+                sid = previous.sid;
+            }
+            Some(previous) => {
+                crate::backchannel::session_ended(&state, &previous.sid).await?;
+            }
+            None => {}
+        }
     }
-    let session_id = OpaqueToken::from_random(state.random_bytes());
     state
         .store
         .users
         .create_session(&SessionRecord {
-            id_digest: session_id.digest(),
+            id_digest: session_id_token.digest(),
+            sid: sid.clone(),
             subject: user.subject.clone(),
             auth_time: now,
             expires_at: now.plus(state.lifetimes.session),
         })
         .await?;
-    let jar = jar.add(cookies::build(cookies::SESSION, &session_id, &state.issuer));
+    let jar = jar.add(cookies::build(
+        cookies::SESSION,
+        &session_id_token,
+        &state.issuer,
+    ));
     interaction.authentication = Some(Authentication {
         subject: user.subject,
         auth_time: now,
+        sid: Some(sid),
     });
     state.store.ephemeral.put_interaction(&interaction).await?;
     tracing::info!(target: FLOW, "login: password verified for {} (bcrypt, off the async workers); SSO session started", user.username);

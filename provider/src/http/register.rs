@@ -243,6 +243,11 @@ fn metadata_json(client_id: &ClientId, metadata: &ClientMetadata) -> Value {
             body[name] = json!(value);
         }
     }
+    if let Some(uri) = &metadata.backchannel_logout_uri {
+        body["backchannel_logout_uri"] = json!(uri);
+        body["backchannel_logout_session_required"] =
+            json!(metadata.backchannel_logout_session_required);
+    }
     body
 }
 

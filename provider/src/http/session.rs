@@ -18,6 +18,7 @@ pub async fn current_session(
     };
     let session = state.store.users.session(&digest, state.now()).await?;
     Ok(session.map(|session| Authentication {
+        sid: Some(session.sid),
         subject: session.subject,
         auth_time: session.auth_time,
     }))

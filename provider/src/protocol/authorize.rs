@@ -270,6 +270,9 @@ pub struct Authentication {
     pub subject: Subject,
     /// OIDC Core §2 `auth_time`: when the user last entered credentials.
     pub auth_time: UnixTime,
+    /// Back-Channel Logout §2.1 `sid`: the SSO session (absent for grants made without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// What has already happened in this authorization interaction.
@@ -616,6 +619,7 @@ mod tests {
         Authentication {
             subject: Subject(subject.into()),
             auth_time: UnixTime(auth_time),
+            sid: None,
         }
     }
 
@@ -805,6 +809,7 @@ mod tests {
         let auth = Authentication {
             subject: Subject("u".into()),
             auth_time: UnixTime(100),
+            sid: None,
         };
         let cases = [
             (0, 100, true),

@@ -198,6 +198,9 @@ pub struct IdTokenClaims {
     /// OIDC Core §3.1.3.6 access token hash.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub at_hash: Option<String>,
+    /// Back-Channel Logout §2.1: the SSO session, which a logout token names.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sid: Option<String>,
 }
 
 /// Inputs of an ID token.
@@ -211,6 +214,8 @@ pub struct IdTokenGrant<'a> {
     pub auth_time: UnixTime,
     /// The authorization request's nonce (absent on refresh).
     pub nonce: Option<&'a str>,
+    /// The SSO session (absent for grants made without one).
+    pub sid: Option<&'a str>,
 }
 
 /// OIDC Core §3.1.3.6: the ID token claims, with `at_hash` for the access token issued with it.
@@ -226,6 +231,7 @@ pub fn id_token_claims(
     lifetime_secs: u64,
 ) -> IdTokenClaims {
     IdTokenClaims {
+        sid: grant.sid.map(str::to_owned),
         iss: issuer.as_str().to_owned(),
         sub: grant.subject.as_str().to_owned(),
         aud: grant.client_id.as_str().to_owned(),

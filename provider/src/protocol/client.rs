@@ -101,6 +101,12 @@ pub struct ClientMetadata {
     /// OIDC Registration §2: the JWE content encryption of UserInfo answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_encrypted_response_enc: Option<ContentEncryption>,
+    /// Back-Channel Logout §2.2: where logout tokens are POSTed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// Back-Channel Logout §2.2: the client needs `sid` in logout tokens (always sent here).
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
     /// Provider-specific, `client_secret_jwt` only: the per-client input from which the
     /// client's secret is derived with the server's HMAC key (HS256 needs the secret itself;
     /// it is never stored, only re-derived).
@@ -487,6 +493,8 @@ pub(crate) mod tests {
                 userinfo_signed_response_alg: None,
                 userinfo_encrypted_response_alg: None,
                 userinfo_encrypted_response_enc: None,
+                backchannel_logout_uri: None,
+                backchannel_logout_session_required: false,
                 secret_derivation: None,
             },
         }

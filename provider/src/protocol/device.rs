@@ -188,6 +188,7 @@ mod tests {
         let alice = Authentication {
             subject: Subject("u".into()),
             auth_time: UnixTime(5),
+            sid: None,
         };
         let fresh = InteractionProgress::default();
         let consented = InteractionProgress {

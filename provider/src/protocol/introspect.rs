@@ -243,6 +243,7 @@ mod tests {
                 scope: ScopeSet::parse("openid offline_access").unwrap(),
                 resources: crate::protocol::resource::Resources::one("urn:a"),
                 auth_time: UnixTime(0),
+                sid: None,
                 grant_id: "g".into(),
                 dpop_jkt: None,
             },

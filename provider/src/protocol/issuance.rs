@@ -168,6 +168,7 @@ pub fn mint(
                     client_id: &client.client_id,
                     auth_time: grant.authentication.auth_time,
                     nonce: grant.nonce.as_deref(),
+                    sid: grant.authentication.sid.as_deref(),
                 },
                 context.issuer,
                 &access_token,
@@ -212,6 +213,7 @@ pub fn mint(
                     scope: grant.granted_scope,
                     resources: grant.resources,
                     auth_time: grant.authentication.auth_time,
+                    sid: grant.authentication.sid.clone(),
                     grant_id: grant_id.clone(),
                     // RFC 9449 §5: bound for public clients; a confidential client's refresh
                     // token is already bound to its authentication.
@@ -343,6 +345,7 @@ mod tests {
                 authentication: Authentication {
                     subject: Subject("u-1".into()),
                     auth_time: UnixTime(NOW.0 - 60),
+                    sid: None,
                 },
                 nonce: Some("n-1".into()),
                 grant_id,

@@ -6,6 +6,7 @@
 //! which makes them easy to test against the RFCs.
 
 pub mod authorize;
+pub mod backchannel;
 pub mod cimd;
 pub mod claims;
 pub mod client;

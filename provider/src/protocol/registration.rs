@@ -57,6 +57,10 @@ pub struct RegistrationRequest {
     pub userinfo_encrypted_response_alg: Option<String>,
     /// OIDC Registration §2: JWE `enc` of its UserInfo answers (default `A128CBC-HS256`).
     pub userinfo_encrypted_response_enc: Option<String>,
+    /// Back-Channel Logout §2.2: where logout tokens are POSTed.
+    pub backchannel_logout_uri: Option<String>,
+    /// Back-Channel Logout §2.2: `sid` is required in logout tokens.
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 /// What self-registered clients may have (RFC 7591 §2: the server may restrict metadata),
@@ -320,6 +324,17 @@ pub fn validate_registration(
             })
         })
         .transpose()?;
+    let backchannel_logout_uri = request
+        .backchannel_logout_uri
+        .map(|uri| check_backchannel_logout_uri(&uri, rules.features).map(|()| uri))
+        .transpose()?;
+    if request.backchannel_logout_session_required == Some(true) && backchannel_logout_uri.is_none()
+    {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "backchannel_logout_session_required needs backchannel_logout_uri",
+        ));
+    }
     let client_name = request
         .client_name
         .unwrap_or_else(|| "Unnamed client".into());
@@ -355,8 +370,43 @@ pub fn validate_registration(
         userinfo_signed_response_alg,
         userinfo_encrypted_response_alg: userinfo_encryption.map(|(alg, _)| alg),
         userinfo_encrypted_response_enc: userinfo_encryption.map(|(_, enc)| enc),
+        backchannel_logout_session_required: request
+            .backchannel_logout_session_required
+            .unwrap_or(false),
+        backchannel_logout_uri,
         secret_derivation: None,
     })
+}
+
+/// Back-Channel Logout §2.2: an absolute https URL (http only on loopback), no fragment; only
+/// when back-channel logout is on.
+fn check_backchannel_logout_uri(raw: &str, features: Features) -> Result<(), OAuthError> {
+    if !features.backchannel_logout {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "this provider does not send back-channel logouts (backchannel_logout_uri)",
+        ));
+    }
+    let url = url::Url::parse(raw).map_err(|_| {
+        OAuthError::new(
+            CLIENT_METADATA,
+            "backchannel_logout_uri must be an absolute URL",
+        )
+    })?;
+    let loopback = matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+        || url.host_str() == Some("localhost");
+    if !(url.scheme() == "https" || (url.scheme() == "http" && loopback))
+        || raw.contains('#')
+        || raw.len() > 2048
+        || !url.username().is_empty()
+    {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "backchannel_logout_uri must be an https URL without fragment or credentials (http only on loopback)",
+        ));
+    }
+    Ok(())
 }
 
 /// What a JWE registration is for (the error messages name its members).

@@ -338,6 +338,9 @@ pub struct Features {
     /// OIDC Core §5.3.2 / §10.2: signed UserInfo responses and ID tokens and UserInfo
     /// responses encrypted to the client (JWE).
     pub encrypted_responses: bool,
+    /// OpenID Connect Back-Channel Logout 1.0: `sid` in ID tokens, logout tokens POSTed to
+    /// every client of an ended session that registered a `backchannel_logout_uri`.
+    pub backchannel_logout: bool,
 }
 
 impl Features {
@@ -345,5 +348,6 @@ impl Features {
     pub const ALL: Features = Features {
         request_objects: true,
         encrypted_responses: true,
+        backchannel_logout: true,
     };
 }

@@ -35,6 +35,7 @@ fn code(grant_id: &str) -> IssuedCode {
         .unwrap(),
         subject: Subject("u-1".into()),
         auth_time: NOW,
+        sid: None,
         resources: Resources::one("urn:aud"),
         grant_id: grant_id.into(),
         expires_at: NOW.plus(600),
@@ -51,6 +52,7 @@ fn refresh(digest: &str, grant_id: &str) -> RefreshTokenRecord {
             scope: ScopeSet::parse("openid offline_access").unwrap(),
             resources: Resources::one("urn:aud"),
             auth_time: NOW,
+            sid: None,
             grant_id: grant_id.into(),
             dpop_jkt: None,
         },
@@ -304,6 +306,7 @@ pub async fn device_codes(stores: &Stores) {
     let alice = Authentication {
         subject: Subject("u-1".into()),
         auth_time: NOW,
+        sid: None,
     };
     assert!(
         stores
@@ -399,15 +402,139 @@ pub async fn pushed_requests(stores: &Stores) {
     );
 }
 
+/// Back-Channel Logout: session participants taken once (by session, by user, on expiry) and
+/// the bounded, claimable delivery queue.
+pub async fn logout_deliveries(stores: &Stores) {
+    use crate::store::{LogoutDelivery, Participant};
+    let users = &stores.users;
+    let participant = |sid: &str, client: &str, subject: &str| Participant {
+        sid: sid.into(),
+        client_id: ClientId::parse(client).unwrap(),
+        subject: Subject(subject.into()),
+    };
+    users
+        .add_session_client(&participant("s1", "rp-a", "alice"), NOW.plus(100))
+        .await
+        .unwrap();
+    // Recorded twice (a second sign-in to the same client in the same session): one row.
+    users
+        .add_session_client(&participant("s1", "rp-a", "alice"), NOW.plus(100))
+        .await
+        .unwrap();
+    users
+        .add_session_client(&participant("s1", "rp-b", "alice"), NOW.plus(100))
+        .await
+        .unwrap();
+    users
+        .add_session_client(&participant("s2", "rp-a", "alice"), NOW.plus(50))
+        .await
+        .unwrap();
+    users
+        .add_session_client(&participant("s3", "rp-a", "bob"), NOW.plus(10))
+        .await
+        .unwrap();
+    users
+        .add_session_client(&participant("s4", "rp-c", "carol"), NOW.plus(10))
+        .await
+        .unwrap();
+    // carol signed in again: her session (s4) lasts longer now.
+    users
+        .extend_session_clients("s4", NOW.plus(500))
+        .await
+        .unwrap();
+    let mut taken = users.take_session_clients("s1").await.unwrap();
+    taken.sort_by(|a, b| a.client_id.as_str().cmp(b.client_id.as_str()));
+    assert_eq!(
+        taken,
+        [
+            participant("s1", "rp-a", "alice"),
+            participant("s1", "rp-b", "alice")
+        ]
+    );
+    assert!(
+        users.take_session_clients("s1").await.unwrap().is_empty(),
+        "taken once"
+    );
+    assert_eq!(
+        users
+            .take_expired_session_clients(NOW.plus(20), 10)
+            .await
+            .unwrap(),
+        [participant("s3", "rp-a", "bob")]
+    );
+    assert_eq!(
+        users.take_session_clients("s4").await.unwrap(),
+        [participant("s4", "rp-c", "carol")]
+    );
+    assert_eq!(
+        users
+            .take_session_clients_of(&Subject("alice".into()))
+            .await
+            .unwrap(),
+        [participant("s2", "rp-a", "alice")]
+    );
+    // The queue: bounded, claimed once per lease, retried, finished.
+    let delivery = |id: &str| LogoutDelivery {
+        id: id.into(),
+        participant: participant("s1", "rp-a", "alice"),
+        attempts: 0,
+        next_attempt_at: NOW,
+        created_at: NOW,
+    };
+    let queued = users
+        .queue_logouts(&[delivery("d1"), delivery("d2"), delivery("d3")], 2)
+        .await
+        .unwrap();
+    assert_eq!(queued, 2, "the queue holds at most 2");
+    let claimed = users.claim_logouts(NOW, NOW.plus(60), 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(claimed[0].participant, participant("s1", "rp-a", "alice"));
+    assert!(
+        users
+            .claim_logouts(NOW, NOW.plus(60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased deliveries are not claimed again"
+    );
+    users.retry_logout("d1", 1, NOW.plus(10)).await.unwrap();
+    users.finish_logout("d2").await.unwrap();
+    let again = users
+        .claim_logouts(NOW.plus(10), NOW.plus(70), 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].id.as_str(), again[0].attempts), ("d1", 1));
+    users.finish_logout("d1").await.unwrap();
+    assert!(
+        users
+            .claim_logouts(NOW.plus(1000), NOW.plus(1060), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// Sessions, consents, clients and keys.
 pub async fn durable_records(stores: &Stores) {
     let session = SessionRecord {
         id_digest: SecretDigest::of("s"),
+        sid: "sid-1".into(),
         subject: Subject("u-1".into()),
         auth_time: NOW,
         expires_at: NOW.plus(100),
     };
     stores.users.create_session(&session).await.unwrap();
+    assert_eq!(
+        stores
+            .users
+            .session(&session.id_digest, NOW)
+            .await
+            .unwrap()
+            .map(|found| found.sid),
+        Some("sid-1".to_owned()),
+        "the sid is kept"
+    );
     assert!(
         stores
             .users
@@ -491,6 +618,8 @@ pub async fn durable_records(stores: &Stores) {
             userinfo_signed_response_alg: None,
             userinfo_encrypted_response_alg: None,
             userinfo_encrypted_response_enc: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             secret_derivation: None,
         },
     };
@@ -796,6 +925,7 @@ macro_rules! conformance_suite {
             case!(durable_records);
             case!(purge);
             case!(resource_registry);
+            case!(logout_deliveries);
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn codes_are_one_time_across_pools() {

@@ -25,6 +25,7 @@ use async_trait::async_trait;
 use keys::{KeyStatus, SigningAlg};
 
 use crate::protocol::authorize::{Authentication, AuthorizationRequest};
+pub use crate::protocol::backchannel::Participant;
 use crate::protocol::client::RegisteredClient;
 use crate::protocol::device::{DeviceGrant, DeviceStatus};
 pub use crate::protocol::grants::authorization_code::{IssuedCode, Redemption};
@@ -250,9 +251,27 @@ pub struct UserRecord {
     pub disabled: bool,
 }
 
+/// A back-channel logout owed to a client (Back-Channel Logout 1.0 §2.5), kept in the database
+/// so that it survives a restart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogoutDelivery {
+    /// Random id.
+    pub id: String,
+    /// Who is told about which session.
+    pub participant: Participant,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// When to try (next).
+    pub next_attempt_at: UnixTime,
+    /// When the session ended.
+    pub created_at: UnixTime,
+}
+
 /// A browser's single sign-on session (the cookie holds the id, the store its digest).
 #[derive(Clone, Debug)]
 pub struct SessionRecord {
+    /// Back-Channel Logout §2.1 `sid`: public, stable while the same user stays signed in.
+    pub sid: String,
     /// Digest of the session id.
     pub id_digest: SecretDigest,
     /// The user.
@@ -346,6 +365,40 @@ pub trait UserStore: Send + Sync {
     ) -> Result<Option<SessionRecord>>;
     /// Ends a session.
     async fn delete_session(&self, id_digest: &SecretDigest) -> Result<()>;
+    /// Back-Channel Logout: `participant.client_id` received tokens in session
+    /// `participant.sid`, which ends at `expires_at`.
+    async fn add_session_client(
+        &self,
+        participant: &Participant,
+        expires_at: UnixTime,
+    ) -> Result<()>;
+    /// The session `sid` now ends at `expires_at` (the same user signed in again).
+    async fn extend_session_clients(&self, sid: &str, expires_at: UnixTime) -> Result<()>;
+    /// Removes and returns the clients of session `sid` (it ended, or was replaced).
+    async fn take_session_clients(&self, sid: &str) -> Result<Vec<Participant>>;
+    /// Removes and returns the clients of every session of `subject`.
+    async fn take_session_clients_of(&self, subject: &Subject) -> Result<Vec<Participant>>;
+    /// Removes and returns at most `limit` clients of sessions that expired by `now`.
+    async fn take_expired_session_clients(
+        &self,
+        now: UnixTime,
+        limit: u32,
+    ) -> Result<Vec<Participant>>;
+    /// Queues logout deliveries, at most `max_queue` waiting in all; returns how many were
+    /// queued (the rest are dropped: the queue is bounded).
+    async fn queue_logouts(&self, deliveries: &[LogoutDelivery], max_queue: u64) -> Result<u64>;
+    /// Claims at most `limit` deliveries due at `now` until `lease_until` (so that another node
+    /// skips them meanwhile) and returns them.
+    async fn claim_logouts(
+        &self,
+        now: UnixTime,
+        lease_until: UnixTime,
+        limit: u32,
+    ) -> Result<Vec<LogoutDelivery>>;
+    /// A delivery succeeded, or was given up.
+    async fn finish_logout(&self, id: &str) -> Result<()>;
+    /// A delivery failed `attempts` times; the next try is at `next_attempt_at`.
+    async fn retry_logout(&self, id: &str, attempts: u32, next_attempt_at: UnixTime) -> Result<()>;
 }
 
 /// What users granted: consents, refresh-token families, and the access tokens issued for a

@@ -22,9 +22,9 @@ macro_rules! sql_backend {
             use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
             use crate::store::{
                 AuditEvent, AuditStore, ClientStore, DeviceRecord, EphemeralStore, Error, GrantStore,
-                InteractionRecord, IssuedCode, KeyStore, Maintenance, PurgePolicy, Redemption,
-                RefreshTokenRecord, ResourceStore, Result, SessionRecord, SigningKeyRecord, UserRecord,
-                UserStore,
+                InteractionRecord, IssuedCode, KeyStore, LogoutDelivery, Maintenance, Participant,
+                PurgePolicy, Redemption, RefreshTokenRecord, ResourceStore, Result, SessionRecord,
+                SigningKeyRecord, UserRecord, UserStore,
             };
 
 impl $store {
@@ -45,6 +45,15 @@ impl $store {
         tx.commit().await?;
         Ok(true)
     }
+}
+
+fn participant_from_row(row: &<$db as sqlx::Database>::Row) -> Result<Participant> {
+    let client_id: String = row.try_get("client_id")?;
+    Ok(Participant {
+        sid: row.try_get("sid")?,
+        client_id: ClientId::parse(&client_id).map_err(|_| Error::Invalid("client_id"))?,
+        subject: Subject(row.try_get("subject")?),
+    })
 }
 
 fn client_from_row(row: &<$db as sqlx::Database>::Row) -> Result<RegisteredClient> {
@@ -90,9 +99,11 @@ fn device_from_row(row: &<$db as sqlx::Database>::Row) -> Result<DeviceRecord> {
     let subject: Option<String> = row.try_get("subject")?;
     let auth_time: Option<i64> = row.try_get("auth_time")?;
     let status = match (status.as_str(), subject, auth_time) {
+        // The device grant keeps no session id: its tokens carry no sid.
         ("approved", Some(subject), Some(auth_time)) => DeviceStatus::Approved(Authentication {
             subject: Subject(subject),
             auth_time: UnixTime(auth_time),
+            sid: None,
         }),
         ("denied", _, _) => DeviceStatus::Denied,
         ("pending", _, _) => DeviceStatus::Pending,
@@ -291,11 +302,12 @@ impl UserStore for $store {
     }
 
     async fn create_session(&self, session: &SessionRecord) -> Result<()> {
-        sqlx::query("INSERT INTO sessions (id_digest, subject, auth_time, expires_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query("INSERT INTO sessions (id_digest, subject, auth_time, expires_at, sid) VALUES ($1, $2, $3, $4, $5)")
             .bind(session.id_digest.as_str())
             .bind(session.subject.as_str())
             .bind(session.auth_time.0)
             .bind(session.expires_at.0)
+            .bind(&session.sid)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -306,13 +318,16 @@ impl UserStore for $store {
         id_digest: &SecretDigest,
         now: UnixTime,
     ) -> Result<Option<SessionRecord>> {
-        let row = sqlx::query("SELECT subject, auth_time, expires_at FROM sessions WHERE id_digest = $1 AND expires_at > $2")
+        let row = sqlx::query("SELECT subject, auth_time, expires_at, sid FROM sessions WHERE id_digest = $1 AND expires_at > $2")
             .bind(id_digest.as_str())
             .bind(now.0)
             .fetch_optional(&self.pool)
             .await?;
         row.map(|row| {
+            let sid: Option<String> = row.try_get("sid")?;
             Ok(SessionRecord {
+                // Sessions from before the column: the id their cookie gives.
+                sid: sid.unwrap_or_else(|| crate::protocol::backchannel::session_id(id_digest)),
                 id_digest: id_digest.clone(),
                 subject: Subject(row.try_get("subject")?),
                 auth_time: UnixTime(row.try_get("auth_time")?),
@@ -325,6 +340,130 @@ impl UserStore for $store {
     async fn delete_session(&self, id_digest: &SecretDigest) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id_digest = $1")
             .bind(id_digest.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn add_session_client(&self, participant: &Participant, expires_at: UnixTime) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO session_clients (sid, client_id, subject, expires_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (sid, client_id) DO UPDATE SET expires_at = excluded.expires_at",
+        )
+        .bind(&participant.sid)
+        .bind(participant.client_id.as_str())
+        .bind(participant.subject.as_str())
+        .bind(expires_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn extend_session_clients(&self, sid: &str, expires_at: UnixTime) -> Result<()> {
+        sqlx::query("UPDATE session_clients SET expires_at = $2 WHERE sid = $1")
+            .bind(sid)
+            .bind(expires_at.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_session_clients(&self, sid: &str) -> Result<Vec<Participant>> {
+        let rows = sqlx::query("DELETE FROM session_clients WHERE sid = $1 RETURNING sid, client_id, subject")
+            .bind(sid)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(participant_from_row).collect()
+    }
+
+    async fn take_session_clients_of(&self, subject: &Subject) -> Result<Vec<Participant>> {
+        let rows = sqlx::query("DELETE FROM session_clients WHERE subject = $1 RETURNING sid, client_id, subject")
+            .bind(subject.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(participant_from_row).collect()
+    }
+
+    async fn take_expired_session_clients(&self, now: UnixTime, limit: u32) -> Result<Vec<Participant>> {
+        let rows = sqlx::query(
+            "DELETE FROM session_clients WHERE (sid, client_id) IN
+               (SELECT sid, client_id FROM session_clients WHERE expires_at <= $1 LIMIT $2)
+             RETURNING sid, client_id, subject",
+        )
+        .bind(now.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(participant_from_row).collect()
+    }
+
+    async fn queue_logouts(&self, deliveries: &[LogoutDelivery], max_queue: u64) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM logout_deliveries")
+            .fetch_one(&mut *tx)
+            .await?;
+        let room = max_queue.saturating_sub(u64::try_from(waiting).unwrap_or(0));
+        let mut queued = 0;
+        for delivery in deliveries.iter().take(usize::try_from(room).unwrap_or(usize::MAX)) {
+            sqlx::query(
+                "INSERT INTO logout_deliveries (id, sid, client_id, subject, attempts, next_attempt_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&delivery.id)
+            .bind(&delivery.participant.sid)
+            .bind(delivery.participant.client_id.as_str())
+            .bind(delivery.participant.subject.as_str())
+            .bind(i64::from(delivery.attempts))
+            .bind(delivery.next_attempt_at.0)
+            .bind(delivery.created_at.0)
+            .execute(&mut *tx)
+            .await?;
+            queued += 1;
+        }
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    async fn claim_logouts(&self, now: UnixTime, lease_until: UnixTime, limit: u32) -> Result<Vec<LogoutDelivery>> {
+        // The outer condition is checked again on each row, so two nodes never claim one.
+        let rows = sqlx::query(
+            "UPDATE logout_deliveries SET next_attempt_at = $2
+             WHERE id IN (SELECT id FROM logout_deliveries WHERE next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $3)
+               AND next_attempt_at <= $1
+             RETURNING id, sid, client_id, subject, attempts, next_attempt_at, created_at",
+        )
+        .bind(now.0)
+        .bind(lease_until.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let attempts: i64 = row.try_get("attempts")?;
+                Ok(LogoutDelivery {
+                    id: row.try_get("id")?,
+                    participant: participant_from_row(row)?,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    next_attempt_at: UnixTime(row.try_get("next_attempt_at")?),
+                    created_at: UnixTime(row.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn finish_logout(&self, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM logout_deliveries WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn retry_logout(&self, id: &str, attempts: u32, next_attempt_at: UnixTime) -> Result<()> {
+        sqlx::query("UPDATE logout_deliveries SET attempts = $2, next_attempt_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(i64::from(attempts))
+            .bind(next_attempt_at.0)
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -254,6 +254,28 @@ impl TestProvider {
         }
     }
 
+    /// Stops the provider and starts a new one on the same database (and Redis namespace): what
+    /// a restart keeps, it kept in the database. The new one listens on a new port.
+    pub async fn restart(&mut self) {
+        self.stop().await.expect("the provider stops");
+        let mut config = provider::Config::for_tests(&self._dir.path().join("provider.db"));
+        config.database_url = self.database_url.clone();
+        config.redis_url = self._redis.as_ref().map(|redis| redis.url.clone());
+        let running = provider::start_with(config, provider::state::Environment::default())
+            .await
+            .expect("the provider starts again");
+        self.base_url = format!("http://{}", running.local_addr);
+        self.issuer = running.issuer.as_str().to_owned();
+        // The issuer names the Redis namespace: the new one is cleaned up on drop too.
+        if let Some(redis) = self._redis.take() {
+            self._redis = Some(RedisNamespace {
+                url: redis.url.clone(),
+                namespace: provider::cluster::Cluster::namespace(&running.issuer),
+            });
+        }
+        self.running = Some(running);
+    }
+
     /// `base_url + path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)

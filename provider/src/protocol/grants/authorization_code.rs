@@ -71,6 +71,9 @@ pub struct IssuedCode {
     pub subject: Subject,
     /// When the user authenticated.
     pub auth_time: UnixTime,
+    /// Back-Channel Logout §2.1: the SSO session the code was issued in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// The resources the user authorized (RFC 8707); stored as `audience`, the name of the one
     /// resource a code had before the registry.
     #[serde(rename = "audience")]
@@ -144,6 +147,7 @@ pub fn exchange(
             authentication: Authentication {
                 subject: code.subject,
                 auth_time: code.auth_time,
+                sid: code.sid,
             },
             nonce: code.nonce,
             grant_id: GrantId::Existing(code.grant_id),
@@ -204,6 +208,7 @@ mod tests {
             code_challenge: CodeChallenge::parse(Some(CHALLENGE), Some("S256")).unwrap(),
             subject: Subject("u-1".into()),
             auth_time: UnixTime(50),
+            sid: None,
             resources: Resources::one("https://api.example.com"),
             grant_id: "grant-1".into(),
             expires_at: UnixTime(600),
@@ -249,6 +254,7 @@ mod tests {
                     authentication: Authentication {
                         subject: Subject("u-1".into()),
                         auth_time: UnixTime(50),
+                        sid: None,
                     },
                     nonce: Some("n-1".into()),
                     grant_id: GrantId::Existing("grant-1".into()),

@@ -140,6 +140,7 @@ mod tests {
         Authentication {
             subject: Subject("u".into()),
             auth_time: UnixTime(5),
+            sid: None,
         }
     }
 

@@ -57,6 +57,9 @@ pub struct RefreshGrant {
     pub resources: Resources,
     /// When the user authenticated.
     pub auth_time: UnixTime,
+    /// Back-Channel Logout §2.1: the SSO session of the sign-in (refreshed ID tokens repeat it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// The family (grant) id.
     pub grant_id: String,
     /// RFC 9449 §5: a public client's refresh token is bound to the DPoP key it was issued
@@ -261,6 +264,7 @@ pub fn exchange(
             authentication: Authentication {
                 subject: grant.subject,
                 auth_time: grant.auth_time,
+                sid: grant.sid,
             },
             nonce: None,
             grant_id: GrantId::Existing(grant.grant_id),
@@ -291,6 +295,7 @@ mod tests {
                     "https://api.example.com https://other.example".to_owned(),
                 ),
                 auth_time: UnixTime(5),
+                sid: None,
                 grant_id: "grant-1".into(),
                 dpop_jkt: None,
             },
@@ -380,6 +385,7 @@ mod tests {
                 authentication: Authentication {
                     subject: Subject("u-1".into()),
                     auth_time: UnixTime(5),
+                    sid: None,
                 },
                 nonce: None,
                 grant_id: GrantId::Existing("grant-1".into()),
