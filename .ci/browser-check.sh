@@ -5,7 +5,9 @@
 # in as alice through the provider's login and consent pages, calls the API, and saves
 # screenshots of the timeline page: target/browser-check/timeline.png (the sequence diagram
 # and the first exchanges) and timeline-full.png (the whole page), plus home.png (the
-# signed-in home page).
+# signed-in home page). Then it signs out at the provider's own page (provider-logout.png) and
+# checks that the client's session ended over the back channel (home-after-logout.png,
+# timeline-logout.png).
 #
 # Exits non-zero when the timeline page does not list the expected steps.
 #
@@ -96,7 +98,24 @@ pids+=($!)
 RUST_LOG="${RUST_LOG:-info}" "$resource_bin" --bind "127.0.0.1:$resource_port" --issuer "$issuer" \
     >"$work/resource.log" 2>&1 &
 pids+=($!)
-RUST_LOG="${RUST_LOG:-info}" "$client_bin" web --bind "127.0.0.1:$client_port" --public-url "http://127.0.0.1:8082" \
+# A client registered for this run, whose backchannel_logout_uri is the client's real address
+# (the provider calls it server to server, without Chromium's mapping).
+for _ in $(seq 1 300); do
+    curl -fsS "$issuer/.well-known/openid-configuration" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+registration="$(curl -fsS -X POST "$issuer/register" -H 'content-type: application/json' -d "{
+    \"client_name\": \"Demo web app (browser check)\",
+    \"redirect_uris\": [\"http://127.0.0.1:8082/callback\"],
+    \"post_logout_redirect_uris\": [\"http://127.0.0.1:8082/\"],
+    \"grant_types\": [\"authorization_code\", \"refresh_token\"],
+    \"scope\": \"openid profile email offline_access api:read api:write\",
+    \"backchannel_logout_uri\": \"http://127.0.0.1:$client_port/backchannel-logout\",
+    \"backchannel_logout_session_required\": true}")"
+client_id="$(node -e 'console.log(JSON.parse(process.argv[1]).client_id)' "$registration")"
+client_secret="$(node -e 'console.log(JSON.parse(process.argv[1]).client_secret)' "$registration")"
+RUST_LOG="${RUST_LOG:-info}" CLIENT_CLIENT_SECRET="$client_secret" "$client_bin" web --bind "127.0.0.1:$client_port" \
+    --public-url "http://127.0.0.1:8082" --client-id "$client_id" \
     --issuer "$issuer" --resource "http://127.0.0.1:$resource_port" >"$work/client.log" 2>&1 &
 pids+=($!)
 
@@ -231,13 +250,43 @@ const missing = expectedSteps.filter((step) => !text.includes(step));
 const diagramBottom = await evaluate("Math.ceil(document.querySelector('.diagram').getBoundingClientRect().bottom + window.scrollY)");
 await screenshot(screenshotPath, diagramBottom + 700);
 await screenshot(screenshotPath.replace(/\.png$/, "-full.png"), await evaluate("document.documentElement.scrollHeight"));
-socket.close();
-
 if (missing.length > 0) {
   console.error(`browser-check: the timeline page lacks: ${missing.join(", ")}`);
   process.exit(1);
 }
 console.log(`browser-check: the timeline lists all ${expectedSteps.length} expected steps`);
+
+// Back-channel logout: the user signs out at the provider itself; the provider tells the
+// client server to server, and the client's session ends without the browser visiting it.
+console.log("browser-check: signing out at the provider's own page");
+await send("Page.navigate", { url: `${issuer}/end_session` });
+await waitFor(`!!document.querySelector('button[value=logout]')`, "the provider's sign-out page");
+await screenshot(screenshotPath.replace(/timeline\.png$/, "provider-logout.png"), 900);
+await evaluate(`document.querySelector('button[value=logout]').click()`);
+await waitFor(`document.body.innerText.includes('You are signed out of the provider')`, "the provider's signed-out page");
+console.log("browser-check: the client hears of it over the back channel");
+let told = false;
+for (let attempt = 0; attempt < 30 && !told; attempt++) {
+  await send("Page.navigate", { url: `${publicOrigin}/` });
+  await waitFor(`document.readyState === 'complete'`, "the client's home page");
+  told = await evaluate(`document.body.innerText.includes('Signed out by the provider')`);
+  if (!told) await delay(500);
+}
+if (!told) {
+  console.error("browser-check: the client's session did not end after the provider's logout (no back-channel logout)");
+  process.exit(1);
+}
+await screenshot(screenshotPath.replace(/timeline\.png$/, "home-after-logout.png"), await evaluate("document.documentElement.scrollHeight"));
+await send("Page.navigate", { url: `${publicOrigin}/timeline` });
+await waitFor(`document.readyState === 'complete' && !!document.querySelector('svg')`, "the timeline page");
+const after = await evaluate("document.body.innerText");
+await screenshot(screenshotPath.replace(/timeline\.png$/, "timeline-logout.png"), await evaluate("document.documentElement.scrollHeight"));
+socket.close();
+if (!after.includes("Back-channel logout") || !after.includes("Logout token (Back-Channel Logout")) {
+  console.error("browser-check: the timeline does not show the back-channel logout");
+  process.exit(1);
+}
+console.log("browser-check: back-channel logout ended the client's session and the timeline shows it");
 process.exit(0);
 NODE
 
