@@ -20,6 +20,7 @@ use crate::protocol::backchannel::{
 };
 use crate::protocol::types::{UnixTime, encode_random};
 use crate::state::AppState;
+use crate::store::EndedSessions;
 use crate::store::{LogoutDelivery, UserStore};
 use crate::telemetry::FLOW;
 
@@ -30,50 +31,39 @@ const BATCH: u32 = 50;
 /// A claimed delivery is skipped by other nodes this long.
 const LEASE_SECS: u64 = 60;
 
-/// Queues a logout for each participant of an ended session; returns how many were queued.
-/// `random` draws each delivery's id. A full queue drops the rest, with a warning.
-pub async fn queue(
+/// The sessions `ended` are over: their clients stop being participants and each gets a
+/// logout delivery, in one transaction. Returns how many were queued; a full queue drops the
+/// rest, with a warning. `batch` is a random id the deliveries' ids start with.
+pub async fn end(
     users: &dyn UserStore,
-    participants: Vec<Participant>,
+    ended: EndedSessions<'_>,
+    batch: [u8; 32],
     now: UnixTime,
-    mut random: impl FnMut() -> [u8; 32],
 ) -> Result<u64, crate::store::Error> {
-    if participants.is_empty() {
-        return Ok(0);
-    }
-    let deliveries: Vec<LogoutDelivery> = participants
-        .into_iter()
-        .map(|participant| LogoutDelivery {
-            id: encode_random(random()),
-            participant,
-            attempts: 0,
-            next_attempt_at: now,
-            created_at: now,
-        })
-        .collect();
-    let queued = users.queue_logouts(&deliveries, MAX_QUEUE).await?;
-    if queued < deliveries.len() as u64 {
+    let outcome = users
+        .end_session_clients(ended, &encode_random(batch), now, MAX_QUEUE)
+        .await?;
+    if outcome.dropped > 0 {
         tracing::warn!(
-            dropped = deliveries.len() as u64 - queued,
+            dropped = outcome.dropped,
             max = MAX_QUEUE,
             "back-channel logout queue is full: logouts dropped"
         );
     }
-    for delivery in deliveries.iter().take(usize::try_from(queued).unwrap_or(0)) {
+    for delivery in &outcome.queued {
         tracing::info!(target: FLOW, "logout: {} will be told that session {} of {} ended (Back-Channel Logout §2.5)",
             delivery.participant.client_id, delivery.participant.sid, delivery.participant.subject.as_str());
     }
-    Ok(queued)
+    Ok(outcome.queued.len() as u64)
 }
 
 /// The session `sid` ended in this provider: tell its clients.
 pub async fn session_ended(state: &AppState, sid: &str) -> Result<u64, crate::Error> {
-    let participants = state.store.users.take_session_clients(sid).await?;
-    Ok(queue(
+    Ok(end(
         state.store.users.as_ref(),
-        participants,
+        EndedSessions::Sid(sid),
+        state.random_bytes(),
         state.now(),
-        || state.random_bytes(),
     )
     .await?)
 }
@@ -82,24 +72,19 @@ pub async fn session_ended(state: &AppState, sid: &str) -> Result<u64, crate::Er
 /// deliveries are sent.
 pub async fn tick(state: &AppState) {
     let now = state.now();
-    match state
-        .store
-        .users
-        .take_expired_session_clients(now, BATCH)
-        .await
+    match end(
+        state.store.users.as_ref(),
+        EndedSessions::ExpiredBy { now, limit: BATCH },
+        state.random_bytes(),
+        now,
+    )
+    .await
     {
-        Ok(expired) if !expired.is_empty() => {
-            tracing::info!(target: FLOW, "logout: {} client(s) of expired sessions are told (Back-Channel Logout §2)", expired.len());
-            if let Err(error) = queue(state.store.users.as_ref(), expired, now, || {
-                state.random_bytes()
-            })
-            .await
-            {
-                tracing::warn!(%error, "queueing logouts of expired sessions failed");
-            }
+        Ok(0) => {}
+        Ok(count) => {
+            tracing::info!(target: FLOW, "logout: {count} client(s) of expired sessions are told (Back-Channel Logout §2)");
         }
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "reading expired sessions' clients failed"),
+        Err(error) => tracing::warn!(%error, "queueing the logouts of expired sessions failed"),
     }
     let claimed = match state
         .store

@@ -376,6 +376,18 @@ async fn a_pushed_request_object_is_verified_at_par() {
 }
 
 #[tokio::test]
+async fn request_and_request_uri_together_are_refused() {
+    let provider = spawn_provider().await;
+    let params = owned(&[
+        ("client_id", "demo-web"),
+        ("request_uri", "urn:ietf:params:oauth:request_uri:abc"),
+        ("request", "eyJhbGciOiJFUzI1NiJ9.e30.c2ln"),
+    ]);
+    let step = provider.start(&provider.browser(), &params).await;
+    assert_error_page(step, "invalid_request", "request with request_uri");
+}
+
+#[tokio::test]
 async fn request_uri_by_reference_is_refused() {
     let provider = spawn_provider().await;
     let params = owned(&[

@@ -263,12 +263,13 @@ pub async fn sign_out(
 /// (sessions ended, logouts queued).
 async fn end_sessions(admin: &Admin, subject: &Subject) -> Result<(u64, u64), AdminError> {
     let sessions = admin.stores.users.end_sessions_of(subject).await?;
-    let participants = admin.stores.users.take_session_clients_of(subject).await?;
-    let told =
-        crate::backchannel::queue(admin.stores.users.as_ref(), participants, admin.now, || {
-            admin.random_bytes()
-        })
-        .await?;
+    let told = crate::backchannel::end(
+        admin.stores.users.as_ref(),
+        crate::store::EndedSessions::Subject(subject),
+        admin.random_bytes(),
+        admin.now,
+    )
+    .await?;
     Ok((sessions, told))
 }
 

@@ -116,6 +116,11 @@ async fn resolve_pushed_request(
     };
     let invalid =
         |description| PageError::OAuth(OAuthError::new(ErrorCode::InvalidRequestUri, description));
+    if params.contains("request") {
+        return Err(PageError::OAuth(OAuthError::invalid_request(
+            "request and request_uri must not be sent together (RFC 9101 §5)",
+        )));
+    }
     let client_id = params
         .single("client_id")?
         .ok_or_else(|| invalid("client_id is required with request_uri (RFC 9126 §4)"))?;

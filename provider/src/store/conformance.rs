@@ -405,7 +405,7 @@ pub async fn pushed_requests(stores: &Stores) {
 /// Back-Channel Logout: session participants taken once (by session, by user, on expiry) and
 /// the bounded, claimable delivery queue.
 pub async fn logout_deliveries(stores: &Stores) {
-    use crate::store::{LogoutDelivery, Participant};
+    use crate::store::{EndedLogouts, EndedSessions, Participant};
     let users = &stores.users;
     let participant = |sid: &str, client: &str, subject: &str| Participant {
         sid: sid.into(),
@@ -442,70 +442,106 @@ pub async fn logout_deliveries(stores: &Stores) {
         .extend_session_clients("s4", NOW.plus(500))
         .await
         .unwrap();
-    let mut taken = users.take_session_clients("s1").await.unwrap();
-    taken.sort_by(|a, b| a.client_id.as_str().cmp(b.client_id.as_str()));
+    // Each end takes the participants once and queues one delivery per client, atomically.
+    let participants = |ended: &EndedLogouts| {
+        let mut list: Vec<Participant> = ended
+            .queued
+            .iter()
+            .map(|delivery| delivery.participant.clone())
+            .collect();
+        list.sort_by(|a, b| a.client_id.as_str().cmp(b.client_id.as_str()));
+        list
+    };
+    let ended = users
+        .end_session_clients(EndedSessions::Sid("s1"), "b1", NOW, 100)
+        .await
+        .unwrap();
     assert_eq!(
-        taken,
+        participants(&ended),
         [
             participant("s1", "rp-a", "alice"),
             participant("s1", "rp-b", "alice")
         ]
     );
+    assert_eq!(ended.dropped, 0);
     assert!(
-        users.take_session_clients("s1").await.unwrap().is_empty(),
-        "taken once"
+        ended
+            .queued
+            .iter()
+            .all(|delivery| delivery.id.starts_with("b1.")
+                && delivery.attempts == 0
+                && delivery.next_attempt_at == NOW)
     );
-    assert_eq!(
-        users
-            .take_expired_session_clients(NOW.plus(20), 10)
-            .await
-            .unwrap(),
-        [participant("s3", "rp-a", "bob")]
-    );
-    assert_eq!(
-        users.take_session_clients("s4").await.unwrap(),
-        [participant("s4", "rp-c", "carol")]
-    );
-    assert_eq!(
-        users
-            .take_session_clients_of(&Subject("alice".into()))
-            .await
-            .unwrap(),
-        [participant("s2", "rp-a", "alice")]
-    );
-    // The queue: bounded, claimed once per lease, retried, finished.
-    let delivery = |id: &str| LogoutDelivery {
-        id: id.into(),
-        participant: participant("s1", "rp-a", "alice"),
-        attempts: 0,
-        next_attempt_at: NOW,
-        created_at: NOW,
-    };
-    let queued = users
-        .queue_logouts(&[delivery("d1"), delivery("d2"), delivery("d3")], 2)
+    let again = users
+        .end_session_clients(EndedSessions::Sid("s1"), "b2", NOW, 100)
         .await
         .unwrap();
-    assert_eq!(queued, 2, "the queue holds at most 2");
+    assert!(again.queued.is_empty(), "taken once");
+    let expired = users
+        .end_session_clients(
+            EndedSessions::ExpiredBy {
+                now: NOW.plus(20),
+                limit: 10,
+            },
+            "b3",
+            NOW.plus(20),
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(participants(&expired), [participant("s3", "rp-a", "bob")]);
+    let carol = users
+        .end_session_clients(EndedSessions::Sid("s4"), "b4", NOW.plus(20), 100)
+        .await
+        .unwrap();
+    assert_eq!(participants(&carol), [participant("s4", "rp-c", "carol")]);
+    // Four deliveries wait; with room for four, alice's other session's client is dropped.
+    let full = users
+        .end_session_clients(
+            EndedSessions::Subject(&Subject("alice".into())),
+            "b5",
+            NOW,
+            4,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (full.queued.len(), full.dropped),
+        (0, 1),
+        "the queue is full"
+    );
+    // The queue: claimed once per lease, retried, finished.
     let claimed = users.claim_logouts(NOW, NOW.plus(60), 10).await.unwrap();
-    assert_eq!(claimed.len(), 2);
-    assert_eq!(claimed[0].participant, participant("s1", "rp-a", "alice"));
+    assert_eq!(
+        claimed.len(),
+        2,
+        "b1's two are due now; b3 and b4 at NOW + 20"
+    );
+    let later = users
+        .claim_logouts(NOW.plus(20), NOW.plus(80), 10)
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 2, "b3 and b4");
     assert!(
         users
-            .claim_logouts(NOW, NOW.plus(60), 10)
+            .claim_logouts(NOW.plus(20), NOW.plus(60), 10)
             .await
             .unwrap()
             .is_empty(),
         "leased deliveries are not claimed again"
     );
-    users.retry_logout("d1", 1, NOW.plus(10)).await.unwrap();
-    users.finish_logout("d2").await.unwrap();
-    let again = users
+    for delivery in &later {
+        users.finish_logout(&delivery.id).await.unwrap();
+    }
+    users.retry_logout("b1.0", 1, NOW.plus(10)).await.unwrap();
+    users.finish_logout("b1.1").await.unwrap();
+    let retried = users
         .claim_logouts(NOW.plus(10), NOW.plus(70), 10)
         .await
         .unwrap();
-    assert_eq!(again.len(), 1);
-    assert_eq!((again[0].id.as_str(), again[0].attempts), ("d1", 1));
-    users.finish_logout("d1").await.unwrap();
+    assert_eq!(retried.len(), 1);
+    assert_eq!((retried[0].id.as_str(), retried[0].attempts), ("b1.0", 1));
+    users.finish_logout("b1.0").await.unwrap();
     assert!(
         users
             .claim_logouts(NOW.plus(1000), NOW.plus(1060), 10)

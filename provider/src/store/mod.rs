@@ -267,6 +267,31 @@ pub struct LogoutDelivery {
     pub created_at: UnixTime,
 }
 
+/// Which sessions ended (Back-Channel Logout).
+#[derive(Clone, Copy, Debug)]
+pub enum EndedSessions<'a> {
+    /// This session (logout, or another user signed in in its browser).
+    Sid(&'a str),
+    /// Every session of this user (an operator's sign-out).
+    Subject(&'a Subject),
+    /// At most `limit` sessions that expired by `now`.
+    ExpiredBy {
+        /// The time.
+        now: UnixTime,
+        /// How many client rows at most.
+        limit: u32,
+    },
+}
+
+/// What [`UserStore::end_session_clients`] queued.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EndedLogouts {
+    /// The deliveries queued.
+    pub queued: Vec<LogoutDelivery>,
+    /// Deliveries dropped because the queue was full.
+    pub dropped: u64,
+}
+
 /// A browser's single sign-on session (the cookie holds the id, the store its digest).
 #[derive(Clone, Debug)]
 pub struct SessionRecord {
@@ -374,19 +399,16 @@ pub trait UserStore: Send + Sync {
     ) -> Result<()>;
     /// The session `sid` now ends at `expires_at` (the same user signed in again).
     async fn extend_session_clients(&self, sid: &str, expires_at: UnixTime) -> Result<()>;
-    /// Removes and returns the clients of session `sid` (it ended, or was replaced).
-    async fn take_session_clients(&self, sid: &str) -> Result<Vec<Participant>>;
-    /// Removes and returns the clients of every session of `subject`.
-    async fn take_session_clients_of(&self, subject: &Subject) -> Result<Vec<Participant>>;
-    /// Removes and returns at most `limit` clients of sessions that expired by `now`.
-    async fn take_expired_session_clients(
+    /// The clients of the ended sessions stop being participants and each gets a logout
+    /// delivery (ids `{batch}.{n}`, due at `now`), in one transaction, so none is lost between
+    /// the two; at most `max_queue` deliveries wait in all (the rest are dropped and counted).
+    async fn end_session_clients(
         &self,
+        ended: EndedSessions<'_>,
+        batch: &str,
         now: UnixTime,
-        limit: u32,
-    ) -> Result<Vec<Participant>>;
-    /// Queues logout deliveries, at most `max_queue` waiting in all; returns how many were
-    /// queued (the rest are dropped: the queue is bounded).
-    async fn queue_logouts(&self, deliveries: &[LogoutDelivery], max_queue: u64) -> Result<u64>;
+        max_queue: u64,
+    ) -> Result<EndedLogouts>;
     /// Claims at most `limit` deliveries due at `now` until `lease_until` (so that another node
     /// skips them meanwhile) and returns them.
     async fn claim_logouts(

@@ -22,7 +22,8 @@ macro_rules! sql_backend {
             use crate::protocol::types::{ClientId, SecretDigest, Subject, UnixTime};
             use crate::store::{
                 AuditEvent, AuditStore, ClientStore, DeviceRecord, EphemeralStore, Error, GrantStore,
-                InteractionRecord, IssuedCode, KeyStore, LogoutDelivery, Maintenance, Participant,
+                EndedLogouts, EndedSessions, InteractionRecord, IssuedCode, KeyStore, LogoutDelivery,
+                Maintenance, Participant,
                 PurgePolicy, Redemption, RefreshTokenRecord, ResourceStore, Result, SessionRecord,
                 SigningKeyRecord, UserRecord, UserStore,
             };
@@ -368,43 +369,57 @@ impl UserStore for $store {
         Ok(())
     }
 
-    async fn take_session_clients(&self, sid: &str) -> Result<Vec<Participant>> {
-        let rows = sqlx::query("DELETE FROM session_clients WHERE sid = $1 RETURNING sid, client_id, subject")
-            .bind(sid)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(participant_from_row).collect()
-    }
-
-    async fn take_session_clients_of(&self, subject: &Subject) -> Result<Vec<Participant>> {
-        let rows = sqlx::query("DELETE FROM session_clients WHERE subject = $1 RETURNING sid, client_id, subject")
-            .bind(subject.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(participant_from_row).collect()
-    }
-
-    async fn take_expired_session_clients(&self, now: UnixTime, limit: u32) -> Result<Vec<Participant>> {
-        let rows = sqlx::query(
-            "DELETE FROM session_clients WHERE (sid, client_id) IN
-               (SELECT sid, client_id FROM session_clients WHERE expires_at <= $1 LIMIT $2)
-             RETURNING sid, client_id, subject",
-        )
-        .bind(now.0)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(participant_from_row).collect()
-    }
-
-    async fn queue_logouts(&self, deliveries: &[LogoutDelivery], max_queue: u64) -> Result<u64> {
+    async fn end_session_clients(
+        &self,
+        ended: EndedSessions<'_>,
+        batch: &str,
+        now: UnixTime,
+        max_queue: u64,
+    ) -> Result<EndedLogouts> {
         let mut tx = self.pool.begin().await?;
+        let rows = match ended {
+            EndedSessions::Sid(sid) => {
+                sqlx::query("DELETE FROM session_clients WHERE sid = $1 RETURNING sid, client_id, subject")
+                    .bind(sid)
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+            EndedSessions::Subject(subject) => {
+                sqlx::query("DELETE FROM session_clients WHERE subject = $1 RETURNING sid, client_id, subject")
+                    .bind(subject.as_str())
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+            EndedSessions::ExpiredBy { now, limit } => {
+                sqlx::query(
+                    "DELETE FROM session_clients WHERE (sid, client_id) IN
+                       (SELECT sid, client_id FROM session_clients WHERE expires_at <= $1 LIMIT $2)
+                     RETURNING sid, client_id, subject",
+                )
+                .bind(now.0)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await?
+            }
+        };
+        let participants = rows.iter().map(participant_from_row).collect::<Result<Vec<_>>>()?;
         let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM logout_deliveries")
             .fetch_one(&mut *tx)
             .await?;
         let room = max_queue.saturating_sub(u64::try_from(waiting).unwrap_or(0));
-        let mut queued = 0;
-        for delivery in deliveries.iter().take(usize::try_from(room).unwrap_or(usize::MAX)) {
+        let mut ended = EndedLogouts::default();
+        for (index, participant) in participants.into_iter().enumerate() {
+            if ended.queued.len() as u64 >= room {
+                ended.dropped += 1;
+                continue;
+            }
+            let delivery = LogoutDelivery {
+                id: format!("{batch}.{index}"),
+                participant,
+                attempts: 0,
+                next_attempt_at: now,
+                created_at: now,
+            };
             sqlx::query(
                 "INSERT INTO logout_deliveries (id, sid, client_id, subject, attempts, next_attempt_at, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -418,10 +433,10 @@ impl UserStore for $store {
             .bind(delivery.created_at.0)
             .execute(&mut *tx)
             .await?;
-            queued += 1;
+            ended.queued.push(delivery);
         }
         tx.commit().await?;
-        Ok(queued)
+        Ok(ended)
     }
 
     async fn claim_logouts(&self, now: UnixTime, lease_until: UnixTime, limit: u32) -> Result<Vec<LogoutDelivery>> {
