@@ -120,6 +120,13 @@ pub struct AuthorizationRequestParams {
     #[param(nullable = false)]
     #[schema(nullable = false, example = "")]
     pub request_uri: Option<String>,
+    /// OIDC Core §3.1.2.1: requested authentication context: `2` asks for a sign-in with a
+    /// second factor (step-up: a session signed in with a password alone signs in again; users
+    /// without a second factor get `acr` 1 in the ID token), `1` for a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(nullable = false)]
+    #[schema(nullable = false, example = "")]
+    pub acr_values: Option<String>,
     /// RFC 9101 §5.1: the whole request as a signed JWT (request object) by value, when the
     /// provider advertises `request_parameter_supported`: signed RS256, ES256 or EdDSA with a
     /// key the client registered (`jwks`/`jwks_uri`), `iss` = `client_id`, `aud` = the issuer,
@@ -218,6 +225,18 @@ pub struct LoginForm {
     /// Password (at most 72 bytes: longer ones are refused, not truncated).
     #[schema(format = Password)]
     pub password: String,
+}
+
+/// Second-factor form of an interaction (`POST /interaction/{id}/second-factor`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecondFactorForm {
+    /// The synchroniser token from the page (bound to the interaction).
+    #[schema(min_length = 1)]
+    pub csrf_token: String,
+    /// A current six-digit code from the authenticator app (RFC 6238), or a recovery code
+    /// (`xxxxx-xxxxx`).
+    #[schema(example = "123456")]
+    pub code: String,
 }
 
 /// The user's answer on the consent page.

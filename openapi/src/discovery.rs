@@ -90,6 +90,8 @@ pub struct DiscoveryDocument {
     pub authorization_response_iss_parameter_supported: bool,
     /// OIDC Discovery: `claims` request parameter (not supported).
     pub claims_parameter_supported: bool,
+    /// OIDC Discovery: the `acr` values: `1` (a password), `2` (a second factor).
+    pub acr_values_supported: Vec<String>,
     /// OIDC Discovery: `request` parameter (RFC 9101 signed request objects by value, when
     /// enabled).
     pub request_parameter_supported: bool,

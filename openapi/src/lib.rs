@@ -36,7 +36,7 @@ mod userinfo;
 pub use authorize::{
     AuthorizationRequestParams, CodeChallengeMethod, ConsentDecision, ConsentForm,
     EndSessionConfirmForm, EndSessionParams, LoginForm, LogoutDecision, ParResponse,
-    PushedAuthorizationRequest, ResponseMode, ResponseType,
+    PushedAuthorizationRequest, ResponseMode, ResponseType, SecondFactorForm,
 };
 pub use device::{
     DeviceAuthorizationRequest, DeviceAuthorizationResponse, DevicePageParams,

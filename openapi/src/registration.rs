@@ -218,6 +218,11 @@ pub struct ClientMetadataRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub backchannel_logout_session_required: Option<bool>,
+    /// OIDC Registration §2: `acr_values` for authorization requests that name none: `1`
+    /// (password) or `2` (a second factor: users who set one up are asked for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = json!(["2"]))]
+    pub default_acr_values: Option<Vec<String>>,
 }
 
 /// RFC 7592 §2.2 update request: the complete metadata (it replaces the old), repeating the
@@ -302,6 +307,10 @@ pub struct ClientInformation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub backchannel_logout_session_required: Option<bool>,
+    /// OIDC Registration §2: the registered `default_acr_values`, when any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub default_acr_values: Option<Vec<String>>,
     /// RFC 7592 §3: the client configuration endpoint of this client.
     pub registration_client_uri: String,
     /// Registration only: issue time (seconds since the epoch).

@@ -92,6 +92,11 @@ pub async fn start_with(
     if config.seed_demo_data {
         seed::seed_demo_data(&store, &issuer, now).await?;
     }
+    // The account page's own client (its redirect URI names this issuer).
+    store
+        .clients
+        .upsert_client(&seed::account_client(&issuer), now)
+        .await?;
     // The configuration file's resource servers win over what the database says of them.
     for resource in &config.resources {
         store.resources.upsert_resource(resource, now).await?;

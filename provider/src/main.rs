@@ -77,6 +77,7 @@ impl Operation {
                 | UsersCommand::Passwd { target, .. }
                 | UsersCommand::Disable { target, .. }
                 | UsersCommand::SignOut { target, .. }
+                | UsersCommand::ResetMfa { target, .. }
                 | UsersCommand::Enable { target, .. },
             ) => target,
             Operation::Keys(
@@ -195,6 +196,9 @@ async fn run(operation: Operation, console: &mut Console<'_>) -> Result<(), Admi
             }
             UsersCommand::Disable { username, .. } => {
                 admin::users::set_disabled(&admin, &username, true, console).await
+            }
+            UsersCommand::ResetMfa { username, .. } => {
+                admin::users::reset_mfa(&admin, &username, console).await
             }
             UsersCommand::SignOut { username, .. } => {
                 admin::users::sign_out(&admin, &username, console).await

@@ -14,6 +14,9 @@ use crate::store::KeyStore;
 /// Every server secret's name (re-encryption walks them).
 pub const SECRET_NAMES: &[&str] = &[HMAC_SECRET];
 
+/// The prefix of values sealed by [`ServerSecret::seal`].
+const SEALED_PREFIX: &str = "sv1:";
+
 /// The name of the HMAC key in the `server_secrets` table.
 const HMAC_SECRET: &str = "hmac-sha256";
 
@@ -69,6 +72,52 @@ impl ServerSecret {
         )
     }
 
+    /// AES-256-GCM under a key derived from this one (users' TOTP secrets): a copy of the
+    /// database alone cannot read them, since this key is itself sealed under the KEK. `name`
+    /// (the user) is the additional data, so a value cannot be moved to another user.
+    /// `nonce` must be fresh random bytes.
+    pub fn seal(&self, name: &str, plaintext: &[u8], nonce: [u8; 12]) -> Option<String> {
+        use aws_lc_rs::aead::{Aad, Nonce};
+        let key = self.sealing_key()?;
+        let mut sealed = plaintext.to_vec();
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(name.as_bytes()),
+            &mut sealed,
+        )
+        .ok()?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Some(format!("{SEALED_PREFIX}{}", URL_SAFE_NO_PAD.encode(out)))
+    }
+
+    /// Opens a value made by [`ServerSecret::seal`] for `name`.
+    pub fn open(&self, name: &str, sealed: &str) -> Option<Vec<u8>> {
+        use aws_lc_rs::aead::{Aad, NONCE_LEN, Nonce};
+        let bytes = URL_SAFE_NO_PAD
+            .decode(sealed.strip_prefix(SEALED_PREFIX)?)
+            .ok()?;
+        if bytes.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut buffer = ciphertext.to_vec();
+        let key = self.sealing_key()?;
+        let plain = key
+            .open_in_place(nonce, Aad::from(name.as_bytes()), &mut buffer)
+            .ok()?;
+        Some(plain.to_vec())
+    }
+
+    fn sealing_key(&self) -> Option<aws_lc_rs::aead::LessSafeKey> {
+        use aws_lc_rs::aead::{AES_256_GCM, LessSafeKey, UnboundKey};
+        let derived = hmac::sign(&self.0, b"user-secret-sealing-key\0v1");
+        UnboundKey::new(&AES_256_GCM, derived.as_ref())
+            .ok()
+            .map(LessSafeKey::new)
+    }
+
     /// Constant-time check of a tag made by [`ServerSecret::sign`].
     pub fn verify(&self, purpose: &str, message: &[u8], tag: &str) -> bool {
         let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else {
@@ -81,6 +130,20 @@ impl ServerSecret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sealed_user_secrets_open_only_for_their_user() {
+        let secret = ServerSecret::from_bytes(&[1; 32]);
+        let sealed = secret.seal("alice", b"totp secret", [9; 12]).unwrap();
+        assert!(sealed.starts_with("sv1:") && !sealed.contains("totp"));
+        assert_eq!(secret.open("alice", &sealed).unwrap(), b"totp secret");
+        assert_eq!(secret.open("bob", &sealed), None, "bound to the user");
+        assert_eq!(
+            ServerSecret::from_bytes(&[2; 32]).open("alice", &sealed),
+            None
+        );
+        assert_eq!(secret.open("alice", "sv1:AAAA"), None);
+    }
 
     #[test]
     fn tags_verify_only_for_their_purpose_message_and_key() {

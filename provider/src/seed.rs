@@ -110,6 +110,7 @@ fn metadata(
         userinfo_signed_response_alg: None,
         userinfo_encrypted_response_alg: None,
         userinfo_encrypted_response_enc: None,
+        default_acr_values: Vec::new(),
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
         secret_derivation: None,
@@ -208,6 +209,31 @@ pub fn swagger_ui_client(issuer: &Issuer) -> RegisteredClient {
             &[&redirect_uri, &demo_api_redirect_uri],
             "openid profile email api:read api:write",
         ),
+    }
+}
+
+/// The provider's own account page signs users in through `/authorize` like any client.
+pub const ACCOUNT_CLIENT_ID: &str = "provider-account";
+
+/// The account page's client: public, first-party, `openid` only, redirect URI
+/// `{issuer}/account/callback` (its codes are never redeemed: the sign-in's session is what the
+/// page needs). Registered at every start, in every mode.
+pub fn account_client(issuer: &Issuer) -> RegisteredClient {
+    let mut metadata = metadata(
+        "Your account at this provider",
+        TokenEndpointAuthMethod::None,
+        ApplicationType::Web,
+        &[GrantType::AuthorizationCode],
+        &[&issuer.url_for(paths::ACCOUNT_CALLBACK)],
+        "openid",
+    );
+    metadata.default_resource = None;
+    metadata.allowed_resources = Vec::new();
+    RegisteredClient {
+        client_id: ClientId::parse(ACCOUNT_CLIENT_ID)
+            .expect("the account client id is short printable ASCII"),
+        secret_digest: None,
+        metadata,
     }
 }
 

@@ -30,6 +30,7 @@ mod registration;
 mod request_objects;
 mod resource_server;
 mod resources;
+mod second_factor;
 mod security;
 mod serving;
 mod throttle;

@@ -265,6 +265,14 @@ pub enum UsersCommand {
         #[command(flatten)]
         target: Target,
     },
+    /// Removes the user's second factor (authenticator app) and recovery codes, for a user who
+    /// lost both; the next sign-in asks for the password only. Their sessions end.
+    ResetMfa {
+        /// The user name.
+        username: String,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Enables a disabled account again.
     Enable {
         /// The user name.
@@ -742,6 +750,7 @@ pub(crate) mod tests {
             .stores
             .users
             .create_session(&SessionRecord {
+                amr: Vec::new(),
                 id_digest: session.clone(),
                 sid: "sid-carol".into(),
                 subject: carol.subject.clone(),
@@ -751,6 +760,7 @@ pub(crate) mod tests {
             .await
             .unwrap();
         let grant = crate::protocol::grants::refresh_token::RefreshGrant {
+            amr: Vec::new(),
             client_id: crate::protocol::types::ClientId::parse("demo-web").unwrap(),
             subject: carol.subject.clone(),
             scope: crate::protocol::scope::ScopeSet::parse("openid offline_access").unwrap(),

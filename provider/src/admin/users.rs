@@ -259,6 +259,29 @@ pub async fn sign_out(
     Ok(())
 }
 
+/// `provider users reset-mfa`: the second factor and recovery codes go; sessions end (their
+/// clients are told), so the next sign-in is with the password only.
+pub async fn reset_mfa(
+    admin: &Admin,
+    username: &str,
+    console: &mut Console<'_>,
+) -> Result<(), AdminError> {
+    let user = existing(admin, username).await?;
+    let removed = admin.stores.users.reset_mfa(&user.subject).await?;
+    if !removed {
+        (console.print)(&format!("{username} has no second factor; nothing changed"));
+        return Ok(());
+    }
+    let (sessions, told) = end_sessions(admin, &user.subject).await?;
+    admin
+        .audit("mfa_reset", None, Some(user.subject.as_str()))
+        .await?;
+    (console.print)(&format!(
+        "reset the second factor of {username}: authenticator app and recovery codes removed, {sessions} session(s) ended ({told} back-channel logout(s) queued)"
+    ));
+    Ok(())
+}
+
 /// Ends every session of `subject` and queues the back-channel logouts of their clients:
 /// (sessions ended, logouts queued).
 async fn end_sessions(admin: &Admin, subject: &Subject) -> Result<(u64, u64), AdminError> {

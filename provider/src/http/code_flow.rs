@@ -41,6 +41,7 @@ pub async fn start_interaction(
         }
     };
     let interaction = InteractionRecord {
+        second_factor: None,
         id: encode_random(state.random_bytes()),
         csrf_token: encode_random(state.random_bytes()),
         browser_digest,
@@ -153,7 +154,7 @@ pub async fn proceed(
             let (jar, interaction) = match interaction {
                 Some(interaction) => (jar, interaction),
                 None => {
-                    start_interaction(state, jar, InteractionPurpose::Authorize(request)).await?
+                    start_interaction(state, jar, InteractionPurpose::Authorize(Box::new(request))).await?
                 }
             };
             Ok(see_other(jar, &paths::interaction(&interaction.id)))
@@ -181,6 +182,7 @@ async fn issue_code(
         subject: authentication.subject,
         auth_time: authentication.auth_time,
         sid: authentication.sid.clone(),
+        amr: authentication.amr.clone(),
         resources: request.resources.clone(),
         dpop_jkt: request.dpop_jkt.clone(),
         grant_id: encode_random(state.random_bytes()),

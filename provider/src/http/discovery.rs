@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use crate::config::RegistrationPolicy;
 use crate::http::paths;
 use crate::http::responses::json_document;
+use crate::protocol::claims::{ACR_MFA, ACR_PASSWORD};
 use crate::protocol::client::{GrantType, TokenEndpointAuthMethod};
 use crate::protocol::client_assertion::ASSERTION_ALGORITHMS;
 use crate::protocol::request_object;
@@ -110,6 +111,8 @@ pub fn document(
             "auth_time",
             "nonce",
             "sid",
+            "amr",
+            "acr",
             "at_hash",
             "name",
             "preferred_username",
@@ -120,6 +123,7 @@ pub fn document(
         prompt_values_supported: strings(&["none", "login", "consent", "select_account"]),
         authorization_response_iss_parameter_supported: true,
         claims_parameter_supported: false,
+        acr_values_supported: strings(&[ACR_PASSWORD, ACR_MFA]),
         request_parameter_supported: features.request_objects,
         request_object_signing_alg_values_supported: features
             .request_objects

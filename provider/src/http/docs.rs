@@ -41,6 +41,22 @@ pub const UNDOCUMENTED: &[(&str, &str)] = &[
         paths::DOCS_OAUTH2_REDIRECT,
         "Swagger UI's OAuth 2.0 redirect page, one of its assets",
     ),
+    (
+        paths::ACCOUNT,
+        "the account page, for people in a browser (signs in through /authorize)",
+    ),
+    (
+        paths::ACCOUNT_CALLBACK,
+        "where the account page's own sign-in returns (a redirect to /account)",
+    ),
+    (
+        paths::ACCOUNT_TOTP,
+        "authenticator app enrolment, a page and its form",
+    ),
+    (
+        paths::ACCOUNT_TOTP_OFF,
+        "turning the authenticator app off, a form on the account page",
+    ),
 ];
 
 /// The part's skeleton: the security schemes its operations reference. The operations and

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use openapi::document::tags;
 use openapi::responses::{CrossOriginRefused, HtmlError, HtmlServerError};
-use openapi::{ConsentForm, LoginForm};
+use openapi::{ConsentForm, LoginForm, SecondFactorForm};
 use tower_http::csrf::CsrfLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -24,7 +24,7 @@ use crate::http::extractors::{ClientIp, PageForm, PathId};
 use crate::http::login_throttle::LoginAttempt;
 use crate::http::paths;
 use crate::http::responses::{no_store_page, see_other};
-use crate::http::session::current_session;
+use crate::http::session::{current_session, second_factor_ok};
 use crate::protocol::authorize::{
     Authentication, InteractionProgress, NextStep, error_redirect, next_step,
 };
@@ -34,18 +34,19 @@ use crate::protocol::device::{DeviceStatus, next_device_step};
 use crate::protocol::params::Params;
 use crate::protocol::scope::describe_scope;
 use crate::protocol::throttle::Throttle;
-use crate::protocol::types::{OpaqueToken, Password, SecretDigest};
+use crate::protocol::types::{OpaqueToken, Password, SecretDigest, Subject};
 use crate::protocol::{ErrorCode, OAuthError};
 use crate::state::AppState;
-use crate::store::{InteractionPurpose, InteractionRecord, SessionRecord};
+use crate::store::{InteractionPurpose, InteractionRecord, PendingSecondFactor, SessionRecord};
 use crate::telemetry::FLOW;
-use crate::templates::{ConsentPage, LoginPage, MessagePage, ScopeLine};
+use crate::templates::{ConsentPage, LoginPage, MessagePage, ScopeLine, SecondFactorPage};
 
 /// Routes of this module. The form targets get tower-http's cross-origin (CSRF) protection on
 /// top of the per-interaction synchroniser token.
 pub fn router() -> OpenApiRouter<AppState> {
     let forms = OpenApiRouter::new()
         .routes(routes!(post_login))
+        .routes(routes!(post_second_factor))
         .routes(routes!(post_consent))
         .layer(CsrfLayer::new());
     OpenApiRouter::new()
@@ -163,6 +164,10 @@ async fn get_interaction(
     PathId(id): PathId,
 ) -> Result<Response, PageError> {
     let (interaction, client) = load_interaction(&state, &jar, &id).await?;
+    if interaction.second_factor.is_some() && interaction.authentication.is_none() {
+        tracing::info!(target: FLOW, "login: asking for the second factor (a code from the authenticator app, or a recovery code)");
+        return Ok(second_factor_page(&interaction, &client, None));
+    }
     let session = interaction_session(&state, &jar, &interaction).await?;
     match step_of(&state, &client, &interaction, session.as_ref(), false).await? {
         Ok(NextStep::Login) => {
@@ -200,7 +205,7 @@ async fn finish(
                 state,
                 jar,
                 client,
-                request,
+                *request,
                 session,
                 progress,
                 Some(interaction),
@@ -441,19 +446,49 @@ async fn post_login(
             Some(LOGIN_FAILED),
         ));
     };
+    // A second factor is asked for before anything is started: the password alone proves
+    // nothing yet, so the throttle's failure count stays until the code is right too.
+    let enrolled = state
+        .store
+        .users
+        .totp(&user.subject)
+        .await?
+        .is_some_and(|totp| totp.confirmed);
+    if enrolled {
+        interaction.second_factor = Some(PendingSecondFactor {
+            subject: user.subject.clone(),
+            username: user.username.clone(),
+        });
+        state.store.ephemeral.put_interaction(&interaction).await?;
+        tracing::info!(target: FLOW, "login: password verified for {}; a second factor is enrolled, so a code is asked for next (RFC 6238)", user.username);
+        return Ok(see_other(jar, &paths::interaction(&interaction.id)));
+    }
     let jar = attempt.succeeded(&state, jar).await;
     crate::metrics::sign_in("success");
+    tracing::info!(target: FLOW, "login: password verified for {} (bcrypt, off the async workers); SSO session started", user.username);
+    start_session(&state, jar, interaction, user.subject, vec!["pwd".into()]).await
+}
+
+/// Starts the SSO session of `subject`, signed in by `amr`, and goes on with the interaction.
+///
+/// A new session cookie at every login (no session fixation). The same user signing in again
+/// keeps the session's sid (and its back-channel logout clients); another user's sign-in ends
+/// the old session, and its clients are told.
+async fn start_session(
+    state: &AppState,
+    jar: CookieJar,
+    mut interaction: InteractionRecord,
+    subject: Subject,
+    amr: Vec<String>,
+) -> Result<Response, PageError> {
     let now = state.now();
-    // A new session cookie at every login (no session fixation). The same user signing in
-    // again keeps the session's sid (and its back-channel logout clients); another user's
-    // sign-in ends the old session, and its clients are told.
     let session_id_token = OpaqueToken::from_random(state.random_bytes());
     let mut sid = session_id(&session_id_token.digest());
     if let Some(old) = cookies::digest(&jar, cookies::SESSION, &state.issuer) {
         let previous = state.store.users.session(&old, now).await?;
         state.store.users.delete_session(&old).await?;
         match previous {
-            Some(previous) if previous.subject == user.subject => {
+            Some(previous) if previous.subject == subject => {
                 state
                     .store
                     .users
@@ -462,7 +497,7 @@ async fn post_login(
                 sid = previous.sid;
             }
             Some(previous) => {
-                crate::backchannel::session_ended(&state, &previous.sid).await?;
+                crate::backchannel::session_ended(state, &previous.sid).await?;
             }
             None => {}
         }
@@ -473,7 +508,8 @@ async fn post_login(
         .create_session(&SessionRecord {
             id_digest: session_id_token.digest(),
             sid: sid.clone(),
-            subject: user.subject.clone(),
+            amr: amr.clone(),
+            subject: subject.clone(),
             auth_time: now,
             expires_at: now.plus(state.lifetimes.session),
         })
@@ -483,14 +519,95 @@ async fn post_login(
         &session_id_token,
         &state.issuer,
     ));
+    interaction.second_factor = None;
     interaction.authentication = Some(Authentication {
-        subject: user.subject,
+        subject,
         auth_time: now,
         sid: Some(sid),
+        amr,
     });
     state.store.ephemeral.put_interaction(&interaction).await?;
-    tracing::info!(target: FLOW, "login: password verified for {} (bcrypt, off the async workers); SSO session started", user.username);
     Ok(see_other(jar, &paths::interaction(&interaction.id)))
+}
+
+const CODE_FAILED: &str = "That code is not valid. Enter the current code from your authenticator app, or an unused recovery code.";
+
+/// Submit the second-factor form (HTML form target).
+///
+/// `POST /interaction/{id}/second-factor`, after the password of a user with an authenticator
+/// app: a current six-digit TOTP code (RFC 6238; each code once) or one of the user's unused
+/// recovery codes. Throttled like passwords.
+#[utoipa::path(
+    post,
+    path = paths::INTERACTION_SECOND_FACTOR,
+    tag = tags::AUTHORIZATION,
+    params(("id" = String, Path, description = "The interaction id.")),
+    request_body(content = SecondFactorForm, content_type = "application/x-www-form-urlencoded", example = json!({
+        "csrf_token": "the token from the page", "code": "123456",
+    })),
+    responses(
+        (status = 200, description = "The form again with \"That code is not valid…\" (a wrong, reused or expired code).", body = String, content_type = "text/html"),
+        (status = 429, description = "Too many attempts for this account or address: the form again; the code was not checked.", body = String, content_type = "text/html"),
+        (status = 303, description = "Signed in with two factors: back to the interaction page for the next step.", headers(
+            ("Location" = String, description = "`/interaction/{id}`"),
+            ("Set-Cookie" = String, description = "`oidc_session`: the new SSO session."),
+        )),
+        (status = 400, response = HtmlError),
+        (status = 403, response = CrossOriginRefused),
+        (status = 500, response = HtmlServerError),
+    ),
+)]
+async fn post_second_factor(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    jar: CookieJar,
+    PathId(id): PathId,
+    PageForm(params): PageForm,
+) -> Result<Response, PageError> {
+    let (interaction, client) = load_interaction(&state, &jar, &id).await?;
+    check_csrf(&interaction, &params)?;
+    let Some(pending) = interaction.second_factor.clone() else {
+        return Err(PageError::OAuth(OAuthError::invalid_request(
+            "no sign-in is waiting for a second factor here; start again from the application",
+        )));
+    };
+    let attempt = LoginAttempt::new(&state, &pending.username, ip, &jar);
+    if let Throttle::Wait { retry_after_secs } = attempt.decide(&state).await {
+        crate::metrics::sign_in("throttled");
+        let page = second_factor_page(&interaction, &client, Some(LOGIN_THROTTLED));
+        let retry_after = [(header::RETRY_AFTER, retry_after_secs.to_string())];
+        return Ok((StatusCode::TOO_MANY_REQUESTS, retry_after, page).into_response());
+    }
+    let code = params
+        .single("code")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_owned();
+    if !second_factor_ok(&state, &pending.subject, &code).await? {
+        attempt.failed(&state).await;
+        crate::metrics::sign_in("failure");
+        tracing::info!(target: FLOW, "login: second factor refused for {} (wrong, reused or expired code)", pending.username);
+        return Ok(second_factor_page(&interaction, &client, Some(CODE_FAILED)));
+    }
+    let jar = attempt.succeeded(&state, jar).await;
+    crate::metrics::sign_in("success");
+    tracing::info!(target: FLOW, "login: second factor accepted for {}; SSO session started with amr pwd otp mfa (RFC 8176)", pending.username);
+    let amr = ["pwd", "otp", "mfa"].map(str::to_owned).to_vec();
+    start_session(&state, jar, interaction, pending.subject, amr).await
+}
+
+fn second_factor_page(
+    interaction: &InteractionRecord,
+    client: &RegisteredClient,
+    error: Option<&str>,
+) -> Response {
+    no_store_page(SecondFactorPage {
+        client_name: &client.metadata.client_name,
+        action: paths::interaction_second_factor(&interaction.id),
+        csrf_token: &interaction.csrf_token,
+        error,
+    })
 }
 
 /// bcrypt on the blocking pool, behind the semaphore: a login storm queues here instead of

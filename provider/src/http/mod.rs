@@ -3,6 +3,7 @@
 //!
 //! **Invariant:** only this module (and `app.rs`) knows axum.
 
+pub mod account;
 pub mod authorize;
 pub mod client_keys;
 pub mod code_flow;
@@ -46,6 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(authorize::router())
         .merge(par::router())
         .merge(interaction::router())
+        .merge(account::router())
         .merge(token::router())
         .merge(device::router())
         .merge(introspect::router())

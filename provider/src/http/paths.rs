@@ -15,6 +15,16 @@ pub const INTERACTION: &str = "/interaction/{id}";
 pub const INTERACTION_LOGIN: &str = "/interaction/{id}/login";
 /// Consent form target.
 pub const INTERACTION_CONSENT: &str = "/interaction/{id}/consent";
+/// Second-factor form target (a TOTP or recovery code after the password).
+pub const INTERACTION_SECOND_FACTOR: &str = "/interaction/{id}/second-factor";
+/// The signed-in user's account page: second factor.
+pub const ACCOUNT: &str = "/account";
+/// Where the account page's own sign-in returns.
+pub const ACCOUNT_CALLBACK: &str = "/account/callback";
+/// Authenticator app enrolment (GET: the QR code; POST: the first code).
+pub const ACCOUNT_TOTP: &str = "/account/totp";
+/// Turning the authenticator app off (with a current code).
+pub const ACCOUNT_TOTP_OFF: &str = "/account/totp/off";
 /// RFC 6749 §3.2.
 pub const TOKEN: &str = "/token";
 /// OIDC Core §5.3.
@@ -34,6 +44,11 @@ pub fn interaction(id: &str) -> String {
 /// The concrete login form target.
 pub fn interaction_login(id: &str) -> String {
     INTERACTION_LOGIN.replace("{id}", id)
+}
+
+/// The concrete second-factor form target.
+pub fn interaction_second_factor(id: &str) -> String {
+    INTERACTION_SECOND_FACTOR.replace("{id}", id)
 }
 
 /// The concrete consent form target.

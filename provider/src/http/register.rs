@@ -243,6 +243,9 @@ fn metadata_json(client_id: &ClientId, metadata: &ClientMetadata) -> Value {
             body[name] = json!(value);
         }
     }
+    if !metadata.default_acr_values.is_empty() {
+        body["default_acr_values"] = json!(metadata.default_acr_values);
+    }
     if let Some(uri) = &metadata.backchannel_logout_uri {
         body["backchannel_logout_uri"] = json!(uri);
         body["backchannel_logout_session_required"] =

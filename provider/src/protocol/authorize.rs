@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::claims::ACR_MFA;
 use crate::protocol::client::{GrantType, RegisteredClient};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
@@ -90,6 +91,17 @@ pub struct AuthorizationRequest {
     /// RFC 9449 §10: the code is bound to this DPoP key (its RFC 7638 thumbprint).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// OIDC Core §3.1.2.1 `acr_values` (else the client's `default_acr_values`): `2` asks for a
+    /// sign-in with a second factor (step-up).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acr_values: Vec<String>,
+}
+
+impl AuthorizationRequest {
+    /// The request asks for a second factor (`acr_values` holds [`ACR_MFA`]).
+    pub fn wants_mfa(&self) -> bool {
+        self.acr_values.iter().any(|value| value == ACR_MFA)
+    }
 }
 
 /// Stage one: the client and redirect URI. `client` is what the store found for `client_id`.
@@ -218,6 +230,10 @@ pub fn validate_authorize(
         .map(verify_id_token_hint)
         .transpose()?;
     let resources = registry.authorize(client, &params.all("resource"))?;
+    let acr_values = match bounded(params.single("acr_values")?, 256, "acr_values is too long")? {
+        Some(values) => values.split_whitespace().map(str::to_owned).collect(),
+        None => client.metadata.default_acr_values.clone(),
+    };
     let dpop_jkt = params
         .single("dpop_jkt")?
         .map(|jkt| {
@@ -241,6 +257,7 @@ pub fn validate_authorize(
         id_token_hint_sub,
         resources,
         dpop_jkt,
+        acr_values,
     })
 }
 
@@ -273,6 +290,10 @@ pub struct Authentication {
     /// Back-Channel Logout §2.1 `sid`: the SSO session (absent for grants made without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// OIDC Core §2 / RFC 8176 `amr`: how the user signed in (`pwd`; `otp` and `mfa` after a
+    /// second factor).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 /// What has already happened in this authorization interaction.
@@ -298,7 +319,9 @@ pub enum NextStep {
 /// OIDC Core §3.1.2.3-4: decides between login, consent and issuing the code.
 ///
 /// - Login is needed without a session, with `prompt=login`, when the session is older than
-///   `max_age`, or when `id_token_hint` names another user. With `prompt=none` that is
+///   `max_age`, when `id_token_hint` names another user, or when `acr_values` asks for a
+///   second factor the session did not use (step-up; a user without one signs in with the
+///   password again and the ID token says `acr` 1). With `prompt=none` that is
 ///   `login_required` instead.
 /// - Consent is needed with `prompt=consent`, or when the requested scope is not covered: by a
 ///   remembered consent, or (first-party clients) implicitly for everything but
@@ -324,6 +347,8 @@ pub fn next_step(
                     .id_token_hint_sub
                     .as_ref()
                     .is_some_and(|hint| *hint != auth.subject)
+                // Step-up: a second factor is asked for and this session has none.
+                || (request.wants_mfa() && !auth.amr.iter().any(|method| method == "mfa"))
         }
     };
     let authentication = match (must_login, session) {
@@ -617,6 +642,7 @@ mod tests {
 
     fn auth(subject: &str, auth_time: i64) -> Authentication {
         Authentication {
+            amr: Vec::new(),
             subject: Subject(subject.into()),
             auth_time: UnixTime(auth_time),
             sid: None,
@@ -807,6 +833,7 @@ mod tests {
     #[test]
     fn max_age_zero_always_forces_login() {
         let auth = Authentication {
+            amr: Vec::new(),
             subject: Subject("u".into()),
             auth_time: UnixTime(100),
             sid: None,

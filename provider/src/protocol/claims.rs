@@ -201,6 +201,29 @@ pub struct IdTokenClaims {
     /// Back-Channel Logout §2.1: the SSO session, which a logout token names.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub sid: Option<String>,
+    /// OIDC Core §2 / RFC 8176: how the user signed in.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub amr: Option<Vec<String>>,
+    /// OIDC Core §2: the assurance level reached ([`ACR_PASSWORD`] or [`ACR_MFA`]).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub acr: Option<String>,
+}
+
+/// `acr` of a sign-in with one factor (a password).
+pub const ACR_PASSWORD: &str = "1";
+/// `acr` of a sign-in with a second factor (`amr` holds `mfa`); `acr_values=2` asks for it.
+pub const ACR_MFA: &str = "2";
+
+/// The `acr` an `amr` reaches: [`ACR_MFA`] with `mfa`, else [`ACR_PASSWORD`]; `None` without
+/// a sign-in method (grants from before `amr` was kept).
+pub fn acr_of(amr: &[String]) -> Option<&'static str> {
+    if amr.is_empty() {
+        None
+    } else if amr.iter().any(|method| method == "mfa") {
+        Some(ACR_MFA)
+    } else {
+        Some(ACR_PASSWORD)
+    }
 }
 
 /// Inputs of an ID token.
@@ -216,6 +239,8 @@ pub struct IdTokenGrant<'a> {
     pub nonce: Option<&'a str>,
     /// The SSO session (absent for grants made without one).
     pub sid: Option<&'a str>,
+    /// How the user signed in.
+    pub amr: &'a [String],
 }
 
 /// OIDC Core §3.1.3.6: the ID token claims, with `at_hash` for the access token issued with it.
@@ -232,6 +257,8 @@ pub fn id_token_claims(
 ) -> IdTokenClaims {
     IdTokenClaims {
         sid: grant.sid.map(str::to_owned),
+        amr: (!grant.amr.is_empty()).then(|| grant.amr.to_vec()),
+        acr: acr_of(grant.amr).map(str::to_owned),
         iss: issuer.as_str().to_owned(),
         sub: grant.subject.as_str().to_owned(),
         aud: grant.client_id.as_str().to_owned(),

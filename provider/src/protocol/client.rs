@@ -101,6 +101,9 @@ pub struct ClientMetadata {
     /// OIDC Registration §2: the JWE content encryption of UserInfo answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_encrypted_response_enc: Option<ContentEncryption>,
+    /// OIDC Registration §2: the `acr_values` of requests that name none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_acr_values: Vec<String>,
     /// Back-Channel Logout §2.2: where logout tokens are POSTed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
@@ -493,6 +496,7 @@ pub(crate) mod tests {
                 userinfo_signed_response_alg: None,
                 userinfo_encrypted_response_alg: None,
                 userinfo_encrypted_response_enc: None,
+                default_acr_values: Vec::new(),
                 backchannel_logout_uri: None,
                 backchannel_logout_session_required: false,
                 secret_derivation: None,

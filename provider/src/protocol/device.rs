@@ -186,6 +186,7 @@ mod tests {
     #[test]
     fn device_steps() {
         let alice = Authentication {
+            amr: Vec::new(),
             subject: Subject("u".into()),
             auth_time: UnixTime(5),
             sid: None,

@@ -238,6 +238,7 @@ mod tests {
         let record = |rotated: bool, revoked: bool| RefreshTokenRecord {
             digest: SecretDigest::of("r"),
             grant: RefreshGrant {
+                amr: Vec::new(),
                 client_id: web.client_id.clone(),
                 subject: Subject("u-1".into()),
                 scope: ScopeSet::parse("openid offline_access").unwrap(),

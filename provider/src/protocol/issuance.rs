@@ -169,6 +169,7 @@ pub fn mint(
                     auth_time: grant.authentication.auth_time,
                     nonce: grant.nonce.as_deref(),
                     sid: grant.authentication.sid.as_deref(),
+                    amr: &grant.authentication.amr,
                 },
                 context.issuer,
                 &access_token,
@@ -214,6 +215,7 @@ pub fn mint(
                     resources: grant.resources,
                     auth_time: grant.authentication.auth_time,
                     sid: grant.authentication.sid.clone(),
+                    amr: grant.authentication.amr.clone(),
                     grant_id: grant_id.clone(),
                     // RFC 9449 §5: bound for public clients; a confidential client's refresh
                     // token is already bound to its authentication.
@@ -343,6 +345,7 @@ mod tests {
             target: target("https://api.example", scope),
             subject: TokenSubject::User(UserGrant {
                 authentication: Authentication {
+                    amr: Vec::new(),
                     subject: Subject("u-1".into()),
                     auth_time: UnixTime(NOW.0 - 60),
                     sid: None,

@@ -25,6 +25,7 @@ pub mod request_object;
 pub mod resource;
 pub mod scope;
 pub mod throttle;
+pub mod totp;
 pub mod types;
 
 pub use error::{ErrorCode, OAuthError};

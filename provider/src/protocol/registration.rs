@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use keys::SigningAlg;
 use keys::jwe::{ContentEncryption, KeyManagement};
 
+use crate::protocol::claims::{ACR_MFA, ACR_PASSWORD};
 use crate::protocol::client::{
     ApplicationType, ClientMetadata, GrantType, ResponseType, TokenEndpointAuthMethod,
 };
@@ -61,6 +62,8 @@ pub struct RegistrationRequest {
     pub backchannel_logout_uri: Option<String>,
     /// Back-Channel Logout §2.2: `sid` is required in logout tokens.
     pub backchannel_logout_session_required: Option<bool>,
+    /// OIDC Registration §2: `acr_values` for requests that name none (`1` or `2`).
+    pub default_acr_values: Option<Vec<String>>,
 }
 
 /// What self-registered clients may have (RFC 7591 §2: the server may restrict metadata),
@@ -335,6 +338,17 @@ pub fn validate_registration(
             "backchannel_logout_session_required needs backchannel_logout_uri",
         ));
     }
+    let default_acr_values = request.default_acr_values.unwrap_or_default();
+    if default_acr_values.len() > 4
+        || default_acr_values
+            .iter()
+            .any(|value| value != ACR_PASSWORD && value != ACR_MFA)
+    {
+        return Err(OAuthError::new(
+            CLIENT_METADATA,
+            "default_acr_values may hold 1 (password) and 2 (a second factor)",
+        ));
+    }
     let client_name = request
         .client_name
         .unwrap_or_else(|| "Unnamed client".into());
@@ -374,6 +388,7 @@ pub fn validate_registration(
             .backchannel_logout_session_required
             .unwrap_or(false),
         backchannel_logout_uri,
+        default_acr_values,
         secret_derivation: None,
     })
 }

@@ -24,6 +24,7 @@ const NOW: UnixTime = UnixTime(1_000_000);
 
 fn code(grant_id: &str) -> IssuedCode {
     IssuedCode {
+        amr: Vec::new(),
         client_id: ClientId::parse("demo-web").unwrap(),
         redirect_uri: "https://app.example.com/cb".into(),
         scope: ScopeSet::parse("openid").unwrap(),
@@ -47,6 +48,7 @@ fn refresh(digest: &str, grant_id: &str) -> RefreshTokenRecord {
     RefreshTokenRecord {
         digest: SecretDigest(digest.into()),
         grant: RefreshGrant {
+            amr: Vec::new(),
             client_id: ClientId::parse("demo-web").unwrap(),
             subject: Subject("u-1".into()),
             scope: ScopeSet::parse("openid offline_access").unwrap(),
@@ -304,6 +306,7 @@ pub async fn device_codes(stores: &Stores) {
     assert_eq!(polled.grant.interval_secs, 10);
     assert_eq!(polled.grant.last_poll_at, Some(NOW.plus(1)));
     let alice = Authentication {
+        amr: Vec::new(),
         subject: Subject("u-1".into()),
         auth_time: NOW,
         sid: None,
@@ -554,6 +557,7 @@ pub async fn logout_deliveries(stores: &Stores) {
 /// Sessions, consents, clients and keys.
 pub async fn durable_records(stores: &Stores) {
     let session = SessionRecord {
+        amr: Vec::new(),
         id_digest: SecretDigest::of("s"),
         sid: "sid-1".into(),
         subject: Subject("u-1".into()),
@@ -654,6 +658,7 @@ pub async fn durable_records(stores: &Stores) {
             userinfo_signed_response_alg: None,
             userinfo_encrypted_response_alg: None,
             userinfo_encrypted_response_enc: None,
+            default_acr_values: Vec::new(),
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
             secret_derivation: None,
@@ -746,6 +751,7 @@ pub async fn purge(stores: &Stores) {
         .unwrap();
     // More expired interactions than one statement deletes, and one that is still live.
     let interaction = |id: String, expires_at: UnixTime| InteractionRecord {
+        second_factor: None,
         id,
         csrf_token: "csrf".into(),
         browser_digest: SecretDigest::of("browser"),

@@ -267,6 +267,17 @@ pub struct LogoutDelivery {
     pub created_at: UnixTime,
 }
 
+/// A user's TOTP enrolment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TotpRecord {
+    /// The secret, sealed (see `secrets::ServerSecret::seal`).
+    pub sealed_secret: String,
+    /// Confirmed with a first code: sign-in asks for codes.
+    pub confirmed: bool,
+    /// The last 30-second step accepted.
+    pub last_step: i64,
+}
+
 /// Which sessions ended (Back-Channel Logout).
 #[derive(Clone, Copy, Debug)]
 pub enum EndedSessions<'a> {
@@ -295,6 +306,8 @@ pub struct EndedLogouts {
 /// A browser's single sign-on session (the cookie holds the id, the store its digest).
 #[derive(Clone, Debug)]
 pub struct SessionRecord {
+    /// OIDC Core §2 `amr` of the sign-in (`pwd`, then `otp` and `mfa` after a second factor).
+    pub amr: Vec<String>,
     /// Back-Channel Logout §2.1 `sid`: public, stable while the same user stays signed in.
     pub sid: String,
     /// Digest of the session id.
@@ -397,6 +410,34 @@ pub trait UserStore: Send + Sync {
         participant: &Participant,
         expires_at: UnixTime,
     ) -> Result<()>;
+    /// The user's TOTP enrolment, if any.
+    async fn totp(&self, subject: &Subject) -> Result<Option<TotpRecord>>;
+    /// Starts (or restarts) an enrolment with a new sealed secret; `false` when the user has a
+    /// confirmed one (it must be turned off first).
+    async fn begin_totp(
+        &self,
+        subject: &Subject,
+        sealed_secret: &str,
+        now: UnixTime,
+    ) -> Result<bool>;
+    /// Confirms the pending enrolment with the step of its first code and replaces the recovery
+    /// codes, in one transaction; `false` when nothing was pending.
+    async fn confirm_totp(
+        &self,
+        subject: &Subject,
+        step: i64,
+        recovery_codes: &[SecretDigest],
+        now: UnixTime,
+    ) -> Result<bool>;
+    /// RFC 6238 §5.2: records `step` as used, only when it is later than the last one used
+    /// (atomic: of two sign-ins with one code, one wins).
+    async fn use_totp_step(&self, subject: &Subject, step: i64) -> Result<bool>;
+    /// Spends a recovery code; `false` when it is not one of the user's (or was used).
+    async fn use_recovery_code(&self, subject: &Subject, digest: &SecretDigest) -> Result<bool>;
+    /// How many recovery codes are left.
+    async fn recovery_codes_left(&self, subject: &Subject) -> Result<u64>;
+    /// Removes the user's second factor and recovery codes; `false` when there was none.
+    async fn reset_mfa(&self, subject: &Subject) -> Result<bool>;
     /// The session `sid` now ends at `expires_at` (the same user signed in again).
     async fn extend_session_clients(&self, sid: &str, expires_at: UnixTime) -> Result<()>;
     /// The clients of the ended sessions stop being participants and each gets a logout
@@ -590,15 +631,27 @@ pub struct InteractionRecord {
     pub purpose: InteractionPurpose,
     /// Set once the user logged in during this interaction.
     pub authentication: Option<Authentication>,
+    /// The password was right; the user's second factor is asked for next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<PendingSecondFactor>,
     /// Expiry.
     pub expires_at: UnixTime,
+}
+
+/// A sign-in waiting for its second factor.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingSecondFactor {
+    /// The user whose password was right.
+    pub subject: Subject,
+    /// Their user name (the throttle counts by it).
+    pub username: String,
 }
 
 /// What an interaction is for.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum InteractionPurpose {
     /// An authorization request (code flow).
-    Authorize(AuthorizationRequest),
+    Authorize(Box<AuthorizationRequest>),
     /// A device waiting for approval (RFC 8628 §3.3).
     Device {
         /// The user code the user entered.

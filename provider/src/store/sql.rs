@@ -23,7 +23,7 @@ macro_rules! sql_backend {
             use crate::store::{
                 AuditEvent, AuditStore, ClientStore, DeviceRecord, EphemeralStore, Error, GrantStore,
                 EndedLogouts, EndedSessions, InteractionRecord, IssuedCode, KeyStore, LogoutDelivery,
-                Maintenance, Participant,
+                Maintenance, Participant, TotpRecord,
                 PurgePolicy, Redemption, RefreshTokenRecord, ResourceStore, Result, SessionRecord,
                 SigningKeyRecord, UserRecord, UserStore,
             };
@@ -105,6 +105,7 @@ fn device_from_row(row: &<$db as sqlx::Database>::Row) -> Result<DeviceRecord> {
             subject: Subject(subject),
             auth_time: UnixTime(auth_time),
             sid: None,
+            amr: Vec::new(),
         }),
         ("denied", _, _) => DeviceStatus::Denied,
         ("pending", _, _) => DeviceStatus::Pending,
@@ -303,12 +304,13 @@ impl UserStore for $store {
     }
 
     async fn create_session(&self, session: &SessionRecord) -> Result<()> {
-        sqlx::query("INSERT INTO sessions (id_digest, subject, auth_time, expires_at, sid) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO sessions (id_digest, subject, auth_time, expires_at, sid, amr) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(session.id_digest.as_str())
             .bind(session.subject.as_str())
             .bind(session.auth_time.0)
             .bind(session.expires_at.0)
             .bind(&session.sid)
+            .bind(session.amr.join(" "))
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -319,14 +321,17 @@ impl UserStore for $store {
         id_digest: &SecretDigest,
         now: UnixTime,
     ) -> Result<Option<SessionRecord>> {
-        let row = sqlx::query("SELECT subject, auth_time, expires_at, sid FROM sessions WHERE id_digest = $1 AND expires_at > $2")
+        let row = sqlx::query("SELECT subject, auth_time, expires_at, sid, amr FROM sessions WHERE id_digest = $1 AND expires_at > $2")
             .bind(id_digest.as_str())
             .bind(now.0)
             .fetch_optional(&self.pool)
             .await?;
         row.map(|row| {
             let sid: Option<String> = row.try_get("sid")?;
+            let amr: Option<String> = row.try_get("amr")?;
             Ok(SessionRecord {
+                // Sessions from before the column were password sign-ins.
+                amr: amr.map_or_else(|| vec!["pwd".to_owned()], |amr| amr.split_whitespace().map(str::to_owned).collect()),
                 // Sessions from before the column: the id their cookie gives.
                 sid: sid.unwrap_or_else(|| crate::protocol::backchannel::session_id(id_digest)),
                 id_digest: id_digest.clone(),
@@ -358,6 +363,111 @@ impl UserStore for $store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn totp(&self, subject: &Subject) -> Result<Option<TotpRecord>> {
+        let row = sqlx::query("SELECT secret, confirmed, last_step FROM user_mfa WHERE subject = $1")
+            .bind(subject.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(TotpRecord {
+                sealed_secret: row.try_get("secret")?,
+                confirmed: row.try_get("confirmed")?,
+                last_step: row.try_get("last_step")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn begin_totp(&self, subject: &Subject, sealed_secret: &str, now: UnixTime) -> Result<bool> {
+        let changed = sqlx::query(
+            "INSERT INTO user_mfa (subject, secret, confirmed, last_step, updated_at) VALUES ($1, $2, FALSE, 0, $3)
+             ON CONFLICT (subject) DO UPDATE SET secret = excluded.secret, last_step = 0, updated_at = excluded.updated_at
+             WHERE user_mfa.confirmed = FALSE",
+        )
+        .bind(subject.as_str())
+        .bind(sealed_secret)
+        .bind(now.0)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
+    async fn confirm_totp(&self, subject: &Subject, step: i64, recovery_codes: &[SecretDigest], now: UnixTime) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let confirmed = sqlx::query(
+            "UPDATE user_mfa SET confirmed = TRUE, last_step = $2, updated_at = $3 WHERE subject = $1 AND confirmed = FALSE",
+        )
+        .bind(subject.as_str())
+        .bind(step)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if confirmed != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM recovery_codes WHERE subject = $1")
+            .bind(subject.as_str())
+            .execute(&mut *tx)
+            .await?;
+        for digest in recovery_codes {
+            sqlx::query("INSERT INTO recovery_codes (subject, code_digest) VALUES ($1, $2)")
+                .bind(subject.as_str())
+                .bind(digest.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn use_totp_step(&self, subject: &Subject, step: i64) -> Result<bool> {
+        let used = sqlx::query(
+            "UPDATE user_mfa SET last_step = $2 WHERE subject = $1 AND confirmed = TRUE AND last_step < $2",
+        )
+        .bind(subject.as_str())
+        .bind(step)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(used == 1)
+    }
+
+    async fn use_recovery_code(&self, subject: &Subject, digest: &SecretDigest) -> Result<bool> {
+        let used = sqlx::query("DELETE FROM recovery_codes WHERE subject = $1 AND code_digest = $2")
+            .bind(subject.as_str())
+            .bind(digest.as_str())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(used == 1)
+    }
+
+    async fn recovery_codes_left(&self, subject: &Subject) -> Result<u64> {
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE subject = $1")
+            .bind(subject.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(left).unwrap_or(0))
+    }
+
+    async fn reset_mfa(&self, subject: &Subject) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let removed = sqlx::query("DELETE FROM user_mfa WHERE subject = $1")
+            .bind(subject.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM recovery_codes WHERE subject = $1")
+            .bind(subject.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(removed > 0)
     }
 
     async fn extend_session_clients(&self, sid: &str, expires_at: UnixTime) -> Result<()> {

@@ -22,6 +22,66 @@ pub struct LoginPage<'a> {
     pub show_demo_hint: bool,
 }
 
+/// The second step of a sign-in: a code from the authenticator app or a recovery code
+/// (field `code`).
+#[derive(Template, WebTemplate)]
+#[template(path = "second_factor.html")]
+pub struct SecondFactorPage<'a> {
+    /// Name of the requesting client.
+    pub client_name: &'a str,
+    /// Form target.
+    pub action: String,
+    /// Synchroniser token of the interaction.
+    pub csrf_token: &'a str,
+    /// Error message of the previous attempt.
+    pub error: Option<&'a str>,
+}
+
+/// The account page of the signed-in user.
+#[derive(Template, WebTemplate)]
+#[template(path = "account.html")]
+pub struct AccountPage<'a> {
+    /// The user's name.
+    pub name: &'a str,
+    /// The user name.
+    pub username: &'a str,
+    /// How the current session signed in (`amr`).
+    pub amr: String,
+    /// The authenticator app is set up.
+    pub totp_on: bool,
+    /// Recovery codes left.
+    pub recovery_codes_left: u64,
+    /// The account forms' synchroniser token (bound to the session).
+    pub csrf_token: &'a str,
+    /// A message after an action.
+    pub notice: Option<&'a str>,
+    /// An error of the last action.
+    pub error: Option<&'a str>,
+}
+
+/// Authenticator app enrolment: the QR code (server-rendered SVG), the key to type in by hand
+/// and the form for the first code.
+#[derive(Template, WebTemplate)]
+#[template(path = "totp_setup.html")]
+pub struct TotpSetupPage<'a> {
+    /// The QR code of the `otpauth://` URI, as SVG markup (generated here, not user input).
+    pub qr_svg: &'a str,
+    /// The secret in base32, in groups.
+    pub manual_key: &'a str,
+    /// The account's synchroniser token.
+    pub csrf_token: &'a str,
+    /// Error of the previous attempt.
+    pub error: Option<&'a str>,
+}
+
+/// The recovery codes, shown once after enrolment.
+#[derive(Template, WebTemplate)]
+#[template(path = "recovery_codes.html")]
+pub struct RecoveryCodesPage {
+    /// The codes.
+    pub codes: Vec<String>,
+}
+
 /// One requested scope in plain words.
 pub struct ScopeLine {
     /// The scope token.

@@ -74,6 +74,9 @@ pub struct IssuedCode {
     /// Back-Channel Logout §2.1: the SSO session the code was issued in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// How the user signed in (`amr`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
     /// The resources the user authorized (RFC 8707); stored as `audience`, the name of the one
     /// resource a code had before the registry.
     #[serde(rename = "audience")]
@@ -148,6 +151,7 @@ pub fn exchange(
                 subject: code.subject,
                 auth_time: code.auth_time,
                 sid: code.sid,
+                amr: code.amr,
             },
             nonce: code.nonce,
             grant_id: GrantId::Existing(code.grant_id),
@@ -201,6 +205,7 @@ mod tests {
 
     fn code(scope: &str) -> IssuedCode {
         IssuedCode {
+            amr: Vec::new(),
             client_id: ClientId::parse("demo-web").unwrap(),
             redirect_uri: CALLBACK.into(),
             scope: ScopeSet::parse(scope).unwrap(),
@@ -252,6 +257,7 @@ mod tests {
                 },
                 subject: TokenSubject::User(UserGrant {
                     authentication: Authentication {
+                        amr: Vec::new(),
                         subject: Subject("u-1".into()),
                         auth_time: UnixTime(50),
                         sid: None,

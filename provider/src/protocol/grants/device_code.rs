@@ -138,6 +138,7 @@ mod tests {
 
     fn alice() -> Authentication {
         Authentication {
+            amr: Vec::new(),
             subject: Subject("u".into()),
             auth_time: UnixTime(5),
             sid: None,

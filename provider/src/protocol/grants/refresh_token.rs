@@ -60,6 +60,9 @@ pub struct RefreshGrant {
     /// Back-Channel Logout §2.1: the SSO session of the sign-in (refreshed ID tokens repeat it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// How the user signed in (refreshed ID tokens repeat `amr` and `acr`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
     /// The family (grant) id.
     pub grant_id: String,
     /// RFC 9449 §5: a public client's refresh token is bound to the DPoP key it was issued
@@ -265,6 +268,7 @@ pub fn exchange(
                 subject: grant.subject,
                 auth_time: grant.auth_time,
                 sid: grant.sid,
+                amr: grant.amr,
             },
             nonce: None,
             grant_id: GrantId::Existing(grant.grant_id),
@@ -288,6 +292,7 @@ mod tests {
         RefreshTokenRecord {
             digest: SecretDigest::of("refresh-1"),
             grant: RefreshGrant {
+                amr: Vec::new(),
                 client_id: ClientId::parse("demo-web").unwrap(),
                 subject: Subject("u-1".into()),
                 scope: ScopeSet::parse(GRANTED).unwrap(),
@@ -383,6 +388,7 @@ mod tests {
             issue.subject,
             TokenSubject::User(UserGrant {
                 authentication: Authentication {
+                    amr: Vec::new(),
                     subject: Subject("u-1".into()),
                     auth_time: UnixTime(5),
                     sid: None,
