@@ -92,8 +92,8 @@ fn the_committed_document_holds_both_servers_operations() {
         })
         .sum();
     assert_eq!(
-        operations, 30,
-        "26 provider operations, 4 more from the resource server"
+        operations, 31,
+        "27 provider operations (the second-factor form is the 27th), 4 more from the resource server"
     );
 }
 

@@ -154,7 +154,8 @@ pub async fn proceed(
             let (jar, interaction) = match interaction {
                 Some(interaction) => (jar, interaction),
                 None => {
-                    start_interaction(state, jar, InteractionPurpose::Authorize(Box::new(request))).await?
+                    start_interaction(state, jar, InteractionPurpose::Authorize(Box::new(request)))
+                        .await?
                 }
             };
             Ok(see_other(jar, &paths::interaction(&interaction.id)))
