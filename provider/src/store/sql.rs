@@ -513,6 +513,11 @@ impl UserStore for $store {
             }
         };
         let participants = rows.iter().map(participant_from_row).collect::<Result<Vec<_>>>()?;
+        if participants.is_empty() {
+            // The common case (the delivery task looks every few seconds): nothing to queue.
+            tx.commit().await?;
+            return Ok(EndedLogouts::default());
+        }
         let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM logout_deliveries")
             .fetch_one(&mut *tx)
             .await?;

@@ -76,12 +76,36 @@ impl Drop for TestSchema {
                 return;
             };
             runtime.block_on(async move {
-                if let Ok(mut connection) = PgConnection::connect(&server_url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP SCHEMA IF EXISTS {name} CASCADE"
-                    )))
+                let Ok(mut connection) = PgConnection::connect(&server_url).await else {
+                    return;
+                };
+                let drop_schema = format!("DROP SCHEMA IF EXISTS {name} CASCADE");
+                // The provider under test may still be running, on the runtime this drop now
+                // blocks: a connection of its pool can sit in an open transaction that never
+                // finishes, holding locks the DROP waits for. Wait briefly, then end the
+                // sessions that hold locks in this schema, and drop again.
+                let _ = sqlx::query("SET lock_timeout = '2s'")
                     .execute(&mut connection)
                     .await;
+                let dropped = sqlx::query(sqlx::AssertSqlSafe(drop_schema.clone()))
+                    .execute(&mut connection)
+                    .await;
+                if dropped.is_err() {
+                    let _ = sqlx::query(
+                        "SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+                         JOIN pg_class c ON l.relation = c.oid
+                         JOIN pg_namespace n ON c.relnamespace = n.oid
+                         WHERE n.nspname = $1 AND l.pid <> pg_backend_pid()",
+                    )
+                    .bind(&name)
+                    .execute(&mut connection)
+                    .await;
+                    let _ = sqlx::query("SET lock_timeout = '10s'")
+                        .execute(&mut connection)
+                        .await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop_schema))
+                        .execute(&mut connection)
+                        .await;
                 }
             });
         });
