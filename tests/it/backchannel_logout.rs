@@ -4,33 +4,20 @@
 //! across a restart, and the registration metadata with its refusals.
 
 use jsonwebtoken::{DecodingKey, Validation};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{
-    ALICE, BOB, ClientAuth, Receiver, Reply, Rp, Step, TestProvider, Tokens, assert_oauth_error,
+    ALICE, BOB, ClientAuth, Receiver, Rp, Step, TestProvider, Tokens, assert_oauth_error,
     spawn_provider, spawn_provider_with, spawn_provider_with_clock, unverified_claims,
 };
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 const REDIRECT: &str = "https://rp.example.com/callback";
 
-async fn register(provider: &TestProvider, metadata: Value) -> Reply {
-    provider
-        .json_request(
-            Method::POST,
-            &provider.url("/register"),
-            None,
-            Some(&metadata),
-        )
-        .await
-}
-
 /// A confidential client whose logouts go to `receiver`.
 async fn logout_client(provider: &TestProvider, receiver: &Receiver) -> Rp {
-    let reply = register(
-        provider,
-        json!({"redirect_uris": [REDIRECT], "client_name": "Logout RP", "scope": "openid profile",
+    let reply = provider.register(json!({"redirect_uris": [REDIRECT], "client_name": "Logout RP", "scope": "openid profile",
                "backchannel_logout_uri": receiver.url, "backchannel_logout_session_required": true}),
     )
     .await;
@@ -142,7 +129,7 @@ async fn discovery_and_registration() {
         for (name, value) in metadata.as_object().expect("object") {
             body[name] = value.clone();
         }
-        let reply = register(&provider, body).await;
+        let reply = provider.register(body).await;
         assert_oauth_error(
             &reply,
             StatusCode::BAD_REQUEST,
@@ -153,9 +140,7 @@ async fn discovery_and_registration() {
     let off = spawn_provider_with(|config| config.features.backchannel_logout = false).await;
     let document = off.discovery().await;
     assert!(document.get("backchannel_logout_supported").is_none());
-    let reply = register(
-        &off,
-        json!({"redirect_uris": [REDIRECT], "backchannel_logout_uri": "https://rp.example.com/logout"}),
+    let reply = off.register(json!({"redirect_uris": [REDIRECT], "backchannel_logout_uri": "https://rp.example.com/logout"}),
     )
     .await;
     assert_oauth_error(
@@ -270,12 +255,10 @@ async fn queued_logouts_survive_a_restart() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.local_addr().expect("address").port()
     };
-    let reply = register(
-        &provider,
-        json!({"redirect_uris": [REDIRECT], "scope": "openid",
-               "backchannel_logout_uri": format!("http://127.0.0.1:{port}/logout")}),
-    )
-    .await;
+    let reply = provider
+        .register(json!({"redirect_uris": [REDIRECT], "scope": "openid",
+               "backchannel_logout_uri": format!("http://127.0.0.1:{port}/logout")}))
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     let body = reply.json();
     let rp = Rp::registered(

@@ -4,7 +4,7 @@
 //! every bad registration `invalid_client_metadata`.
 
 use keys::{SigningAlg, SigningKey};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{
@@ -13,38 +13,18 @@ use crate::support::{
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-        .try_into()
-        .expect("fits")
-}
-
-async fn register(provider: &TestProvider, metadata: Value) -> crate::support::Reply {
-    provider
-        .json_request(
-            Method::POST,
-            &provider.url("/register"),
-            None,
-            Some(&metadata),
-        )
-        .await
-}
-
 fn public_jwks(keys: &[&SigningKey]) -> Value {
     json!({"keys": keys.iter().map(|key| serde_json::to_value(key.public_jwk()).expect("JWK")).collect::<Vec<_>>()})
 }
 
 /// A `private_key_jwt` machine client registered with `key`'s public half.
 async fn key_client(provider: &TestProvider, key: &SigningKey) -> String {
-    let reply = register(
-        provider,
-        json!({"grant_types": ["client_credentials"], "scope": "api:read",
+    let reply = provider
+        .register(
+            json!({"grant_types": ["client_credentials"], "scope": "api:read",
                "token_endpoint_auth_method": "private_key_jwt", "jwks": public_jwks(&[key])}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     let body = reply.json();
     assert!(
@@ -58,7 +38,7 @@ async fn key_client(provider: &TestProvider, key: &SigningKey) -> String {
 fn claims(provider: &TestProvider, client_id: &str, changes: &Value) -> Value {
     let mut claims = json!({
         "iss": client_id, "sub": client_id, "aud": provider.url("/token"),
-        "iat": now(), "exp": now() + 60, "jti": random_jti(),
+        "iat": crate::support::unix_now(), "exp": crate::support::unix_now() + 60, "jti": random_jti(),
     });
     for (name, value) in changes.as_object().expect("object") {
         claims[name] = value.clone();
@@ -180,9 +160,18 @@ async fn private_key_jwt_authenticates_everywhere_and_refuses_every_bad_assertio
             sign(json!({"aud": "https://evil.example/token"})),
             "another audience",
         ),
-        (sign(json!({"exp": now() - 120})), "expired"),
-        (sign(json!({"exp": now() + 3600})), "valid for an hour"),
-        (sign(json!({"iat": now() + 600})), "issued in the future"),
+        (
+            sign(json!({"exp": crate::support::unix_now() - 120})),
+            "expired",
+        ),
+        (
+            sign(json!({"exp": crate::support::unix_now() + 3600})),
+            "valid for an hour",
+        ),
+        (
+            sign(json!({"iat": crate::support::unix_now() + 600})),
+            "issued in the future",
+        ),
         (sign(json!({"jti": ""})), "no jti"),
         (sign(json!({"sub": "someone-else"})), "sub is not iss"),
         (hs256, "HS256 for a private_key_jwt client"),
@@ -275,13 +264,13 @@ async fn private_key_jwt_reads_keys_from_a_jwks_uri() {
     let jwks = public_jwks(&[&key]).to_string();
     // The client's key server.
     let base = crate::support::serve_documents(|_| vec![("/jwks.json", jwks)]).await;
-    let reply = register(
-        &provider,
-        json!({"grant_types": ["client_credentials"], "scope": "api:read",
+    let reply = provider
+        .register(
+            json!({"grant_types": ["client_credentials"], "scope": "api:read",
                "token_endpoint_auth_method": "private_key_jwt",
                "jwks_uri": format!("{base}/jwks.json")}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     let client_id = reply.json()["client_id"].as_str().expect("id").to_owned();
     let assertion = key
@@ -294,12 +283,12 @@ async fn private_key_jwt_reads_keys_from_a_jwks_uri() {
 #[tokio::test]
 async fn client_secret_jwt_macs_with_the_issued_secret_only() {
     let provider = spawn_provider().await;
-    let reply = register(
-        &provider,
-        json!({"grant_types": ["client_credentials"], "scope": "api:read",
+    let reply = provider
+        .register(
+            json!({"grant_types": ["client_credentials"], "scope": "api:read",
                "token_endpoint_auth_method": "client_secret_jwt"}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     let body = reply.json();
     let client_id = body["client_id"].as_str().expect("id").to_owned();
@@ -385,7 +374,7 @@ async fn bad_key_registrations_are_invalid_client_metadata() {
             "unsupported method",
         ),
     ] {
-        let reply = register(&provider, metadata).await;
+        let reply = provider.register(metadata).await;
         assert_oauth_error(
             &reply,
             StatusCode::BAD_REQUEST,

@@ -7,26 +7,15 @@
 use josekit::jwe::{ECDH_ES, RSA_OAEP_256};
 use josekit::jwk::Jwk;
 use jsonwebtoken::{DecodingKey, Validation};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{
-    ClientAuth, Reply, Rp, TestProvider, Tokens, assert_oauth_error, serve_documents,
-    spawn_provider, spawn_provider_with,
+    ClientAuth, Rp, TestProvider, Tokens, assert_oauth_error, serve_documents, spawn_provider,
+    spawn_provider_with,
 };
 
 const REDIRECT: &str = "https://rp.example.com/callback";
-
-async fn register(provider: &TestProvider, metadata: Value) -> Reply {
-    provider
-        .json_request(
-            Method::POST,
-            &provider.url("/register"),
-            None,
-            Some(&metadata),
-        )
-        .await
-}
 
 /// The client's key pairs: RSA for RSA-OAEP-256 and P-256 for ECDH-ES.
 struct ClientKeys {
@@ -92,7 +81,7 @@ async fn client(provider: &TestProvider, metadata: Value) -> Rp {
     for (name, value) in metadata.as_object().expect("object") {
         body[name] = value.clone();
     }
-    let reply = register(provider, body).await;
+    let reply = provider.register(body).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     let json = reply.json();
     for (name, value) in metadata.as_object().expect("object") {
@@ -168,9 +157,7 @@ async fn discovery_advertises_the_algorithms_only_when_on() {
         );
     }
     let keys = ClientKeys::new();
-    let reply = register(
-        &off,
-        json!({"redirect_uris": [REDIRECT], "jwks": keys.jwks(), "id_token_encrypted_response_alg": "RSA-OAEP-256"}),
+    let reply = off.register(json!({"redirect_uris": [REDIRECT], "jwks": keys.jwks(), "id_token_encrypted_response_alg": "RSA-OAEP-256"}),
     )
     .await;
     assert_oauth_error(
@@ -335,7 +322,7 @@ async fn bad_registrations_are_refused() {
         for (name, value) in metadata.as_object().expect("object") {
             body[name] = value.clone();
         }
-        let reply = register(&provider, body).await;
+        let reply = provider.register(body).await;
         assert_oauth_error(
             &reply,
             StatusCode::BAD_REQUEST,

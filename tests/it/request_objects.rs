@@ -6,49 +6,27 @@
 //! with the feature off.
 
 use keys::{SigningAlg, SigningKey};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{
-    ALICE, ClientAuth, Flow, Pkce, Reply, Rp, Step, TestProvider, Tokens, assert_html_page,
+    ALICE, ClientAuth, Flow, Pkce, Rp, Step, TestProvider, Tokens, assert_html_page,
     assert_oauth_error, owned, page_error_code, random_token, spawn_provider, spawn_provider_with,
     unverified_claims,
 };
 
 const REDIRECT: &str = "https://rp.example.com/callback";
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-        .try_into()
-        .expect("fits")
-}
-
-async fn register(provider: &TestProvider, metadata: Value) -> Reply {
-    provider
-        .json_request(
-            Method::POST,
-            &provider.url("/register"),
-            None,
-            Some(&metadata),
-        )
-        .await
-}
-
 /// A confidential web client that registered `key` and must sign its requests.
 async fn signing_client(provider: &TestProvider, key: &SigningKey) -> Rp {
-    let reply = register(
-        provider,
-        json!({
+    let reply = provider
+        .register(json!({
             "redirect_uris": [REDIRECT], "client_name": "JAR client", "scope": "openid profile",
             "jwks": {"keys": [serde_json::to_value(key.public_jwk()).expect("JWK")]},
             "request_object_signing_alg": key.alg().as_str(),
             "require_signed_request_object": true,
-        }),
-    )
-    .await;
+        }))
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     let body = reply.json();
     assert_eq!(body["request_object_signing_alg"], key.alg().as_str());
@@ -65,7 +43,7 @@ async fn signing_client(provider: &TestProvider, key: &SigningKey) -> Rp {
 fn request_claims(provider: &TestProvider, rp: &Rp, pkce: &Pkce, state: &str) -> Value {
     json!({
         "iss": rp.client_id, "aud": provider.base_url, "client_id": rp.client_id,
-        "iat": now(), "exp": now() + 300, "jti": random_token(),
+        "iat": crate::support::unix_now(), "exp": crate::support::unix_now() + 300, "jti": random_token(),
         "response_type": "code", "redirect_uri": REDIRECT, "scope": "openid profile",
         "state": state, "nonce": "jar-nonce",
         "code_challenge": pkce.challenge, "code_challenge_method": "S256",
@@ -259,7 +237,10 @@ async fn hostile_request_objects_are_shown_never_redirected() {
         ),
         (
             "expired",
-            sign(&key, &changed(good.clone(), "exp", json!(now() - 120))),
+            sign(
+                &key,
+                &changed(good.clone(), "exp", json!(crate::support::unix_now() - 120)),
+            ),
         ),
         (
             "no exp",
@@ -267,7 +248,14 @@ async fn hostile_request_objects_are_shown_never_redirected() {
         ),
         (
             "exp in a day",
-            sign(&key, &changed(good.clone(), "exp", json!(now() + 86_400))),
+            sign(
+                &key,
+                &changed(
+                    good.clone(),
+                    "exp",
+                    json!(crate::support::unix_now() + 86_400),
+                ),
+            ),
         ),
         (
             "client_id inside differs",
@@ -410,9 +398,7 @@ async fn with_request_objects_off_nothing_is_advertised_or_accepted() {
     );
     assert!(document.get("require_signed_request_object").is_none());
     let key = SigningKey::generate(SigningAlg::ES256).expect("key");
-    let reply = register(
-        &provider,
-        json!({"redirect_uris": [REDIRECT], "jwks": {"keys": [serde_json::to_value(key.public_jwk()).expect("JWK")]},
+    let reply = provider.register(json!({"redirect_uris": [REDIRECT], "jwks": {"keys": [serde_json::to_value(key.public_jwk()).expect("JWK")]},
                "require_signed_request_object": true}),
     )
     .await;

@@ -12,15 +12,6 @@ use crate::support::{
     unverified_claims,
 };
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-        .try_into()
-        .expect("fits")
-}
-
 /// The TOTP code for `secret` at `at` (unix seconds).
 fn code(secret: &[u8], at: i64) -> String {
     provider::protocol::totp::code_at(secret, provider::protocol::types::UnixTime(at))
@@ -92,7 +83,7 @@ async fn enrol(provider: &TestProvider, browser: &reqwest::Client) -> (Vec<u8>, 
         wrong.text.contains(&shown),
         "the same secret is shown again"
     );
-    let at = now();
+    let at = crate::support::unix_now();
     let reply = submit(provider, browser, &form, &[("code", &code(&secret, at))]).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     let codes: Vec<String> = reply

@@ -89,7 +89,28 @@ impl Rp {
     }
 }
 
+/// Seconds since the epoch, for the claims a test signs itself.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        .try_into()
+        .expect("fits")
+}
+
 impl TestProvider {
+    /// RFC 7591 open registration (dev mode) with `metadata`.
+    pub async fn register(&self, metadata: Value) -> Reply {
+        self.json_request(
+            reqwest::Method::POST,
+            &self.url("/register"),
+            None,
+            Some(&metadata),
+        )
+        .await
+    }
+
     /// POSTs a form to `path` as `rp`, authenticated as at the token endpoint (with Basic,
     /// `client_id` is in the body only when `params` has it).
     pub async fn client_post(&self, path: &str, rp: &Rp, params: &[(&str, &str)]) -> Reply {
