@@ -8,8 +8,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{
-    ALICE, BOB, ClientAuth, Receiver, Rp, Step, TestProvider, Tokens, assert_oauth_error,
-    spawn_provider, spawn_provider_with, spawn_provider_with_clock, unverified_claims,
+    ALICE, BOB, ClientAuth, Receiver, Rp, Step, TestProvider, Tokens, UsersCommand,
+    assert_oauth_error, spawn_provider, spawn_provider_with, spawn_provider_with_clock,
+    unverified_claims, users_command,
 };
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -298,22 +299,7 @@ async fn an_operator_sign_out_reaches_the_clients() {
     let browser = provider.browser();
     let (_, claims) = id_token_claims(&provider, &browser, &rp, &[], ALICE).await;
     // `provider users sign-out alice`, through the admin module on the same database.
-    let admin = provider::admin::Admin::open(&provider::admin::Target {
-        database_url: Some(provider.database_url.as_str().to_owned()),
-        ..provider::admin::Target::default()
-    })
-    .await
-    .expect("admin opens the database");
-    let mut lines = Vec::new();
-    let mut print = |line: &str| lines.push(line.to_owned());
-    let mut read_secret = |_: &str| Ok(String::new());
-    let mut console = provider::admin::Console {
-        print: &mut print,
-        read_secret: &mut read_secret,
-    };
-    provider::admin::users::sign_out(&admin, "alice", &mut console)
-        .await
-        .expect("sign-out");
+    let lines = users_command(&provider, UsersCommand::SignOut, "alice").await;
     assert!(
         lines[0].contains("1 back-channel logout(s) queued"),
         "{lines:?}"

@@ -8,8 +8,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::support::{
-    ALICE, BOB, Form, Rp, Step, TestProvider, Tokens, encode, owned, spawn_provider,
-    unverified_claims,
+    ALICE, BOB, Form, Rp, Step, TestProvider, Tokens, UsersCommand, encode, owned, spawn_provider,
+    unverified_claims, users_command,
 };
 
 /// The TOTP code for `secret` at `at` (unix seconds).
@@ -303,22 +303,7 @@ async fn turning_it_off_needs_a_code_and_an_operator_can_reset_it() {
 
     // Enrol again, then the operator resets it: password-only sign-in works.
     let (_secret, _, _) = enrol(&provider, &provider.browser()).await;
-    let admin = provider::admin::Admin::open(&provider::admin::Target {
-        database_url: Some(provider.database_url.as_str().to_owned()),
-        ..provider::admin::Target::default()
-    })
-    .await
-    .expect("admin");
-    let mut lines = Vec::new();
-    let mut print = |line: &str| lines.push(line.to_owned());
-    let mut read_secret = |_: &str| Ok(String::new());
-    let mut console = provider::admin::Console {
-        print: &mut print,
-        read_secret: &mut read_secret,
-    };
-    provider::admin::users::reset_mfa(&admin, "alice", &mut console)
-        .await
-        .expect("reset-mfa");
+    let lines = users_command(&provider, UsersCommand::ResetMfa, "alice").await;
     assert!(
         lines[0].contains("reset the second factor of alice"),
         "{lines:?}"

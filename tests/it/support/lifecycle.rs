@@ -89,6 +89,47 @@ impl Rp {
     }
 }
 
+/// A `provider users` command an operator runs against a running provider's database.
+#[derive(Clone, Copy, Debug)]
+pub enum UsersCommand {
+    /// `provider users sign-out`.
+    SignOut,
+    /// `provider users reset-mfa`.
+    ResetMfa,
+}
+
+/// Runs `command` for `username` through the admin module on the provider's database, as the
+/// CLI would; returns the lines it printed.
+pub async fn users_command(
+    provider: &TestProvider,
+    command: UsersCommand,
+    username: &str,
+) -> Vec<String> {
+    let admin = provider::admin::Admin::open(&provider::admin::Target {
+        database_url: Some(provider.database_url.as_str().to_owned()),
+        ..provider::admin::Target::default()
+    })
+    .await
+    .expect("admin opens the database");
+    let mut lines = Vec::new();
+    let mut print = |line: &str| lines.push(line.to_owned());
+    let mut read_secret = |_: &str| Ok(String::new());
+    let mut console = provider::admin::Console {
+        print: &mut print,
+        read_secret: &mut read_secret,
+    };
+    let done = match command {
+        UsersCommand::SignOut => {
+            provider::admin::users::sign_out(&admin, username, &mut console).await
+        }
+        UsersCommand::ResetMfa => {
+            provider::admin::users::reset_mfa(&admin, username, &mut console).await
+        }
+    };
+    done.expect("the users command succeeds");
+    lines
+}
+
 /// Seconds since the epoch, for the claims a test signs itself.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
